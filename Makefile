@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test lint typecheck unit docker-image bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cutover-gates needs Python 3.11+; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: prerequisites and gates on an embedded, seeded Postgres and a local RLM simulator.
+demo: $(STAMP)
+	$(BIN)/cutover demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## The project's own tests (lint, types, unit and end-to-end tests of the gates).
+test: lint typecheck
+	$(BIN)/pytest tests/unit tests/integration -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+docker-image: $(STAMP)
+	bash scripts/build-postgres-image.sh
+
+clean:
+	rm -rf $(VENV) evidence .pytest_cache .mypy_cache .ruff_cache

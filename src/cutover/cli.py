@@ -1,0 +1,154 @@
+"""The `cutover` command: demo, stage start, rollback, attest complaints, seed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from cutover import ledger
+from cutover.config import Settings, resolve_settings
+from cutover.errors import ConfigError
+from cutover.paths import PROJECT_ROOT
+from cutover.profile import Profile
+from cutover.redact import redact_url
+from cutover.scenarios.model import load_scenario
+from cutover.scenarios.seed import seed_database
+from cutover.timeutil import iso, parse_instant, utc_now
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text, what="--at")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cutover", description="Executable gates for the gradual-cutover runbook."
+    )
+    parser.add_argument(
+        "--evidence-dir",
+        type=Path,
+        default=None,
+        help="ledger and evidence [env CUTOVER_EVIDENCE_DIR]",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the prerequisites on an embedded, seeded Postgres")
+    demo.add_argument("--scenario", default=None, help="seeded scenario [env CUTOVER_SCENARIO]")
+
+    stage = commands.add_parser("stage", help="record a stage event in the ledger")
+    stage_commands = stage.add_subparsers(dest="stage_command", required=True)
+    start = stage_commands.add_parser("start", help="stage N started (percent is the stage's)")
+    start.add_argument("number", type=int, choices=(1, 2, 3, 4))
+    start.add_argument("--at", type=_instant, default=None, help="when (ISO 8601; default now)")
+
+    rollback = commands.add_parser("rollback", help="record a rollback (percent 0) in the ledger")
+    rollback.add_argument("--reason", required=True)
+    rollback.add_argument("--at", type=_instant, default=None)
+
+    attest = commands.add_parser("attest", help="record a human attestation in the ledger")
+    attest_commands = attest.add_subparsers(dest="attest_command", required=True)
+    complaints = attest_commands.add_parser(
+        "complaints", help="import-failure complaints counted over since..at"
+    )
+    complaints.add_argument("--count", type=int, required=True)
+    complaints.add_argument("--by", required=True)
+    complaints.add_argument("--at", type=_instant, default=None)
+    complaints.add_argument(
+        "--since", type=_instant, default=None, help="default: the current stage's start"
+    )
+
+    seed = commands.add_parser("seed", help="load a scenario into a local Postgres")
+    seed.add_argument("--scenario", required=True)
+    seed.add_argument("--db-url", required=True, help="a local or embedded Postgres (admin role)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = resolve_settings(
+            {"evidence_dir": str(args.evidence_dir) if args.evidence_dir else None}
+        )
+        return _dispatch(args, settings)
+    except ConfigError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    evidence = settings.evidence_dir
+    if args.command == "demo":
+        return _demo(settings, args.scenario)
+    if args.command == "stage":
+        plan = Profile().stage(args.number)
+        record = ledger.append(
+            evidence, ledger.stage_started(plan.number, plan.percent, args.at or utc_now())
+        )
+        print(f"stage {plan.number} started at {record['at']} ({plan.percent}%)")
+        return 0
+    if args.command == "rollback":
+        record = ledger.append(evidence, ledger.rollback(args.reason, args.at or utc_now()))
+        print(f"rollback recorded at {record['at']}: {args.reason}")
+        return 0
+    if args.command == "attest":
+        return _attest(evidence, args)
+    if args.command == "seed":
+        scenario = load_scenario(args.scenario)
+        result = seed_database(args.db_url, scenario)
+        print(f"seeded {scenario.name}: {result.rows} rows into {redact_url(args.db_url)}")
+        return 0
+    raise AssertionError(args.command)
+
+
+def _attest(evidence: Path, args: argparse.Namespace) -> int:
+    if args.count < 0:
+        raise ConfigError(f"--count is {args.count}; expected 0 or more complaints")
+    until = args.at or utc_now()
+    since = args.since
+    if since is None:
+        current = ledger.current_stage(ledger.read(evidence), until)
+        if current is None or current.type != "stage_started":
+            raise ConfigError(
+                "attest complaints: no stage has started in the ledger before --at; "
+                "give --since explicitly"
+            )
+        since = current.at
+    if since > until:
+        raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
+    record = ledger.append(evidence, ledger.complaints_attested(args.count, args.by, since, until))
+    print(f"{args.count} complaints attested by {args.by} for {record['since']}..{record['at']}")
+    return 0
+
+
+def _demo(settings: Settings, scenario: str | None) -> int:
+    """Run the prerequisites on the embedded default and leave JUnit + ledger in evidence/."""
+    evidence = settings.evidence_dir
+    evidence.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("CUTOVER_DATABASE_URL", None)
+    if scenario is not None:
+        env["CUTOVER_SCENARIO"] = scenario
+    env["CUTOVER_EVIDENCE_DIR"] = str(evidence)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(PROJECT_ROOT / "tests" / "prereqs"),
+        "-m",
+        "prereq",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={evidence / 'junit-prereq.xml'}",
+        "--rootdir",
+        str(PROJECT_ROOT),
+    ]
+    return subprocess.call(command, env=env, cwd=PROJECT_ROOT)

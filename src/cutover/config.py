@@ -1,0 +1,236 @@
+"""Settings, resolved once into a frozen dataclass.
+
+Order: explicit argument (command-line option), then environment variable, then `cutover.toml`,
+then default. Values are compared with `is None`, never with `or`: `0` and `""` are real values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cutover.errors import ConfigError
+from cutover.profile import Profile, profile_from_mapping
+from cutover.timeutil import parse_instant
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting of the contract: its name in cutover.toml, its env variable and its option."""
+
+    name: str
+    env: str
+    option: str
+    help: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "CUTOVER_DATABASE_URL",
+        "--db-url",
+        "Postgres holding user_profiles (unset: embedded Postgres seeded with a scenario)",
+        secret=True,
+    ),
+    Setting(
+        "db",
+        "CUTOVER_DB",
+        "--db",
+        "where a seeded database runs when no --db-url is given",
+        choices=("embedded", "docker"),
+    ),
+    Setting("scenario", "CUTOVER_SCENARIO", "--scenario", "seeded scenario name"),
+    Setting("as_of", "CUTOVER_AS_OF", "--as-of", "the instant measured (ISO 8601, UTC)"),
+    Setting("evidence_dir", "CUTOVER_EVIDENCE_DIR", "--evidence-dir", "ledger and evidence files"),
+    Setting("rlm_url", "CUTOVER_RLM_URL", "--rlm-url", "production RLM base URL"),
+    Setting(
+        "rlm_local_url",
+        "CUTOVER_RLM_LOCAL_URL",
+        "--rlm-local-url",
+        "local RLM for the deprecation-header probe",
+    ),
+    Setting("router_logs", "CUTOVER_ROUTER_LOGS", "--router-logs", "exported router (Vercel) logs"),
+    Setting("rlm_logs", "CUTOVER_RLM_LOGS", "--rlm-logs", "exported RLM (Render) logs"),
+    Setting("rlm_metrics", "CUTOVER_RLM_METRICS", "--rlm-metrics", "RLM memory/CPU series (CSV)"),
+    Setting(
+        "rollout_percent",
+        "CUTOVER_ROLLOUT_PERCENT",
+        "--rollout-percent",
+        "the configured V2_ROLLOUT_PERCENT, as the raw string Vercel holds",
+    ),
+    Setting(
+        "vercel_env_file",
+        "CUTOVER_VERCEL_ENV_FILE",
+        "--vercel-env-file",
+        "a `vercel env pull` file holding V2_ROLLOUT_PERCENT",
+    ),
+    Setting(
+        "postgres_image", "CUTOVER_POSTGRES_IMAGE", "--postgres-image", "image for --db=docker"
+    ),
+)
+
+DEFAULTS: dict[str, str] = {
+    "db": "embedded",
+    "scenario": "healthy-rollout",
+    "evidence_dir": "evidence",
+    "postgres_image": "postgres:16",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of a run, resolved once."""
+
+    database_url: str | None = None
+    db: str = "embedded"
+    scenario: str = "healthy-rollout"
+    as_of: datetime | None = None
+    evidence_dir: Path = Path("evidence")
+    rlm_url: str | None = None
+    rlm_local_url: str | None = None
+    router_logs: Path | None = None
+    rlm_logs: Path | None = None
+    rlm_metrics: Path | None = None
+    rollout_percent: str | None = None
+    vercel_env_file: Path | None = None
+    postgres_image: str = "postgres:16"
+    profile: Profile = field(default_factory=Profile)
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        """A database URL means a live target: read-only, nothing seeded."""
+        return self.database_url is not None
+
+
+_PATHS = {"evidence_dir", "router_logs", "rlm_logs", "rlm_metrics", "vercel_env_file"}
+
+
+def resolve_settings(
+    options: Mapping[str, str | None] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve every setting: option, then environment, then cutover.toml, then default."""
+    options = options or {}
+    env = os.environ if env is None else env
+    file_values, profile_table, file_origin, file_text = _read_config_file(config_file, env)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in SETTINGS:
+        raw, origin = _first_set(setting, options, env, file_values, file_origin, file_text)
+        if raw is None:
+            continue
+        if setting.secret and file_origin and origin.startswith(file_origin):
+            raise ConfigError(
+                f"{origin}: {setting.name} is secret and may not be kept in a config file; "
+                f"set {setting.env} or {setting.option} instead"
+            )
+        values[setting.name] = _convert(setting, raw, origin)
+        origins[setting.name] = origin
+    profile = (
+        profile_from_mapping(
+            profile_table,
+            origin=lambda key: f"config file {file_origin}, line {_line_of(file_text, key)}",
+        )
+        if profile_table
+        else Profile()
+    )
+    return Settings(**values, profile=profile, origins=origins)
+
+
+def _first_set(
+    setting: Setting,
+    options: Mapping[str, str | None],
+    env: Mapping[str, str],
+    file_values: Mapping[str, Any],
+    file_origin: str,
+    file_text: str,
+) -> tuple[str | None, str]:
+    option_value = options.get(setting.name)
+    if option_value is not None:
+        return option_value, f"option {setting.option}"
+    if setting.env in env:
+        return env[setting.env], f"environment variable {setting.env}"
+    if setting.name in file_values:
+        value = file_values[setting.name]
+        if not isinstance(value, str | int):
+            raise ConfigError(
+                f"{file_origin}: {setting.name} is {value!r}; expected a string ({setting.help})"
+            )
+        return str(value), f"{file_origin}, line {_line_of(file_text, setting.name)}"
+    if setting.name in DEFAULTS:
+        return DEFAULTS[setting.name], "default"
+    return None, "default"
+
+
+def _convert(setting: Setting, raw: str, origin: str) -> Any:
+    if setting.choices and raw not in setting.choices:
+        raise ConfigError(
+            f"{origin}: {setting.name} is {raw!r}; expected one of {', '.join(setting.choices)}"
+        )
+    if setting.name == "as_of":
+        try:
+            return parse_instant(raw, what=origin)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if setting.name in _PATHS:
+        if raw.strip() == "":
+            raise ConfigError(f"{origin}: {setting.name} is empty; expected a file or folder path")
+        return Path(raw)
+    if setting.name == "database_url" and not raw.strip():
+        raise ConfigError(f"{origin}: {setting.name} is empty; expected a postgresql:// URL")
+    return raw
+
+
+def _read_config_file(
+    config_file: Path | None, env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """The `[cutover]` (settings) and `[profile]` tables of cutover.toml, if there is one."""
+    if config_file is None:
+        named = env.get("CUTOVER_CONFIG")
+        config_file = Path(named) if named is not None else Path("cutover.toml")
+        if named is None and not config_file.exists():
+            return {}, {}, "", ""
+    origin = str(config_file)
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {origin}: cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {origin}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"cutover", "profile"}
+    if unknown:
+        raise ConfigError(
+            f"config file {origin}: unknown table(s) {sorted(unknown)}; "
+            "expected [cutover] for settings and [profile] for thresholds"
+        )
+    settings_table = data.get("cutover", {})
+    known = {s.name for s in SETTINGS}
+    for key in settings_table:
+        if key not in known:
+            line = _line_of(text, key)
+            raise ConfigError(
+                f"config file {origin}, line {line}: unknown setting {key!r} in [cutover]; "
+                f"known settings: {', '.join(sorted(known))}"
+            )
+    return dict(settings_table), dict(data.get("profile", {})), origin, text
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line on which `key =` is written (tomllib keeps no positions)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        name = line.split("=", 1)[0].strip().strip('"')
+        if "=" in line and name == key:
+            return number
+    return 0

@@ -1,0 +1,1 @@
+"""Evidence: JUnit properties, the console table and verdict line; no pytest needed here."""

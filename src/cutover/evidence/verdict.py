@@ -1,0 +1,68 @@
+"""The run's verdict: the worst action asked for, and the line the run ends with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cutover.evidence.properties import RecordedResult
+from cutover.outcome import Action, Outcome
+
+# Exit codes beyond pytest's own (0-5): no criterion failed, but some could not be decided.
+EXIT_INCONCLUSIVE = 6
+SEEDED_NOTE = "seeded data: not production evidence"
+
+
+@dataclass(frozen=True, slots=True)
+class RunVerdict:
+    action: Action
+    selection: str
+    not_passed: tuple[str, ...]
+    seeded: bool
+    next_step: str = ""
+
+    def line(self) -> str:
+        failed = ", ".join(self.not_passed) if self.not_passed else "none"
+        text = f"cutover verdict: {self.action.name} — {self.selection} — {failed}"
+        if self.next_step:
+            text += f" — {self.next_step}"
+        if self.seeded:
+            text += f" ({SEEDED_NOTE})"
+        return text
+
+
+def run_verdict(
+    results: Sequence[RecordedResult], *, selection: str, seeded: bool, errors: Sequence[str] = ()
+) -> RunVerdict:
+    """PROCEED only when every criterion passed and nothing errored; else the worst action."""
+    action = max((r.action for r in results), default=Action.HOLD)
+    not_passed = [
+        f"{r.criterion} ({r.outcome.value})" for r in results if r.outcome is not Outcome.PASS
+    ]
+    not_passed += [f"{name} (error)" for name in errors]
+    if errors:
+        action = max(action, Action.HOLD)
+    if not results and not errors:
+        not_passed.append("no criterion was decided")
+    return RunVerdict(action, selection, tuple(not_passed), seeded, _next_step(action, results))
+
+
+def _next_step(action: Action, results: Sequence[RecordedResult]) -> str:
+    if action is Action.ROLLBACK:
+        return "run the Emergency Rollback now, then restart from stage 1 without skipping stages"
+    if action is Action.HOLD and any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+        return "hold: the evidence is incomplete"
+    if action is Action.HOLD:
+        return "hold and investigate"
+    return ""
+
+
+def exit_status(results: Sequence[RecordedResult], errors: Sequence[str], current: int) -> int:
+    """Fail closed: inconclusive makes the exit non-zero though pytest counts skips as success."""
+    if current != 0:
+        return current
+    if errors or any(r.outcome is Outcome.FAIL for r in results):
+        return 1
+    if not results or any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+        return EXIT_INCONCLUSIVE
+    return 0

@@ -1,0 +1,156 @@
+"""Session fixtures: one place decides the target, starts what a seeded run needs, and stops it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cutover.config import Settings
+from cutover.errors import ConfigError, SourceUnavailable
+from cutover.scenarios.model import Scenario, load_scenario
+from cutover.simulator import SimulatorLog, serve_simulator
+from cutover.sources.database import Database, connect
+from cutover.sources.vercel_env import (
+    VARIABLE,
+    RolloutSetting,
+    read_env_pull_file,
+    write_env_pull_file,
+)
+from cutover.targets.base import DatabaseTarget
+from cutover.targets.select import open_database_target
+from cutover.timeutil import utc_now
+
+
+class LazyDatabase:
+    """Connects on first use, so an unreachable database makes each criterion inconclusive."""
+
+    def __init__(self, target: DatabaseTarget, statement_timeout_ms: int) -> None:
+        self.target = target
+        self._timeout = statement_timeout_ms
+        self._database: Database | None = None
+        self._failure: SourceUnavailable | None = None
+
+    def get(self) -> Database:
+        if self._failure is not None:
+            raise self._failure
+        if self._database is None:
+            try:
+                self._database = Database(
+                    connect(self.target.dsn, statement_timeout_ms=self._timeout)
+                )
+            except SourceUnavailable as exc:
+                self._failure = exc
+                raise
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class RlmEndpoints:
+    """The production RLM and the local one (the only one the v1 probe may touch)."""
+
+    url: str | None
+    local_url: str | None
+    log: SimulatorLog | None = None
+
+    def production(self) -> str:
+        if self.url is None:
+            raise SourceUnavailable("RLM", "CUTOVER_RLM_URL / --rlm-url is not set")
+        return self.url
+
+    def local(self) -> str:
+        if self.local_url is None:
+            raise SourceUnavailable(
+                "local RLM", "CUTOVER_RLM_LOCAL_URL / --rlm-local-url is not set"
+            )
+        return self.local_url
+
+
+@pytest.fixture(scope="session")
+def cutover_scenario(cutover_settings: Settings) -> Scenario | None:
+    if cutover_settings.live:
+        return None
+    try:
+        return load_scenario(cutover_settings.scenario)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"cutover: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def cutover_target(
+    cutover_settings: Settings, cutover_scenario: Scenario | None
+) -> Iterator[DatabaseTarget]:
+    try:
+        with open_database_target(cutover_settings, cutover_scenario) as target:
+            yield target
+    except ConfigError as exc:
+        pytest.fail(f"cutover: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def cutover_db(
+    cutover_target: DatabaseTarget, cutover_settings: Settings
+) -> Iterator[LazyDatabase]:
+    database = LazyDatabase(cutover_target, cutover_settings.profile.statement_timeout_ms)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def cutover_as_of(cutover_settings: Settings, cutover_scenario: Scenario | None) -> datetime:
+    """The instant measured: the setting, else the seeded scenario's own instant, else now."""
+    if cutover_settings.as_of is not None:
+        return cutover_settings.as_of
+    if cutover_scenario is not None:
+        return cutover_scenario.default_as_of
+    return utc_now()
+
+
+@pytest.fixture(scope="session")
+def cutover_rlm(
+    cutover_settings: Settings, cutover_scenario: Scenario | None
+) -> Iterator[RlmEndpoints]:
+    """Configured URLs win; a seeded run without them gets the local simulator for both."""
+    url, local_url = cutover_settings.rlm_url, cutover_settings.rlm_local_url
+    if cutover_scenario is None or (url is not None and local_url is not None):
+        yield RlmEndpoints(url, local_url)
+        return
+    with serve_simulator(cutover_scenario.rlm) as simulator:
+        yield RlmEndpoints(url or simulator.url, local_url or simulator.url, simulator.log)
+
+
+@pytest.fixture(scope="session")
+def cutover_rollout_setting(
+    cutover_settings: Settings,
+    cutover_scenario: Scenario | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[], RolloutSetting]:
+    """How the configured V2_ROLLOUT_PERCENT is read: setting, env pull file, or the scenario's."""
+    env_file: Path | None = cutover_settings.vercel_env_file
+    if cutover_settings.rollout_percent is None and env_file is None and cutover_scenario:
+        env_file = tmp_path_factory.mktemp("vercel") / ".env.local"
+        values = {"RLM_API_URL": "http://127.0.0.1:8000"}
+        if cutover_scenario.rollout_percent is not None:
+            values[VARIABLE] = cutover_scenario.rollout_percent
+        write_env_pull_file(env_file, values)
+
+    def read() -> RolloutSetting:
+        if cutover_settings.rollout_percent is not None:
+            origin = cutover_settings.origins.get("rollout_percent", "CUTOVER_ROLLOUT_PERCENT")
+            return RolloutSetting(cutover_settings.rollout_percent, origin)
+        if env_file is not None:
+            return read_env_pull_file(env_file)
+        raise SourceUnavailable(
+            "V2_ROLLOUT_PERCENT",
+            "no source: set CUTOVER_ROLLOUT_PERCENT / --rollout-percent or "
+            "CUTOVER_VERCEL_ENV_FILE / --vercel-env-file (a `vercel env pull` file)",
+        )
+
+    return read

@@ -1,0 +1,39 @@
+"""One runner for pytest and the CLI: measure, decide, record. Sources never decide; criteria
+never do I/O; this wires them and turns an unreadable source into an inconclusive result."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TypeVar
+
+from cutover.criteria import prereq  # noqa: F401  (registers the criteria)
+from cutover.criteria.registry import Context, get
+from cutover.errors import SourceUnavailable
+from cutover.outcome import Outcome, Result
+from cutover.redact import redact_text
+
+M = TypeVar("M")
+
+
+def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Result:
+    """Measure, then evaluate; a SourceUnavailable while measuring is inconclusive, never a pass."""
+    registered = get(criterion_id)
+    try:
+        measurement = measure()
+    except SourceUnavailable as exc:
+        result = Result(
+            criterion=criterion_id,
+            outcome=Outcome.INCONCLUSIVE,
+            reason=f"source unavailable: {redact_text(str(exc))}",
+            source=redact_text(exc.source),
+        )
+    else:
+        result = registered.fn(measurement, context)
+    if result.criterion != criterion_id:
+        raise ValueError(f"criterion {criterion_id!r} returned a result for {result.criterion!r}")
+    return dataclasses.replace(
+        result,
+        on_fail=registered.on_fail,
+        source=result.source or registered.source,
+    )

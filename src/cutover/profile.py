@@ -1,0 +1,146 @@
+"""Thresholds and schedules: one profile whose defaults are the runbook's numbers.
+
+A team may override any field in the `[profile]` table of `cutover.toml`; nothing else holds
+a threshold, and tests never inline one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from cutover.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """A runbook stage: its rollout percent, how long it lasts, and when its checkpoints fall."""
+
+    number: int
+    percent: int
+    duration: timedelta
+    checkpoints: tuple[timedelta, ...]
+
+
+def _hours(*values: float) -> tuple[timedelta, ...]:
+    return tuple(timedelta(hours=v) for v in values)
+
+
+DEFAULT_STAGES: tuple[StagePlan, ...] = (
+    StagePlan(1, 10, timedelta(hours=24), _hours(1, 6, 24)),
+    StagePlan(2, 50, timedelta(hours=48), _hours(12, 24, 36, 48)),
+    StagePlan(3, 100, timedelta(days=7), _hours(*(24 * d for d in range(1, 8)))),
+    StagePlan(4, 100, timedelta(days=7), _hours(*(24 * d for d in range(1, 8)))),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Every threshold the gates use. Defaults: the runbook, then the planning notes."""
+
+    # Query 1 and the success-rate criteria
+    success_rate_min_pct: float = 95.0
+    success_rate_basis: str = "settled"  # "settled" (default) or "query1" (the runbook's number)
+    min_settled_imports: int = 20
+    stuck_after_minutes: int = 120
+    stuck_resolved_within_minutes: int = 120
+    # Query 3 (durations)
+    fast_import_minutes: int = 10
+    slow_import_minutes: int = 30
+    max_slow_pct: float = 10.0
+    min_fast_pct: float = 50.0
+    duration_slowdown_max_pct: float = 20.0
+    # rollback triggers (runbook decision table, planning notes)
+    error_rate_max_pct: float = 5.0
+    stuck_per_hour_max: int = 10
+    stuck_users_max: int = 2
+    slow_persist_hours: float = 6.0
+    in_flight_drain_minutes: int = 30
+    integrity_max_listed: int = 20
+    # statistics
+    split_alpha: float = 0.001
+    split_min_requests: int = 100
+    trend_alpha: float = 0.01
+    min_trend_points: int = 12
+    # errors: signatures matching these (case-insensitive substrings) are systemic / user-specific
+    systemic_error_patterns: tuple[str, ...] = (
+        "no api key",
+        "api key",
+        "config",
+        "rate limit",
+        "429",
+        "timeout",
+        "timed out",
+        "overloaded",
+        "anthropic",
+        "bedrock",
+        "processor modules unavailable",
+    )
+    user_error_patterns: tuple[str, ...] = (
+        "bad file format",
+        "unsupported export",
+        "invalid json",
+        "no conversations",
+        "file not found",
+        "empty export",
+    )
+    systemic_min_users: int = 3
+    # RLM
+    rlm_health_statuses: tuple[str, ...] = ("healthy", "ok")
+    sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
+    http_timeout_seconds: float = 10.0
+    statement_timeout_ms: int = 30_000
+    stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
+
+    def stage(self, number: int) -> StagePlan:
+        for plan in self.stages:
+            if plan.number == number:
+                return plan
+        raise KeyError(f"no stage {number} in the profile")
+
+
+_SETTINGS = frozenset(f.name for f in dataclasses.fields(Profile) if f.name != "stages")
+
+
+def profile_from_mapping(
+    values: Mapping[str, Any], *, origin: Callable[[str], str] = lambda key: "profile"
+) -> Profile:
+    """Build a profile from a `[profile]` table; errors name the key and where it was written."""
+    defaults = Profile()
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in _SETTINGS:
+            known = ", ".join(sorted(_SETTINGS))
+            raise ConfigError(
+                f"{origin(key)}: unknown profile setting {key!r}; known settings: {known}"
+            )
+        kwargs[key] = _coerce(key, value, getattr(defaults, key), origin(key))
+    profile = dataclasses.replace(defaults, **kwargs)
+    if profile.success_rate_basis not in ("settled", "query1"):
+        raise ConfigError(
+            f"{origin('success_rate_basis')}: profile setting 'success_rate_basis' is "
+            f"{profile.success_rate_basis!r}; expected 'settled' or 'query1'"
+        )
+    return profile
+
+
+def _coerce(key: str, value: Any, default: Any, origin: str) -> Any:
+    expected = type(default)
+    if isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    elif isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, expected) and not isinstance(value, bool):
+        return value
+    raise ConfigError(
+        f"{origin}: profile setting {key!r} is {value!r}; expected {expected.__name__} "
+        f"like the default {default!r}"
+    )

@@ -1,0 +1,251 @@
+"""The pytest plugin: options, markers, fixtures, the verdict. Logic lives in ordinary modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pytest
+
+from cutover import ledger
+from cutover.config import SETTINGS, Settings, resolve_settings
+from cutover.criteria.registry import Context
+from cutover.errors import ConfigError
+from cutover.evidence.console import criteria_table
+from cutover.evidence.properties import RecordedResult, recorded, result_properties
+from cutover.evidence.verdict import exit_status, run_verdict
+from cutover.gate import decide
+from cutover.outcome import Outcome, Result
+from cutover.profile import Profile
+from cutover.timeutil import iso, utc_now
+
+GATE_MARKERS = {
+    "prereq": "runbook prerequisites, before stage 1",
+    "stage1_gate": "gate criteria for moving from stage 1 (10%) to stage 2",
+    "stage2_gate": "gate criteria for moving from stage 2 (50%) to stage 3",
+    "stage3_gate": "gate criteria for moving from stage 3 (100%) to stage 4 (deprecation)",
+    "stage4_gate": "gate criteria for removing v1 after the deprecation period",
+    "v1_removal": "checks that v1 is gone after its removal",
+    "rollback": "emergency rollback triggers: must we roll back now?",
+    "rollback_verify": "checks that a rollback took",
+    "router": "the router model and its split test",
+}
+M = TypeVar("M")
+
+
+class CriterionFailed(AssertionError):
+    """A criterion was measured and is outside its threshold (reported as a JUnit failure)."""
+
+
+@dataclass
+class RunState:
+    """Plugin state for one run (on the xdist controller: built from the workers' reports)."""
+
+    settings: Settings | None = None
+    results: list[RecordedResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    gate_items: int = 0
+    seeded: bool = False
+
+
+STATE = pytest.StashKey[RunState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cutover", "cutover gates (each option also reads its env variable)")
+    for setting in SETTINGS:
+        group.addoption(
+            setting.option,
+            dest=f"cutover_{setting.name}",
+            default=None,
+            choices=setting.choices or None,
+            help=f"{setting.help} [env {setting.env}]",
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in GATE_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    config.stash[STATE] = RunState()
+    config.pluginmanager.register(Recorder(config), "cutover-recorder")
+
+
+def settings_for(config: pytest.Config) -> Settings:
+    """Resolve once per run; a bad setting is a usage error naming it."""
+    state = config.stash[STATE]
+    if state.settings is None:
+        options = {s.name: config.getoption(f"cutover_{s.name}") for s in SETTINGS}
+        try:
+            state.settings = resolve_settings(options)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"cutover: {exc}") from None
+    return state.settings
+
+
+def _is_gate(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in GATE_MARKERS if name != "router")
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    gates = [item for item in items if _is_gate(item)]
+    config.stash[STATE].gate_items = len(gates)
+    if gates:
+        settings_for(config)  # fail early, before any test, on a bad setting
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cutover_settings(pytestconfig: pytest.Config) -> Settings:
+    return settings_for(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def cutover_profile(cutover_settings: Settings) -> Profile:
+    return cutover_settings.profile
+
+
+# The session fixtures that start and seed targets live in cutover.fixtures.
+from cutover.fixtures import (  # noqa: E402
+    cutover_as_of,
+    cutover_db,
+    cutover_rlm,
+    cutover_rollout_setting,
+    cutover_scenario,
+    cutover_target,
+)
+
+__all__ = [
+    "cutover_as_of",
+    "cutover_db",
+    "cutover_rlm",
+    "cutover_rollout_setting",
+    "cutover_scenario",
+    "cutover_target",
+]
+
+
+@dataclass
+class Gate:
+    """What a gate test uses: decide one criterion and record its evidence on the test."""
+
+    item: pytest.Item
+    context: Context
+
+    def decide(self, criterion_id: str, measure: Callable[[], M]) -> Result:
+        result = decide(criterion_id, measure, self.context)
+        for name, value in result_properties(
+            result, as_of=self.context.as_of, target=self.context.target
+        ):
+            self.item.user_properties.append((name, value))
+        if result.outcome is Outcome.FAIL:
+            raise CriterionFailed(f"{result.criterion}: {result.reason}")
+        if result.outcome is Outcome.INCONCLUSIVE:
+            pytest.skip(f"inconclusive: {result.criterion}: {result.reason}")
+        return result
+
+
+@pytest.fixture
+def gate(request: pytest.FixtureRequest, cutover_as_of: datetime, cutover_target: Any) -> Gate:
+    settings = settings_for(request.config)
+    context = Context(profile=settings.profile, as_of=cutover_as_of, target=cutover_target.kind)
+    return Gate(item=request.node, context=context)
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def _selection(config: pytest.Config) -> str:
+    expression = config.getoption("markexpr", "")
+    return str(expression) if expression else "all gates"
+
+
+class Recorder:
+    """Collects results from test reports (so xdist workers' results reach the controller),
+    sets the exit status, appends the checkpoint record and prints the verdict last."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+        self.controller = not hasattr(config, "workerinput")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = recorded(report.user_properties)
+        if report.when == "teardown" and result is not None:
+            self.state.results.append(result)
+            self.state.seeded = self.state.seeded or result.properties.get("target") == "seeded"
+        elif report.failed and result is None and _has_gate_marker(report.keywords):
+            self.state.errors.append(report.nodeid)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.controller or not self._gate_run():
+            return
+        session.exitstatus = exit_status(
+            self.state.results, self.state.errors, int(session.exitstatus)
+        )
+        if self.state.settings is not None and self.state.results:
+            self._append_checkpoint(self.state.settings)
+
+    def _gate_run(self) -> bool:
+        return bool(self.state.results or self.state.gate_items or self.state.errors)
+
+    def _append_checkpoint(self, settings: Settings) -> None:
+        results = self.state.results
+        record = {
+            "type": "checkpoint",
+            "selection": _selection(self.config),
+            "as_of": next((r.properties["as_of"] for r in results if "as_of" in r.properties), ""),
+            "at": iso(utc_now()),
+            "target": "seeded" if self.state.seeded else "live",
+            "results": {
+                r.criterion: {k: v for k, v in r.properties.items() if k != "criterion"}
+                for r in results
+            },
+        }
+        try:
+            ledger.append(settings.evidence_dir, record)
+        except OSError as exc:
+            self.state.errors.append(f"ledger ({exc.strerror})")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.controller or not self.state.results:
+            return
+        terminalreporter.section("cutover criteria")
+        for line in criteria_table(self.state.results):
+            terminalreporter.write_line(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The verdict is the last line the run prints."""
+        if not self.controller or not self._gate_run():
+            return
+        verdict = run_verdict(
+            self.state.results,
+            selection=_selection(config),
+            seeded=self.state.seeded,
+            errors=self.state.errors,
+        )
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(verdict.line())
+        else:
+            print(verdict.line())
+
+
+def _has_gate_marker(keywords: Any) -> bool:
+    return any(name in keywords for name in GATE_MARKERS if name != "router")
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """Fail closed: a gate test that ended without deciding its criterion is inconclusive."""
+    if call.when == "call" and _is_gate(item) and call.excinfo is None:
+        if not any(name == "criterion" for name, _ in item.user_properties):
+            item.user_properties.append(("criterion", item.nodeid))
+            item.user_properties.append(("verdict", Outcome.INCONCLUSIVE.value))
+            item.user_properties.append(("reason", "the test decided no criterion"))

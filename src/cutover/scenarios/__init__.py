@@ -1,0 +1,1 @@
+"""Seeded scenarios: deterministic timelines defined as data in fixtures/scenarios/*.toml."""

@@ -1,0 +1,262 @@
+"""The scenario file format, parsed and validated into frozen dataclasses.
+
+Times in a scenario are offsets from `t0`, the instant stage 1 starts (e.g. "-48h", "26h", "3d").
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cutover.errors import ConfigError
+from cutover.paths import scenarios_dir
+from cutover.timeutil import parse_duration, parse_instant
+
+DEFAULT_ERRORS = ("Pipeline failed: ValueError: Unsupported export format",)
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """A span of routed import requests; v2 ones become user_profiles rows."""
+
+    start: timedelta
+    end: timedelta
+    requests_per_hour: float
+    v2_share_pct: float | None = None  # None: the rollout percent of the stage in force
+    failure_pct: float = 0.0
+    errors: tuple[str, ...] = DEFAULT_ERRORS
+    duration_minutes: float = 4.0  # median of a log-normal distribution
+    duration_sigma: float = 0.5
+    stuck_pct: float = 0.0
+    direct_v1_per_hour: float = 0.0  # calls to /process-full that bypass the router
+
+
+DEFAULT_SUNSET = "Sat, 01 Mar 2026 00:00:00 GMT"
+
+
+@dataclass(frozen=True, slots=True)
+class Rlm:
+    health: str = "ok"  # ok | healthy | unavailable (503) | processors-false
+    sunset: str | None = DEFAULT_SUNSET  # None: header absent
+    deprecation: bool = True
+    link: bool = True
+    v1_removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    missing_columns: tuple[str, ...] = ()
+    status_check: bool = True
+    grant_select: bool = True
+    background_users: int = 200  # rows never touched by v2: status 'pending', NULL timestamps
+
+
+@dataclass(frozen=True, slots=True)
+class StageEvent:
+    stage: int
+    at: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    t0: datetime
+    as_of: timedelta
+    seed: int
+    rollout_percent: str | None
+    rlm: Rlm
+    database: Database
+    stages: tuple[StageEvent, ...]
+    traffic: tuple[Traffic, ...]
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def at(self, offset: timedelta) -> datetime:
+        return self.t0 + offset
+
+    @property
+    def default_as_of(self) -> datetime:
+        return self.t0 + self.as_of
+
+
+def available_scenarios(directory: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in (directory or scenarios_dir()).glob("*.toml"))
+
+
+def load_scenario(name: str, directory: Path | None = None) -> Scenario:
+    """Load fixtures/scenarios/<name>.toml; errors name the file, the key and what was expected."""
+    path = (directory or scenarios_dir()) / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(available_scenarios(directory)) or "none"
+        raise ConfigError(
+            f"scenario {name!r} (CUTOVER_SCENARIO / --scenario): no file {path}; known: {known}"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"scenario file {path}: not valid TOML: {exc}") from None
+    reader = _Reader(path, data)
+    return Scenario(
+        name=name,
+        description=reader.string("description", ""),
+        t0=reader.instant("t0"),
+        as_of=reader.offset("as_of", "1h"),
+        seed=reader.integer("seed", 1),
+        rollout_percent=reader.optional_string("vercel.rollout_percent"),
+        rlm=Rlm(
+            health=reader.choice(
+                "rlm.health", "ok", ("ok", "healthy", "unavailable", "processors-false")
+            ),
+            sunset=reader.optional_string("rlm.sunset", DEFAULT_SUNSET),
+            deprecation=reader.boolean("rlm.deprecation", True),
+            link=reader.boolean("rlm.link", True),
+            v1_removed=reader.boolean("rlm.v1_removed", False),
+        ),
+        database=Database(
+            missing_columns=tuple(reader.strings("database.missing_columns")),
+            status_check=reader.boolean("database.status_check", True),
+            grant_select=reader.boolean("database.grant_select", True),
+            background_users=reader.integer("database.background_users", 200),
+        ),
+        stages=tuple(
+            StageEvent(stage=r.integer("stage", 0), at=r.offset("at", "0h"))
+            for r in reader.tables("stage")
+        ),
+        traffic=tuple(_traffic(r) for r in reader.tables("traffic")),
+        path=path,
+    )
+
+
+def _traffic(r: _Reader) -> Traffic:
+    share = r.optional_number("v2_share_pct")
+    return Traffic(
+        start=r.offset("from", None),
+        end=r.offset("to", None),
+        requests_per_hour=r.number("requests_per_hour", None),
+        v2_share_pct=share,
+        failure_pct=r.number("failure_pct", 0.0),
+        errors=tuple(r.strings("errors")) or DEFAULT_ERRORS,
+        duration_minutes=r.number("duration_minutes", 4.0),
+        duration_sigma=r.number("duration_sigma", 0.5),
+        stuck_pct=r.number("stuck_pct", 0.0),
+        direct_v1_per_hour=r.number("direct_v1_per_hour", 0.0),
+    )
+
+
+class _Reader:
+    """Typed access to a TOML table with errors that name the file and the dotted key."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
+        self.path = path
+        self.data = data
+        self.prefix = prefix
+
+    def _get(self, key: str) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def _error(self, key: str, value: Any, expected: str) -> ConfigError:
+        return ConfigError(
+            f"scenario file {self.path}: {self.prefix}{key} is {value!r}; expected {expected}"
+        )
+
+    def string(self, key: str, default: str) -> str:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._error(key, value, "a string")
+        return value
+
+    def optional_string(self, key: str, default: str | None = None) -> str | None:
+        value = self._get(key)
+        if value is None:
+            return default
+        if value is False:
+            return None
+        if not isinstance(value, str):
+            raise self._error(key, value, "a string (or false for absent)")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._error(key, value, "a list of strings")
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self._error(key, value, "a whole number")
+        return value
+
+    def number(self, key: str, default: float | None) -> float:
+        value = self._get(key)
+        if value is None:
+            if default is None:
+                raise self._error(key, value, "a number (required)")
+            return default
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self._error(key, value, "a number")
+        return float(value)
+
+    def optional_number(self, key: str) -> float | None:
+        return None if self._get(key) is None else self.number(key, None)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self._error(key, value, "true or false")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.string(key, default)
+        if value not in choices:
+            raise self._error(key, value, f"one of {', '.join(choices)}")
+        return value
+
+    def instant(self, key: str) -> datetime:
+        value = self._get(key)
+        if isinstance(value, datetime):
+            return parse_instant(value.isoformat(), what=key)
+        if not isinstance(value, str):
+            raise self._error(key, value, "an ISO 8601 instant such as 2026-02-02T09:00:00Z")
+        try:
+            return parse_instant(value, what=key)
+        except ValueError:
+            raise self._error(key, value, "an ISO 8601 instant") from None
+
+    def offset(self, key: str, default: str | None) -> timedelta:
+        value = self._get(key)
+        if value is None:
+            if default is None:
+                raise self._error(key, value, "an offset from t0 such as '-48h' or '3d' (required)")
+            value = default
+        if not isinstance(value, str):
+            raise self._error(key, value, "an offset from t0 such as '-48h' or '3d'")
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise self._error(key, value, "an offset from t0 such as '-48h' or '3d'") from None
+
+    def tables(self, key: str) -> list[_Reader]:
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self._error(key, value, "an array of tables ([[...]])")
+        return [_Reader(self.path, v, f"{key}[{i}].") for i, v in enumerate(value)]

@@ -1,0 +1,1 @@
+"""Read-only adapters: they read and never decide."""

@@ -1,0 +1,112 @@
+"""Database reads for the prerequisites: migration columns, table access, the queries themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cutover.errors import SourceUnavailable
+from cutover.paths import sql_dir
+from cutover.sources.database import Database, load_query
+
+VALIDATION_QUERIES = (
+    "q1_success_rate",
+    "q2_stuck_imports",
+    "q3_duration_histogram",
+    "q4_error_patterns",
+    "q6_recent_timeline",
+)
+OPTIONAL_QUERIES = {"q5_v1_vs_v2": ("user_profiles", "pipeline_version")}
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationColumns:
+    columns: dict[str, str]  # column name -> data type
+    status_check: str | None  # the CHECK definition on full_pass_status, if any
+    query_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableAccess:
+    role: str
+    can_select: bool
+    rls_enabled: bool
+    bypasses_rls: bool
+    has_select_policy: bool
+    default_read_only: bool
+    rejects_writes: bool
+    write_detail: str
+    query_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRun:
+    name: str
+    sha256: str
+    rows: int | None
+    error: str | None  # None: ran; "skipped: ..." for an optional query that does not apply
+
+
+def read_migration_columns(db: Database) -> MigrationColumns:
+    columns = db.run("migration_columns")
+    check = db.run("status_check")
+    return MigrationColumns(
+        columns={str(r["column_name"]): str(r["data_type"]) for r in columns.rows},
+        status_check=str(check.rows[0]["definition"]) if check.rows else None,
+        query_sha256=f"{columns.query.sha256},{check.query.sha256}",
+    )
+
+
+def read_table_access(db: Database) -> TableAccess:
+    result = db.run("table_access")
+    if not result.rows:
+        raise SourceUnavailable("sql/table_access.sql", "public.user_profiles does not exist")
+    row = result.rows[0]
+    rejects, detail = db.rejects_writes()
+    return TableAccess(
+        role=str(row["role_name"]),
+        can_select=bool(row["can_select"]),
+        rls_enabled=bool(row["rls_enabled"]),
+        bypasses_rls=bool(row["bypasses_rls"]),
+        has_select_policy=bool(row["has_select_policy"]),
+        default_read_only=row["default_read_only"] == "on",
+        rejects_writes=rejects,
+        write_detail=detail,
+        query_sha256=result.query.sha256,
+    )
+
+
+def query_parameters(as_of: datetime, stuck_after_minutes: int) -> dict[str, Any]:
+    """The runbook's windows as of an instant: 24 h for Queries 1, 3, 4; 6 h for Query 6."""
+    return {
+        "as_of": as_of,
+        "window_start": as_of - timedelta(hours=24),
+        "stuck_before": as_of - timedelta(minutes=stuck_after_minutes),
+        "limit": 10,
+    }
+
+
+def run_validation_queries(
+    db: Database, as_of: datetime, stuck_after_minutes: int
+) -> list[QueryRun]:
+    """Run every query file in sql/ that the runbook names; each error is kept, not raised."""
+    params = query_parameters(as_of, stuck_after_minutes)
+    names = sorted(p.stem for p in sql_dir().glob("q*.sql"))
+    runs: list[QueryRun] = []
+    for name in names:
+        query = load_query(name)
+        needs = OPTIONAL_QUERIES.get(name)
+        if needs is not None and not db.has_column(*needs):
+            runs.append(QueryRun(name, query.sha256, None, f"skipped: no {needs[1]} column"))
+            continue
+        window = dict(params)
+        if name == "q6_recent_timeline":
+            window["window_start"] = as_of - timedelta(hours=6)
+        try:
+            result = db.run(name, window)
+        except SourceUnavailable as exc:
+            runs.append(QueryRun(name, query.sha256, None, exc.message))
+            continue
+        runs.append(QueryRun(name, query.sha256, len(result.rows), None))
+    return runs

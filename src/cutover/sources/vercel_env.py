@@ -1,0 +1,61 @@
+"""The configured V2_ROLLOUT_PERCENT: a raw string from a setting or a `vercel env pull` file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cutover.errors import ConfigError, SourceUnavailable
+
+VARIABLE = "V2_ROLLOUT_PERCENT"
+SENSITIVE_MARKER = "[SENSITIVE]"
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutSetting:
+    """The raw configured value (None: not configured) and where it was read."""
+
+    raw: str | None
+    origin: str
+    readable: bool = True  # False: Vercel will not give the value back (sensitive)
+
+
+def read_env_pull_file(path: Path) -> RolloutSetting:
+    """Read V2_ROLLOUT_PERCENT from `.env.local` as `vercel env pull` writes it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourceUnavailable(
+            f"vercel env file {path}", f"cannot be read ({exc.strerror})"
+        ) from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition("=")
+        if not sep:
+            raise ConfigError(f'{path}, line {number}: expected KEY="value", got {line!r}')
+        if key.strip() != VARIABLE:
+            continue
+        value = _unquote(value.strip())
+        origin = f"{path}, line {number}"
+        if value == SENSITIVE_MARKER:
+            return RolloutSetting(None, origin, readable=False)
+        return RolloutSetting(value, origin)
+    return RolloutSetting(None, f"{path} (no {VARIABLE} line)")
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+        return value.replace("\\n", "\n").replace("\\r", "\r")
+    return value
+
+
+def write_env_pull_file(path: Path, values: dict[str, str]) -> None:
+    """Write a file in `vercel env pull` form (for seeded scenarios)."""
+    lines = ["# Created by Vercel CLI"]
+    for key in sorted(values):
+        escaped = values[key].replace("\n", "\\n").replace("\r", "\\r")
+        lines.append(f'{key}="{escaped}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
