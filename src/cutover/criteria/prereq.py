@@ -22,7 +22,13 @@ STATUSES = ("pending", "processing", "complete", "failed")
 
 @criterion("prereq.migration_columns", on_fail=Action.HOLD, source="sql/migration_columns.sql")
 def migration_columns(m: MigrationColumns, ctx: Context) -> Result:
-    problems = [f"{name} missing" for name in EXPECTED_COLUMNS if name not in m.columns]
+    if not m.columns:
+        problems = [
+            "none of the 4 full_pass_* columns is visible: the migration is not deployed, or "
+            "this role cannot read user_profiles (see prereq.read_only_access)"
+        ]
+    else:
+        problems = [f"{name} missing" for name in EXPECTED_COLUMNS if name not in m.columns]
     problems += [
         f"{name} is {m.columns[name]}, expected {expected}"
         for name, expected in EXPECTED_COLUMNS.items()
@@ -165,7 +171,8 @@ def deprecation_headers(probe: HeaderProbe, ctx: Context) -> Result:
     return Result(
         criterion="prereq.deprecation_headers",
         outcome=Outcome.FAIL if problems else Outcome.PASS,
-        reason="; ".join(problems) or "Deprecation, Sunset and Link headers as configured",
+        reason="; ".join(problems)
+        or "Deprecation, Sunset and Link headers as configured" + weekday_note(probe.sunset),
         measured=f"Deprecation={probe.deprecation!r} Sunset={probe.sunset!r} Link={probe.link!r}",
         threshold=f"Deprecation: true, Sunset: {expected_sunset}, Link to /process-full-v2",
         source=probe.url,
@@ -182,6 +189,22 @@ def _sunset_problems(sunset: str, expected: str) -> list[str]:
     if value != parsedate_to_datetime(expected):
         return [f"Sunset is {sunset!r}, expected {expected!r}"]
     return []
+
+
+def weekday_note(sunset: str | None) -> str:
+    """The runbook's 'Sat, 01 Mar 2026' names the wrong day (it is a Sunday); clients ignore the
+    day name, so it is reported, not failed."""
+    if not sunset:
+        return ""
+    try:
+        value = parsedate_to_datetime(sunset)
+    except (TypeError, ValueError):
+        return ""
+    named = sunset.strip()[:3]
+    actual = value.strftime("%a")
+    if named != actual:
+        return f" (note: the Sunset names {named}, but {value:%d %b %Y} is a {actual})"
+    return ""
 
 
 @criterion("prereq.read_only_access", on_fail=Action.HOLD, source="sql/table_access.sql")

@@ -95,10 +95,7 @@ def load_scenario(name: str, directory: Path | None = None) -> Scenario:
         raise ConfigError(
             f"scenario {name!r} (CUTOVER_SCENARIO / --scenario): no file {path}; known: {known}"
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"scenario file {path}: not valid TOML: {exc}") from None
+    data = _load_with_base(path, directory, seen=(name,))
     reader = _Reader(path, data)
     return Scenario(
         name=name,
@@ -129,6 +126,33 @@ def load_scenario(name: str, directory: Path | None = None) -> Scenario:
         traffic=tuple(_traffic(r) for r in reader.tables("traffic")),
         path=path,
     )
+
+
+def _load_with_base(path: Path, directory: Path | None, seen: tuple[str, ...]) -> dict[str, Any]:
+    """Read a scenario; `extends = "other"` starts from that one (tables merge, arrays replace)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"scenario file {path}: not valid TOML: {exc}") from None
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or base_name in seen:
+        raise ConfigError(f"scenario file {path}: extends is {base_name!r}; expected another scenario")
+    base_path = path.parent / f"{base_name}.toml"
+    if not base_path.is_file():
+        raise ConfigError(f"scenario file {path}: extends {base_name!r}, but {base_path} is missing")
+    return _merge(_load_with_base(base_path, directory, (*seen, base_name)), data)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _traffic(r: _Reader) -> Traffic:

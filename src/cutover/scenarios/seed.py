@@ -62,7 +62,7 @@ def seed_database(admin_dsn: str, scenario: Scenario, *, with_indexes: bool = Tr
         conn.execute(load_query("schema").text.encode())
         _apply_database_faults(conn, scenario)
         rows = _copy_rows(conn, scenario)
-        if with_indexes:
+        if with_indexes and not scenario.database.missing_columns:
             conn.execute(load_query("indexes").text.encode())
         conn.execute("ANALYZE public.user_profiles")
         _create_reader(conn, scenario, password)

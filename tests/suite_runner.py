@@ -1,0 +1,81 @@
+"""Run the gate suite the way a user does (a real pytest process) and read its JUnit evidence."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from junitparser import JUnitXml
+from junitparser.junitparser import Properties
+
+ROOT = Path(__file__).resolve().parents[1]
+CUTOVER_ENV_PREFIX = "CUTOVER_"
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    exit_code: int
+    output: str
+    junit_path: Path
+    evidence_dir: Path
+    properties: dict[str, dict[str, str]]  # criterion -> its JUnit properties
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {criterion: props["verdict"] for criterion, props in self.properties.items()}
+
+    @property
+    def verdict_line(self) -> str:
+        return self.output.rstrip().splitlines()[-1]
+
+
+def read_junit(path: Path) -> dict[str, dict[str, str]]:
+    """Criterion -> properties, read back with junitparser (a standard consumer)."""
+    found: dict[str, dict[str, str]] = {}
+    for suite in JUnitXml.fromfile(str(path)):
+        for case in suite:
+            block = case.child(Properties)
+            props = {p.name: p.value for p in block} if block is not None else {}
+            if "criterion" in props:
+                found[props["criterion"]] = props
+    return found
+
+
+def run_suite(
+    tmp_path: Path,
+    *args: str,
+    marker: str = "prereq",
+    paths: tuple[str, ...] = ("tests/prereqs",),
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
+    """`pytest -m MARKER` in a fresh process, with its own evidence directory."""
+    evidence = tmp_path / "evidence"
+    junit = evidence / f"junit-{marker}.xml"
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(CUTOVER_ENV_PREFIX)}
+    clean_env.pop("PYTEST_XDIST_WORKER", None)
+    clean_env.update(env or {})
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *paths,
+        "-m",
+        marker,
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-q",
+        f"--junitxml={junit}",
+        f"--evidence-dir={evidence}",
+        *args,
+    ]
+    completed = subprocess.run(
+        command, cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=300
+    )
+    properties = read_junit(junit) if junit.exists() else {}
+    output = completed.stdout + completed.stderr
+    return SuiteRun(completed.returncode, output, junit, evidence, properties)
