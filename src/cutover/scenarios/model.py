@@ -138,10 +138,14 @@ def _load_with_base(path: Path, directory: Path | None, seen: tuple[str, ...]) -
     if base_name is None:
         return data
     if not isinstance(base_name, str) or base_name in seen:
-        raise ConfigError(f"scenario file {path}: extends is {base_name!r}; expected another scenario")
+        raise ConfigError(
+            f"scenario file {path}: extends is {base_name!r}; expected another scenario's name"
+        )
     base_path = path.parent / f"{base_name}.toml"
     if not base_path.is_file():
-        raise ConfigError(f"scenario file {path}: extends {base_name!r}, but {base_path} is missing")
+        raise ConfigError(
+            f"scenario file {path}: extends {base_name!r}, but {base_path} is missing"
+        )
     return _merge(_load_with_base(base_path, directory, (*seen, base_name)), data)
 
 

@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.timeutil import as_utc
@@ -208,11 +208,11 @@ def count_routing(
     )
 
 
-def _last_instants(handle: Any, stop: int, parser: _LineParser) -> tuple[int, int] | None:
-    """Instants (min, max) of the last timestamped line after byte `stop`, reading backwards."""
-    end = handle.seek(0, 2)
+def _last_instants(handle: BinaryIO, stop: int, parser: _LineParser) -> tuple[int, int] | None:
+    """Instants (min, max) of the last timestamped line between byte `stop` and the position
+    the forward pass reached (lines appended since are not looked at), reading backwards."""
     carry = b""
-    position = end
+    position = handle.tell()
     while position > stop:
         start = max(stop, position - _TAIL_BLOCK)
         handle.seek(start)
