@@ -129,11 +129,6 @@ def resolve_settings(
         raw, origin = _first_set(setting, options, env, file_values, file_origin, file_text)
         if raw is None:
             continue
-        if setting.secret and file_origin and origin.startswith(file_origin):
-            raise ConfigError(
-                f"{origin}: {setting.name} is secret and may not be kept in a config file; "
-                f"set {setting.env} or {setting.option} instead"
-            )
         values[setting.name] = _convert(setting, raw, origin)
         origins[setting.name] = origin
     profile = (
@@ -162,9 +157,10 @@ def _first_set(
         return env[setting.env], f"environment variable {setting.env}"
     if setting.name in file_values:
         value = file_values[setting.name]
-        if not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int):
             raise ConfigError(
-                f"{file_origin}: {setting.name} is {value!r}; expected a string ({setting.help})"
+                f"{file_origin}, line {_line_of(file_text, setting.name)}: {setting.name} is "
+                f"{value!r}; expected a string ({setting.help})"
             )
         return str(value), f"{file_origin}, line {_line_of(file_text, setting.name)}"
     if setting.name in DEFAULTS:
@@ -179,7 +175,7 @@ def _convert(setting: Setting, raw: str, origin: str) -> Any:
         )
     if setting.name == "as_of":
         try:
-            return parse_instant(raw, what=origin)
+            return parse_instant(raw, what=f"{origin}: {setting.name}")
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if setting.name in _PATHS:
@@ -216,6 +212,12 @@ def _read_config_file(
             "expected [cutover] for settings and [profile] for thresholds"
         )
     settings_table = data.get("cutover", {})
+    for setting in SETTINGS:
+        if setting.secret and setting.name in settings_table:
+            raise ConfigError(
+                f"config file {origin}, line {_line_of(text, setting.name)}: {setting.name} is "
+                f"secret and may not be kept in a config file; set {setting.env} instead"
+            )
     known = {s.name for s in SETTINGS}
     for key in settings_table:
         if key not in known:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-_KV_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|api[_-]?key)\s*=\s*('[^']*'|\S+)")
+_KV_SECRET = re.compile(
+    r"(?i)\b(password|passwd|pwd|token|secret|api[_-]?key)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"
+)
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@")
+# greedy up to the last '@' before the path, so a raw '@' inside a password is masked too
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/\s]*)@")
 
 
 def redact_url(url: str) -> str:

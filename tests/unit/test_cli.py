@@ -1,0 +1,122 @@
+"""The `cutover` command: ledger records, attestation defaults, refusals with exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cutover import ledger
+from cutover.cli import main
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cutover.toml or CUTOVER_* variable of the caller's may leak into the command."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CUTOVER_CONFIG", "CUTOVER_EVIDENCE_DIR", "CUTOVER_SCENARIOS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(tmp_path: Path, *args: str) -> int:
+    return main(["--evidence-dir", str(tmp_path / "evidence"), *args])
+
+
+def records(tmp_path: Path) -> list[dict]:
+    return [dict(r.data) for r in ledger.read(tmp_path / "evidence")]
+
+
+def test_stage_start_records_the_stage_percent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "stage", "start", "1", "--at", "2026-02-02T09:00:00Z") == 0
+    [record] = records(tmp_path)
+    assert record["type"] == "stage_started"
+    assert record["stage"] == 1
+    assert record["percent"] == 10
+    assert record["at"] == "2026-02-02T09:00:00Z"
+    assert "stage 1 started at 2026-02-02T09:00:00Z (10%)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("stage", "percent"), [("2", 50), ("3", 100), ("4", 100)])
+def test_later_stages_take_their_percent(tmp_path: Path, stage: str, percent: int) -> None:
+    assert run(tmp_path, "stage", "start", stage, "--at", "2026-02-03T09:00:00Z") == 0
+    assert records(tmp_path)[0]["percent"] == percent
+
+
+def test_rollback_records_reason_and_zero(tmp_path: Path) -> None:
+    assert run(tmp_path, "rollback", "--reason", "x", "--at", "2026-02-02T12:00:00+01:00") == 0
+    [record] = records(tmp_path)
+    assert record["type"] == "rollback"
+    assert record["reason"] == "x"
+    assert record["percent"] == 0
+    assert record["at"] == "2026-02-02T11:00:00Z"
+
+
+def test_attest_since_defaults_to_current_stage_start(tmp_path: Path) -> None:
+    assert run(tmp_path, "stage", "start", "1", "--at", "2026-02-02T09:00:00Z") == 0
+    args = ("attest", "complaints", "--count", "0", "--by", "alice")
+    assert run(tmp_path, *args, "--at", "2026-02-02T15:00:00Z") == 0
+    attestation = records(tmp_path)[1]
+    assert attestation["type"] == "attestation"
+    assert attestation["kind"] == "complaints"
+    assert attestation["count"] == 0
+    assert attestation["by"] == "alice"
+    assert attestation["since"] == "2026-02-02T09:00:00Z"
+    assert attestation["at"] == "2026-02-02T15:00:00Z"
+
+
+def test_attest_explicit_since(tmp_path: Path) -> None:
+    args = ("attest", "complaints", "--count", "2", "--by", "bob")
+    times = ("--since", "2026-02-01T00:00:00Z", "--at", "2026-02-02T00:00:00Z")
+    assert run(tmp_path, *args, *times) == 0
+    assert records(tmp_path)[0]["since"] == "2026-02-01T00:00:00Z"
+
+
+def test_attest_without_stage_exits_2_naming_since(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("attest", "complaints", "--count", "0", "--by", "alice")
+    assert run(tmp_path, *args, "--at", "2026-02-02T15:00:00Z") == 2
+    assert "--since" in capsys.readouterr().err
+    assert records(tmp_path) == []
+
+
+def test_attest_after_rollback_needs_since(tmp_path: Path) -> None:
+    assert run(tmp_path, "stage", "start", "1", "--at", "2026-02-02T09:00:00Z") == 0
+    assert run(tmp_path, "rollback", "--reason", "x", "--at", "2026-02-02T10:00:00Z") == 0
+    args = ("attest", "complaints", "--count", "0", "--by", "alice")
+    assert run(tmp_path, *args, "--at", "2026-02-02T11:00:00Z") == 2
+
+
+def test_attest_since_after_at_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("attest", "complaints", "--count", "0", "--by", "a")
+    times = ("--since", "2026-02-03T00:00:00Z", "--at", "2026-02-02T00:00:00Z")
+    assert run(tmp_path, *args, *times) == 2
+    assert "is after --at" in capsys.readouterr().err
+
+
+def test_attest_negative_count_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("attest", "complaints", "--count", "-1", "--by", "a")
+    assert run(tmp_path, *args, "--since", "2026-02-01T00:00:00Z") == 2
+    assert "--count is -1" in capsys.readouterr().err
+
+
+def test_bad_at_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run(tmp_path, "stage", "start", "1", "--at", "tomorrow")
+    assert info.value.code == 2
+    assert "'tomorrow' is not an ISO 8601 instant" in capsys.readouterr().err
+    assert not (tmp_path / "evidence" / "ledger.jsonl").exists()
+
+
+def test_seed_refuses_a_non_local_host_without_printing_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://u:pw@db.example.com/x"
+    assert run(tmp_path, "seed", "--db-url", url, "--scenario", "healthy-rollout") == 2
+    captured = capsys.readouterr()
+    assert "refusing" in captured.err
+    assert "db.example.com" in captured.err and "not local" in captured.err
+    assert "pw" not in captured.err
+    assert "pw" not in captured.out
