@@ -60,6 +60,15 @@ class Profile:
     slow_persist_hours: float = 6.0
     in_flight_drain_minutes: int = 30
     integrity_max_listed: int = 20
+    # checkpoints, coverage and attestations
+    checkpoint_tolerance_minutes: int = 60
+    log_coverage_slack_minutes: int = 15
+    attestation_grace_minutes: int = 15
+    # traffic: an empty hour means broken routing only when this many imports per hour are expected
+    traffic_min_expected_per_hour: float = 5.0
+    # RLM stability: a significant upward trend that grows more than this over the window fails
+    memory_growth_max_pct: float = 10.0
+    cpu_growth_max_pct: float = 25.0
     # statistics
     split_alpha: float = 0.001
     split_min_requests: int = 100

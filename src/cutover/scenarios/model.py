@@ -61,6 +61,51 @@ class StageEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RollbackEvent:
+    at: timedelta
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """Import-failure complaints counted by a person over since..at."""
+
+    at: timedelta
+    since: timedelta
+    count: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """The RLM's memory and CPU series (one instance), sampled every `every`."""
+
+    memory_mb: float = 320.0
+    memory_leak_mb_per_hour: float = 0.0
+    memory_noise_mb: float = 6.0
+    cpu_percent: float = 18.0
+    cpu_growth_per_hour: float = 0.0
+    cpu_noise: float = 3.0
+    every: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class RlmEvent:
+    """Something the RLM logs: oom | crash | processors-unavailable | error."""
+
+    at: timedelta
+    kind: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Logs:
+    router_format: str = "pino"  # pino | drain | vercel-json
+    until: timedelta | None = None  # exports end here (default: the instant measured)
+    since: timedelta | None = None  # exports start here (default: the first traffic)
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     description: str
@@ -73,6 +118,11 @@ class Scenario:
     stages: tuple[StageEvent, ...]
     traffic: tuple[Traffic, ...]
     path: Path
+    rollbacks: tuple[RollbackEvent, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    metrics: Metrics = field(default_factory=Metrics)
+    rlm_events: tuple[RlmEvent, ...] = ()
+    logs: Logs = field(default_factory=Logs)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def at(self, offset: timedelta) -> datetime:
@@ -125,6 +175,43 @@ def load_scenario(name: str, directory: Path | None = None) -> Scenario:
         ),
         traffic=tuple(_traffic(r) for r in reader.tables("traffic")),
         path=path,
+        rollbacks=tuple(
+            RollbackEvent(at=r.offset("at", None), reason=r.string("reason", "rollback"))
+            for r in reader.tables("rollback")
+        ),
+        attestations=tuple(
+            Attestation(
+                at=r.offset("at", None),
+                since=r.offset("since", None),
+                count=r.integer("count", 0),
+                by=r.string("by", "on-call"),
+            )
+            for r in reader.tables("attestation")
+        ),
+        metrics=Metrics(
+            memory_mb=reader.number("metrics.memory_mb", 320.0),
+            memory_leak_mb_per_hour=reader.number("metrics.memory_leak_mb_per_hour", 0.0),
+            memory_noise_mb=reader.number("metrics.memory_noise_mb", 6.0),
+            cpu_percent=reader.number("metrics.cpu_percent", 18.0),
+            cpu_growth_per_hour=reader.number("metrics.cpu_growth_per_hour", 0.0),
+            cpu_noise=reader.number("metrics.cpu_noise", 3.0),
+            every=reader.offset("metrics.every", "5m"),
+        ),
+        rlm_events=tuple(
+            RlmEvent(
+                at=r.offset("at", None),
+                kind=r.choice("kind", "error", ("oom", "crash", "processors-unavailable", "error")),
+                message=r.string("message", ""),
+            )
+            for r in reader.tables("rlm_event")
+        ),
+        logs=Logs(
+            router_format=reader.choice(
+                "logs.router_format", "pino", ("pino", "drain", "vercel-json")
+            ),
+            until=reader.optional_offset("logs.until"),
+            since=reader.optional_offset("logs.since"),
+        ),
     )
 
 
@@ -280,6 +367,9 @@ class _Reader:
             return parse_duration(value)
         except ValueError:
             raise self._error(key, value, "an offset from t0 such as '-48h' or '3d'") from None
+
+    def optional_offset(self, key: str) -> timedelta | None:
+        return None if self._get(key) is None else self.offset(key, None)
 
     def tables(self, key: str) -> list[_Reader]:
         value = self._get(key)
