@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from cutover import ledger
 from cutover.config import Settings
+from cutover.measure import Exports
+from cutover.profile import Profile
+from cutover.scenarios.artifacts import write_artifacts
+from cutover.sources.ledger_view import LedgerView
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.scenarios.model import Scenario, load_scenario
 from cutover.simulator import SimulatorLog, serve_simulator
@@ -154,3 +159,69 @@ def cutover_rollout_setting(
         )
 
     return read
+
+
+def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:
+    """Write the scenario's stage events, rollbacks and attestations into the ledger, once.
+
+    They are marked seeded and carry the scenario's name, so they never mix with live records."""
+    mark = {"target": "seeded", "scenario": scenario.name}
+    existing = {
+        (r.type, r.data.get("at"))
+        for r in ledger.read(evidence_dir)
+        if r.data.get("scenario") == scenario.name and r.data.get("target") == "seeded"
+    }
+    plans = {plan.number: plan.percent for plan in Profile().stages}
+    events = [
+        ledger.stage_started(e.stage, plans[e.stage], scenario.at(e.at), **mark)
+        for e in scenario.stages
+    ]
+    events += [ledger.rollback(r.reason, scenario.at(r.at), **mark) for r in scenario.rollbacks]
+    events += [
+        ledger.complaints_attested(a.count, a.by, scenario.at(a.since), scenario.at(a.at), **mark)
+        for a in scenario.attestations
+    ]
+    for event in sorted(events, key=lambda e: str(e["at"])):
+        if (event["type"], event["at"]) not in existing:
+            ledger.append(evidence_dir, event)
+
+
+@pytest.fixture(scope="session")
+def cutover_ledger(
+    cutover_settings: Settings, cutover_scenario: Scenario | None, cutover_as_of: datetime
+) -> Callable[[], LedgerView]:
+    """A reader of this target's ledger as of the instant; a broken chain makes it unavailable."""
+    evidence = cutover_settings.evidence_dir
+    if cutover_scenario is not None:
+        _seed_scenario_ledger(evidence, cutover_scenario)
+    target = "live" if cutover_settings.live else "seeded"
+    name = None if cutover_scenario is None else cutover_scenario.name
+
+    def view() -> LedgerView:
+        return LedgerView.load(evidence, cutover_as_of, target=target, scenario=name)
+
+    return view
+
+
+@pytest.fixture(scope="session")
+def cutover_exports(
+    cutover_settings: Settings,
+    cutover_scenario: Scenario | None,
+    cutover_as_of: datetime,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Exports:
+    """Configured exports win; a seeded run gets the scenario's, as exported at the instant."""
+    settings = cutover_settings
+    if cutover_scenario is None:
+        return Exports(settings.router_logs, settings.rlm_logs, settings.rlm_metrics)
+    directory = tmp_path_factory.mktemp("exports")
+    files = write_artifacts(cutover_scenario, directory, until=cutover_as_of)
+    return Exports(
+        router_logs=_first(settings.router_logs, files.router_logs),
+        rlm_logs=_first(settings.rlm_logs, files.rlm_logs),
+        rlm_metrics=_first(settings.rlm_metrics, files.rlm_metrics),
+    )
+
+
+def _first(*paths: Path | None) -> Path | None:
+    return next((p for p in paths if p is not None), None)

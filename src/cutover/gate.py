@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TypeVar
 
-from cutover.criteria import prereq  # noqa: F401  (registers the criteria)
+from cutover.criteria import prereq, stage  # noqa: F401  (registers the criteria)
 from cutover.criteria.registry import Context, get
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Outcome, Result
@@ -29,11 +29,11 @@ def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Res
             source=redact_text(exc.source),
         )
     else:
-        result = registered.fn(measurement, context)
-    if result.criterion != criterion_id:
-        raise ValueError(f"criterion {criterion_id!r} returned a result for {result.criterion!r}")
+        result = registered.fn(measurement, dataclasses.replace(context, criterion=criterion_id))
+    # one function may serve several ids (stage1.success_rate, stage2.success_rate, ...)
     return dataclasses.replace(
         result,
+        criterion=criterion_id,
         on_fail=registered.on_fail,
         source=result.source or registered.source,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -114,6 +115,8 @@ def cutover_profile(cutover_settings: Settings) -> Profile:
 from cutover.fixtures import (  # noqa: E402
     cutover_as_of,
     cutover_db,
+    cutover_exports,
+    cutover_ledger,
     cutover_rlm,
     cutover_rollout_setting,
     cutover_scenario,
@@ -123,6 +126,8 @@ from cutover.fixtures import (  # noqa: E402
 __all__ = [
     "cutover_as_of",
     "cutover_db",
+    "cutover_exports",
+    "cutover_ledger",
     "cutover_rlm",
     "cutover_rollout_setting",
     "cutover_scenario",
@@ -204,11 +209,9 @@ class Recorder:
             "selection": _selection(self.config),
             "as_of": next((r.properties["as_of"] for r in results if "as_of" in r.properties), ""),
             "at": iso(utc_now()),
-            "target": "seeded" if self.state.seeded else "live",
-            "results": {
-                r.criterion: {k: v for k, v in r.properties.items() if k != "criterion"}
-                for r in results
-            },
+            "target": "live" if settings.live else "seeded",
+            "scenario": None if settings.live else settings.scenario,
+            "results": {r.criterion: _ledger_result(r.properties) for r in results},
         }
         try:
             ledger.append(settings.evidence_dir, record)
@@ -238,6 +241,17 @@ class Recorder:
             reporter.write_line(verdict.line())
         else:
             print(verdict.line())
+
+
+def _ledger_result(properties: Mapping[str, str]) -> dict[str, Any]:
+    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    result: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
+    if "details" in result:
+        try:
+            result["details"] = json.loads(result["details"])
+        except ValueError:
+            pass
+    return result
 
 
 def _has_gate_marker(keywords: Any) -> bool:

@@ -154,6 +154,7 @@ def validation_queries(runs: list[QueryRun], ctx: Context) -> Result:
     )
 
 
+@criterion("stage4.deprecation_headers", on_fail=Action.HOLD, source="local RLM /process-full")
 @criterion("prereq.deprecation_headers", on_fail=Action.HOLD, source="local RLM /process-full")
 def deprecation_headers(probe: HeaderProbe, ctx: Context) -> Result:
     expected_sunset = ctx.profile.sunset

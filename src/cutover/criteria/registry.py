@@ -18,6 +18,7 @@ class Context:
     profile: Profile
     as_of: datetime
     target: str  # live | seeded
+    criterion: str = ""  # the id being decided (one function may serve several)
 
 
 CriterionFn = Callable[[Any, Context], Result]

@@ -1,0 +1,146 @@
+"""Database reads for the stage gates and triggers: the validation queries over a window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cutover.outcome import Window
+from cutover.sources.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessCounts:
+    """Query 1 over a window, as of its end."""
+
+    window: Window
+    total: int
+    complete: int
+    failed: int
+    stuck: int
+    in_flight: int
+    query1_rate_pct: float | None
+    query_sha256: str
+
+    @property
+    def settled(self) -> int:
+        """Imports whose outcome is known: complete, failed, or stuck past the limit."""
+        return self.complete + self.failed + self.stuck
+
+    @property
+    def settled_rate_pct(self) -> float | None:
+        return None if self.settled == 0 else round(100.0 * self.complete / self.settled, 2)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "complete": self.complete,
+            "failed": self.failed,
+            "stuck": self.stuck,
+            "in_flight": self.in_flight,
+            "settled_rate_pct": self.settled_rate_pct,
+            "query1_rate_pct": self.query1_rate_pct,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StuckImport:
+    user_id: str
+    started_at: datetime
+    minutes_stuck: int
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """Minutes (0.1-minute bins) of imports complete in the window; also Query 3's buckets."""
+
+    window: Window
+    bins: dict[float, int]
+    buckets: dict[str, int]
+    query_sha256: str
+
+    @property
+    def count(self) -> int:
+        return sum(self.bins.values())
+
+    def values(self) -> list[float]:
+        return [minutes for minutes, n in sorted(self.bins.items()) for _ in range(n)]
+
+    def mean(self) -> float | None:
+        return None if not self.count else sum(m * n for m, n in self.bins.items()) / self.count
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPattern:
+    text: str
+    count: int
+    users: int
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    hour: datetime
+    started: int
+
+
+def window_params(window: Window, stuck_after_minutes: int, limit: int = 10) -> dict[str, Any]:
+    start = window.start if window.start is not None else window.end - timedelta(hours=24)
+    return {
+        "as_of": window.end,
+        "window_start": start,
+        "stuck_before": window.end - timedelta(minutes=stuck_after_minutes),
+        "limit": limit,
+    }
+
+
+def read_success(db: Database, window: Window, stuck_after_minutes: int) -> SuccessCounts:
+    result = db.run("q1_success_rate", window_params(window, stuck_after_minutes))
+    row = result.rows[0]
+    rate = row["success_rate_pct"]
+    return SuccessCounts(
+        window=window,
+        total=int(row["total_imports"]),
+        complete=int(row["successful_imports"]),
+        failed=int(row["failed_imports"]),
+        stuck=int(row["stuck_imports"]),
+        in_flight=int(row["in_flight_imports"]),
+        query1_rate_pct=None if rate is None else float(rate),
+        query_sha256=result.query.sha256,
+    )
+
+
+def read_stuck(db: Database, as_of: datetime, stuck_after_minutes: int) -> list[StuckImport]:
+    params = window_params(Window(None, as_of), stuck_after_minutes)
+    result = db.run("q2_stuck_imports", params)
+    return [
+        StuckImport(str(r["user_id"]), r["full_pass_started_at"], int(r["minutes_stuck"]))
+        for r in result.rows
+    ]
+
+
+def read_durations(db: Database, window: Window) -> Durations:
+    params = window_params(window, 0)
+    bins = db.run("durations", params)
+    histogram = db.run("q3_duration_histogram", params)
+    return Durations(
+        window=window,
+        bins={float(r["minutes"]): int(r["imports"]) for r in bins.rows},
+        buckets={str(r["duration_bucket"]): int(r["import_count"]) for r in histogram.rows},
+        query_sha256=f"{histogram.query.sha256},{bins.query.sha256}",
+    )
+
+
+def read_error_patterns(db: Database, window: Window, limit: int = 1000) -> list[ErrorPattern]:
+    result = db.run("q4_error_patterns", window_params(window, 0, limit=limit))
+    return [
+        ErrorPattern(
+            str(r["full_pass_error"] or ""), int(r["error_count"]), int(r["affected_users"])
+        )
+        for r in result.rows
+    ]
+
+
+def read_timeline(db: Database, window: Window) -> list[HourCount]:
+    result = db.run("q6_recent_timeline", window_params(window, 0))
+    return [HourCount(r["hour"], int(r["imports_started"])) for r in result.rows]
