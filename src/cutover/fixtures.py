@@ -11,14 +11,14 @@ import pytest
 
 from cutover import ledger
 from cutover.config import Settings
+from cutover.errors import ConfigError, SourceUnavailable
 from cutover.measure import Exports
 from cutover.profile import Profile
 from cutover.scenarios.artifacts import write_artifacts
-from cutover.sources.ledger_view import LedgerView
-from cutover.errors import ConfigError, SourceUnavailable
 from cutover.scenarios.model import Scenario, load_scenario
 from cutover.simulator import SimulatorLog, serve_simulator
 from cutover.sources.database import Database, connect
+from cutover.sources.ledger_view import LedgerView
 from cutover.sources.vercel_env import (
     VARIABLE,
     RolloutSetting,

@@ -271,7 +271,7 @@ class Exports:
             setting = name.replace("_", "-")
             raise SourceUnavailable(
                 name.replace("_", " "),
-                f"CUTOVER_{name.upper()} / --{setting} is not set: this criterion reads that export",
+                f"CUTOVER_{name.upper()} / --{setting} is not set: this criterion reads it",
             )
         return path
 
