@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
-	$(BIN)/pytest tests/unit tests/integration -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest tests/unit tests/integration tests/router -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 docker-image: $(STAMP)
 	bash scripts/build-postgres-image.sh

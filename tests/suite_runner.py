@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from junitparser import JUnitXml
@@ -50,10 +51,11 @@ def run_suite(
     marker: str = "prereq",
     paths: tuple[str, ...] = ("tests/prereqs",),
     env: dict[str, str] | None = None,
+    junit_name: str | None = None,
 ) -> SuiteRun:
     """`pytest -m MARKER` in a fresh process, with its own evidence directory."""
     evidence = tmp_path / "evidence"
-    junit = evidence / f"junit-{marker}.xml"
+    junit = evidence / (junit_name or f"junit-{marker}.xml")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(CUTOVER_ENV_PREFIX)}
     clean_env.pop("PYTEST_XDIST_WORKER", None)
     clean_env.update(env or {})
@@ -79,3 +81,29 @@ def run_suite(
     properties = read_junit(junit) if junit.exists() else {}
     output = completed.stdout + completed.stderr
     return SuiteRun(completed.returncode, output, junit, evidence, properties)
+
+
+T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)  # stage 1 starts in every seeded scenario
+
+
+def at_hour(hours: float) -> str:
+    return (T0 + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_checkpoint(
+    tmp_path: Path, scenario: str, stage: int, hours: float, *, only: str | None = None
+) -> SuiteRun:
+    """One checkpoint of a stage gate on a seeded scenario, `hours` after stage 1 started.
+
+    `only` runs just that criterion (an interim checkpoint whose record a later run reads)."""
+    args = [f"--scenario={scenario}", f"--as-of={at_hour(hours)}"]
+    if only is not None:
+        args += ["-k", only]
+    marker = f"stage{stage}_gate"
+    return run_suite(
+        tmp_path,
+        *args,
+        marker=marker,
+        paths=("tests/gates",),
+        junit_name=f"junit-{marker}-{hours:g}h.xml",
+    )

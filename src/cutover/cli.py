@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cutover import ledger
@@ -128,27 +128,53 @@ def _attest(evidence: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, scenario: str | None) -> int:
-    """Run the prerequisites on the embedded default and leave JUnit + ledger in evidence/."""
+def _demo(settings: Settings, scenario_name: str | None) -> int:
+    """The rollout on the embedded default: prerequisites, then stage 1's checkpoints.
+
+    Each step is a real `pytest -m ...` run; the evidence (JUnit files, ledger) is left in the
+    evidence directory. The last step's table and verdict line end the output."""
     evidence = settings.evidence_dir
     evidence.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.pop("CUTOVER_DATABASE_URL", None)
-    if scenario is not None:
-        env["CUTOVER_SCENARIO"] = scenario
-    env["CUTOVER_EVIDENCE_DIR"] = str(evidence)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(PROJECT_ROOT / "tests" / "prereqs"),
-        "-m",
-        "prereq",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--junitxml={evidence / 'junit-prereq.xml'}",
-        "--rootdir",
-        str(PROJECT_ROOT),
+    scenario = load_scenario(scenario_name or settings.scenario)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
+    env["CUTOVER_EVIDENCE_DIR"] = str(evidence.resolve())
+    env["CUTOVER_SCENARIO"] = scenario.name
+    stage1 = scenario.stages[0].at if scenario.stages else timedelta(0)
+    steps = [
+        ("prereq", scenario.at(stage1 - timedelta(hours=1)), None, True),
+        ("stage1_gate", scenario.at(stage1 + timedelta(hours=1)), "success_rate", False),
+        ("stage1_gate", scenario.at(stage1 + timedelta(hours=6)), "success_rate", False),
+        ("stage1_gate", scenario.at(stage1 + timedelta(hours=24)), None, True),
     ]
-    return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
+    print(
+        f"cutover demo: scenario {scenario.name!r} on an embedded Postgres; evidence in {evidence}"
+    )
+    worst = 0
+    for marker, as_of, only, show in steps:
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(PROJECT_ROOT / ("tests/prereqs" if marker == "prereq" else "tests/gates")),
+            "-m",
+            marker,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--no-header",
+            f"--as-of={iso(as_of)}",
+            f"--junitxml={evidence / f'junit-{marker}-{as_of:%Y%m%dT%H%M}.xml'}",
+            "--rootdir",
+            str(PROJECT_ROOT),
+        ]
+        if only:
+            command += ["-k", only]
+        print(f"\n$ pytest -m {marker} --as-of {iso(as_of)}" + (f" -k {only}" if only else ""))
+        completed = subprocess.run(
+            command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+        )
+        lines = completed.stdout.rstrip().splitlines()
+        print("\n".join(lines if show else lines[-1:]))
+        if show:
+            worst = max(worst, completed.returncode)
+    return worst

@@ -200,6 +200,8 @@ class Recorder:
             self._append_checkpoint(settings_for(self.config))
 
     def _gate_run(self) -> bool:
+        if self.config.getoption("collectonly", False):
+            return False
         return bool(self.state.results or self.state.gate_items or self.state.errors)
 
     def _append_checkpoint(self, settings: Settings) -> None:

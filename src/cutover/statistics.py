@@ -10,12 +10,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from cutover.outcome import Outcome
 from cutover.router import expected_v2_share
+
+
+def _stats() -> Any:
+    """scipy.stats, imported on first use: it costs ~0.6 s, and the plugin loads in every run."""
+    from scipy import stats
+
+    return stats
 
 __all__ = [
     "SlowdownTest",
@@ -98,11 +105,11 @@ def clopper_pearson(successes: int, total: int, alpha: float) -> tuple[float, fl
     if total <= 0 or not 0 <= successes <= total:
         raise ValueError(f"need 0 <= successes <= total and total > 0, got {successes}/{total}")
     # The bounds are beta quantiles; at 0 or total successes the open end is exactly 0 or 1.
-    low = 0.0 if successes == 0 else stats.beta.ppf(alpha / 2, successes, total - successes + 1)
+    low = 0.0 if successes == 0 else _stats().beta.ppf(alpha / 2, successes, total - successes + 1)
     high = (
         1.0
         if successes == total
-        else stats.beta.ppf(1 - alpha / 2, successes + 1, total - successes)
+        else _stats().beta.ppf(1 - alpha / 2, successes + 1, total - successes)
     )
     return float(low), float(high)
 
@@ -181,7 +188,7 @@ def split_test(v1: int, v2: int, percent: int, *, alpha: float, min_requests: in
             f"({interval})",
             1.0,
         )
-    p_value = float(stats.binomtest(v2, total, expected, alternative="two-sided").pvalue)
+    p_value = float(_stats().binomtest(v2, total, expected, alternative="two-sided").pvalue)
     observed = f"v2 share {_pct(v2 / total)} of {total:,} routed requests"
     if p_value < alpha:
         return result(
@@ -222,11 +229,11 @@ def mann_kendall_trend(values: Sequence[float], *, alpha: float) -> TrendTest:
         # Two points always "trend"; there is nothing to test.
         return TrendTest(n=n, slope_per_step=None, tau=None, p_value=None, increasing=False)
     index = np.arange(n, dtype=float)
-    slope = float(stats.theilslopes(array, index).slope)
+    slope = float(_stats().theilslopes(array, index).slope)
     if np.all(array == array[0]):
         # kendalltau is undefined (NaN) for a constant series; a flat line has no trend.
         return TrendTest(n=n, slope_per_step=slope, tau=0.0, p_value=1.0, increasing=False)
-    kendall = stats.kendalltau(index, array, alternative="greater")
+    kendall = _stats().kendalltau(index, array, alternative="greater")
     tau = float(kendall.statistic)
     p_value = float(kendall.pvalue)
     return TrendTest(
@@ -273,7 +280,7 @@ def slowdown_test(
     baseline_mean = float(baseline.mean())
     current_mean = float(current.mean())
     ratio_pct = current_mean / baseline_mean * 100 - 100 if baseline_mean > 0 else None
-    p_value = float(stats.mannwhitneyu(current, baseline, alternative="greater").pvalue)
+    p_value = float(_stats().mannwhitneyu(current, baseline, alternative="greater").pvalue)
     if math.isnan(p_value):
         # Defensive: no evidence of a difference rather than a NaN leaking into reports.
         p_value = 1.0
