@@ -24,6 +24,7 @@ def _stats() -> Any:
 
     return stats
 
+
 __all__ = [
     "SlowdownTest",
     "SplitTest",
