@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TypeVar
 
-from cutover.criteria import prereq, stage  # noqa: F401  (registers the criteria)
+from cutover.criteria import prereq, rollback, stage  # noqa: F401  (registers the criteria)
 from cutover.criteria.registry import Context, get
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Outcome, Result
@@ -34,6 +34,6 @@ def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Res
     return dataclasses.replace(
         result,
         criterion=criterion_id,
-        on_fail=registered.on_fail,
+        on_fail=registered.on_fail if result.on_fail is None else result.on_fail,
         source=result.source or registered.source,
     )

@@ -45,7 +45,7 @@ class Result:
     window: Window | None = None
     sample_size: int | None = None
     source: str = ""
-    on_fail: Action = Action.HOLD
+    on_fail: Action | None = None  # None: the registered criterion's consequence
     query_sha256: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
 
@@ -55,7 +55,7 @@ class Result:
         if self.outcome is Outcome.PASS:
             return Action.PROCEED
         if self.outcome is Outcome.FAIL:
-            return self.on_fail
+            return Action.HOLD if self.on_fail is None else self.on_fail
         return Action.HOLD
 
 

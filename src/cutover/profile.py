@@ -60,6 +60,9 @@ class Profile:
     slow_persist_hours: float = 6.0
     in_flight_drain_minutes: int = 30
     integrity_max_listed: int = 20
+    rollback_window_hours: float = 24.0  # success and error rates for the triggers
+    rollback_log_window_minutes: int = 60  # OOM / crash lines that call for a rollback now
+    in_flight_lookback_hours: float = 48.0  # how far back imports may still be in flight
     # checkpoints, coverage and attestations
     checkpoint_tolerance_minutes: int = 60
     log_coverage_slack_minutes: int = 15

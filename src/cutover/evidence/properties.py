@@ -51,7 +51,7 @@ def result_properties(result: Result, *, as_of: datetime, target: str) -> list[t
         ("source", result.source),
         ("target", target),
         ("reason", result.reason),
-        ("on_fail", result.on_fail.name),
+        ("on_fail", (result.on_fail or Action.HOLD).name),
     ]
     if result.query_sha256:
         values.append(("query_sha256", result.query_sha256))

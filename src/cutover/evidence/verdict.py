@@ -44,16 +44,26 @@ def run_verdict(
         action = max(action, Action.HOLD)
     if not results and not errors:
         not_passed.append("no criterion was decided")
-    return RunVerdict(action, selection, tuple(not_passed), seeded, _next_step(action, results))
+    step = _next_step(action, results, selection)
+    return RunVerdict(action, selection, tuple(not_passed), seeded, step)
 
 
-def _next_step(action: Action, results: Sequence[RecordedResult]) -> str:
+def _next_step(action: Action, results: Sequence[RecordedResult], selection: str) -> str:
+    failed = {r.criterion for r in results if r.outcome is Outcome.FAIL}
+    undecided = [r.criterion for r in results if r.outcome is Outcome.INCONCLUSIVE]
     if action is Action.ROLLBACK:
-        return "run the Emergency Rollback now, then restart from stage 1 without skipping stages"
-    if action is Action.HOLD and any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+        step = "run the Emergency Rollback now, then restart from stage 1 without skipping stages"
+        if "rollback.data_corruption" in failed:
+            step += "; open an incident (data corruption)"
+        return step
+    if undecided and not failed and any(c.startswith("rollback.") for c in undecided):
+        return "hold: the rollback monitoring is blind until every trigger can be measured"
+    if action is Action.HOLD and undecided and not failed:
         return "hold: the evidence is incomplete"
     if action is Action.HOLD:
         return "hold and investigate"
+    if "rollback_verify" in selection:
+        return "the rollback took: fix the root cause, then restart from stage 1 without skipping"
     return ""
 
 

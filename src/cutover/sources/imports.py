@@ -144,3 +144,48 @@ def read_error_patterns(db: Database, window: Window, limit: int = 1000) -> list
 def read_timeline(db: Database, window: Window) -> list[HourCount]:
     result = db.run("q6_recent_timeline", window_params(window, 0))
     return [HourCount(r["hour"], int(r["imports_started"])) for r in result.rows]
+
+
+@dataclass(frozen=True, slots=True)
+class SlowHour:
+    hour: datetime
+    completed: int
+    slow: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenRow:
+    invariant: str
+    user_id: str
+    broken_rows: int  # rows breaking this invariant in all (the listing is capped)
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    user_id: str
+    started_at: datetime
+    minutes_running: int
+
+
+def read_slow_by_hour(db: Database, window: Window, slow_minutes: int) -> list[SlowHour]:
+    params = {**window_params(window, 0), "slow_minutes": slow_minutes}
+    result = db.run("slow_by_hour", params)
+    return [SlowHour(r["hour"], int(r["completed"]), int(r["slow"])) for r in result.rows]
+
+
+def read_integrity(db: Database, window: Window, limit: int) -> tuple[list[BrokenRow], str]:
+    result = db.run("integrity", window_params(window, 0, limit=limit))
+    rows = [
+        BrokenRow(str(r["invariant"]), str(r["user_id"]), int(r["broken_rows"]))
+        for r in result.rows
+    ]
+    return rows, result.query.sha256
+
+
+def read_in_flight(db: Database, window: Window, rollback_at: datetime) -> list[InFlight]:
+    params = {**window_params(window, 0), "rollback_at": rollback_at}
+    result = db.run("in_flight", params)
+    return [
+        InFlight(str(r["user_id"]), r["full_pass_started_at"], int(r["minutes_running"]))
+        for r in result.rows
+    ]
