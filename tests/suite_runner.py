@@ -91,7 +91,13 @@ def at_hour(hours: float) -> str:
 
 
 def run_checkpoint(
-    tmp_path: Path, scenario: str, stage: int, hours: float, *, only: str | None = None
+    tmp_path: Path,
+    scenario: str,
+    stage: int,
+    hours: float,
+    *,
+    only: str | None = None,
+    marker: str | None = None,
 ) -> SuiteRun:
     """One checkpoint of a stage gate on a seeded scenario, `hours` after stage 1 started.
 
@@ -99,7 +105,7 @@ def run_checkpoint(
     args = [f"--scenario={scenario}", f"--as-of={at_hour(hours)}"]
     if only is not None:
         args += ["-k", only]
-    marker = f"stage{stage}_gate"
+    marker = marker or f"stage{stage}_gate"
     return run_suite(
         tmp_path,
         *args,

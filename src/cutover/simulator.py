@@ -59,7 +59,9 @@ def build_app(faults: Rlm, log: SimulatorLog) -> Starlette:
         if faults.v1_removed:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         body = await _json(request)
-        user_id = body.get("user_id", "unknown")
+        if "user_id" not in body:  # FastAPI's validation: nothing starts without a body
+            return JSONResponse({"detail": "user_id is required"}, status_code=422)
+        user_id = body["user_id"]
         log.write(f"[DEPRECATED] /process-full called by user {user_id}")
         headers: dict[str, str] = {}
         if faults.deprecation:

@@ -174,3 +174,12 @@ def test_deprecation_headers_still_served(gate: Gate, cutover_rlm: RlmEndpoints)
         "stage4.deprecation_headers",
         lambda: rlm_http.probe_deprecation(cutover_rlm.local(), timeout=timeout),
     )
+
+
+@pytest.mark.v1_removal
+def test_v1_endpoint_gone(gate: Gate, cutover_rlm: RlmEndpoints) -> None:
+    timeout = gate.context.profile.http_timeout_seconds
+    gate.decide(
+        "v1_removal.endpoint_gone",
+        lambda: rlm_http.probe_v1_removed(cutover_rlm.production(), timeout=timeout),
+    )

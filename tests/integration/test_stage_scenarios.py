@@ -175,3 +175,11 @@ def test_stage3_gate_goes_red(tmp_path: Path, scenario: str, expected: dict[str,
 )
 def test_stage4_gate(tmp_path: Path, scenario: str, expected: dict[str, str], verdict: str) -> None:
     assert_run(run_checkpoint(tmp_path, scenario, 4, 408), expected, verdict)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "verdict"), [("v1-removed", "pass"), ("healthy-rollout", "fail")]
+)
+def test_v1_removal(tmp_path: Path, scenario: str, verdict: str) -> None:
+    run = run_checkpoint(tmp_path, scenario, 4, 600, marker="v1_removal")
+    assert run.verdicts == {"v1_removal.endpoint_gone": verdict}, run.output

@@ -27,6 +27,7 @@ from cutover.measure import (
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.sources.imports import Durations
 from cutover.sources.metrics import series_by_instance
+from cutover.sources.rlm_http import RemovalProbe
 from cutover.statistics import mann_kendall_trend, slowdown_test, split_test
 from cutover.timeutil import iso
 
@@ -599,6 +600,24 @@ def rollbacks(r: Rollbacks, ctx: Context) -> Result:
         listed = "; ".join(f"{iso(at)}: {reason}" for at, reason in r.rollbacks)
         return _r(FAIL, f"rollbacks during stage 3: {listed}", **common)
     return _r(PASS, "no rollback during stage 3", **common)
+
+
+@criterion("v1_removal.endpoint_gone", on_fail=Action.HOLD, source="RLM POST /process-full")
+def endpoint_gone(probe: RemovalProbe, ctx: Context) -> Result:
+    """After the removal deploy, POST /process-full answers 404."""
+    outcome = PASS if probe.status_code == 404 else FAIL
+    reason = (
+        "v1 is gone: 404"
+        if outcome is PASS
+        else f"{probe.url} answered {probe.status_code}: the v1 endpoint is still deployed"
+    )
+    return _r(
+        outcome,
+        reason,
+        measured=str(probe.status_code),
+        threshold="404 Not Found",
+        source=probe.url,
+    )
 
 
 # -- registration -------------------------------------------------------------------------------

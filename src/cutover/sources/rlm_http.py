@@ -86,3 +86,21 @@ def probe_deprecation(local_url: str, *, timeout: float) -> HeaderProbe:
         link=response.headers.get("Link"),
         has_notice=bool(body.get("deprecation_notice")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalProbe:
+    url: str
+    status_code: int
+
+
+def probe_v1_removed(base_url: str, *, timeout: float) -> RemovalProbe:
+    """POST {base}/process-full with no body, as the runbook's check does.
+
+    Without a body a still-present v1 endpoint answers 422 (validation) and starts nothing."""
+    url = base_url.rstrip("/") + "/process-full"
+    try:
+        response = httpx.post(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(f"RLM {redact_url(url)}", f"no answer: {exc}") from None
+    return RemovalProbe(redact_url(url), response.status_code)
