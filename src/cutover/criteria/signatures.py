@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from cutover.profile import Profile
 
-# Order matters: ids and paths before bare numbers.
+# Order matters: paths (which may hold ids) before ids, ids before bare numbers.
 _NORMALISERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Pipeline failed:\s*"), ""),  # the later RLM writes the bare message
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
     (re.compile(r"(?:[\w.-]+/)+[\w.-]+"), "<path>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
     (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
     (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
     (re.compile(r"\b[0-9a-f]{16,}\b", re.I), "<hex>"),
@@ -46,16 +46,20 @@ def classify(patterns: Iterable[tuple[str, int, int]], profile: Profile) -> list
     an unknown signature hitting `systemic_min_users` distinct users or more is systemic too.
     """
     grouped: dict[str, list[int]] = {}
+    raw_texts: dict[str, list[str]] = {}
     for text, count, users in patterns:
-        totals = grouped.setdefault(signature(text), [0, 0])
+        key = signature(text)
+        totals = grouped.setdefault(key, [0, 0])
         totals[0] += count
         totals[1] += users  # exact: one row per user, so a user has one error text
+        raw_texts.setdefault(key, []).append(text.lower())
     result = []
     for text, (count, users) in grouped.items():
-        lowered = text.lower()
-        if any(p in lowered for p in profile.user_error_patterns):
+        # patterns are matched on the raw texts too: normalising turns "429" into "<n>"
+        seen = [text.lower(), *raw_texts[text]]
+        if any(p in t for p in profile.user_error_patterns for t in seen):
             kind = "user"
-        elif any(p in lowered for p in profile.systemic_error_patterns):
+        elif any(p in t for p in profile.systemic_error_patterns for t in seen):
             kind = "systemic"
         elif users >= profile.systemic_min_users:
             kind = "systemic"

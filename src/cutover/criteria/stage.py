@@ -175,7 +175,8 @@ def success_rate(s: SuccessSeries, ctx: Context) -> Result:
     if failed:
         return _r(FAIL, "; ".join(failed) + note, **common)
     if undecided or not s.readings:
-        reasons = undecided or [f"no checkpoint due yet (first at {s.not_yet_due[:1]})"]
+        first = s.not_yet_due[0] if s.not_yet_due else "none"
+        reasons = undecided or [f"no checkpoint due yet (the first is {first})"]
         return _r(UNDECIDED, "; ".join(reasons) + note, **common)
     return _r(PASS, f"every due checkpoint >= {floor:g}%" + note, **common)
 
@@ -467,7 +468,8 @@ def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
 
 def traffic(t: Traffic, ctx: Context) -> Result:
     start = t.window.start or t.window.end
-    first_hour = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    floor = start.replace(minute=0, second=0, microsecond=0)
+    first_hour = floor if floor == start else floor + timedelta(hours=1)  # first full hour
     full_hours = []
     hour = first_hour
     while hour + timedelta(hours=1) <= t.window.end:

@@ -1,0 +1,325 @@
+"""The rollback triggers and the rollback verification criteria, at and around thresholds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cutover import gate
+from cutover.criteria import rollback
+from cutover.criteria.registry import CRITERIA, Context
+from cutover.measure_rollback import (
+    InFlightAfterRollback,
+    Integrity,
+    RecentComplaints,
+    RlmCrashSignals,
+    RoutingAfterRollback,
+    SlowHistory,
+    StuckNow,
+)
+from cutover.outcome import Action, Outcome, Result, Window
+from cutover.profile import Profile
+from cutover.sources.imports import BrokenRow, InFlight, SlowHour, StuckImport, SuccessCounts
+from cutover.sources.rlm_http import HealthProbe
+from cutover.sources.rlm_logs import RlmLogCounts
+from cutover.sources.router_logs import RoutingCounts
+
+PASS, FAIL, UNDECIDED = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE
+NOW = datetime(2026, 2, 3, 12, tzinfo=UTC)
+DAY = Window(NOW - timedelta(hours=24), NOW)
+PROFILE = Profile()
+CTX = Context(profile=PROFILE, as_of=NOW, target="seeded")
+HEALTHY = HealthProbe("http://rlm/health", 200, {"status": "ok", "processors_available": True}, 1)
+
+
+def decide(criterion_id: str, measurement: object) -> Result:
+    return gate.decide(criterion_id, lambda: measurement, CTX)
+
+
+def assert_trigger(r: Result, severity: str, timeframe: str) -> None:
+    assert r.details["severity"] == severity
+    assert r.details["timeframe"] == timeframe
+
+
+def test_triggers_roll_back_and_verification_is_registered() -> None:
+    for name in (
+        "success_rate",
+        "error_rate",
+        "stuck_per_hour",
+        "stuck_multiple_users",
+        "slow_imports",
+        "rlm_crash",
+        "complaints",
+        "data_corruption",
+    ):
+        assert CRITERIA[f"rollback.{name}"].on_fail is Action.ROLLBACK
+    assert CRITERIA["rollback_verify.routing_all_v1"].on_fail is Action.ROLLBACK
+    assert CRITERIA["rollback_verify.in_flight_drained"].on_fail is Action.HOLD
+
+
+# -- success and error rates --------------------------------------------------------------------
+
+
+def counts(complete: int, failed: int, stuck: int = 0, in_flight: int = 0) -> SuccessCounts:
+    total = complete + failed + stuck + in_flight
+    q1 = None if total == 0 else round(100.0 * complete / total, 2)
+    return SuccessCounts(DAY, total, complete, failed, stuck, in_flight, q1, "sha")
+
+
+@pytest.mark.parametrize(
+    ("c", "outcome"),
+    [
+        (counts(19, 1), PASS),  # 95.00%
+        (counts(9499, 501), FAIL),  # 94.99%
+        (counts(15, 0), UNDECIDED),  # too few
+        (counts(0, 0), UNDECIDED),  # NULL
+    ],
+)
+def test_success_rate(c: SuccessCounts, outcome: Outcome) -> None:
+    r = decide("rollback.success_rate", c)
+    assert r.outcome is outcome
+    assert_trigger(r, "Critical", "Now")
+    assert r.details["counts"] == c.as_record()
+    if outcome is FAIL:
+        assert r.action is Action.ROLLBACK
+
+
+def test_success_rate_query1_basis_counts_in_flight() -> None:
+    c = counts(40, 0, in_flight=3)  # settled 100%, Query 1 93.02%
+    q1 = Context(
+        profile=Profile(success_rate_basis="query1"), as_of=NOW, target="seeded", criterion=""
+    )
+    assert rollback.success_rate(c, CTX).outcome is PASS
+    assert rollback.success_rate(c, q1).outcome is FAIL
+
+
+@pytest.mark.parametrize(
+    ("c", "outcome"),
+    [
+        (counts(19, 1), PASS),  # exactly 5%
+        (counts(9499, 501), FAIL),  # 5.01%
+        (counts(10, 0), UNDECIDED),
+    ],
+)
+def test_error_rate(c: SuccessCounts, outcome: Outcome) -> None:
+    r = decide("rollback.error_rate", c)
+    assert r.outcome is outcome
+    assert_trigger(r, "Critical", "Now")
+
+
+# -- stuck imports ------------------------------------------------------------------------------
+
+
+def stuck(*starts: tuple[str, datetime]) -> StuckNow:
+    items = tuple(
+        StuckImport(user, start, int((NOW - start).total_seconds() // 60)) for user, start in starts
+    )
+    return StuckNow(NOW, items)
+
+
+def in_one_hour(n: int, minute0: int = 0) -> StuckNow:
+    """n imports that all became stuck between 09:00 and 10:00 (started 07:xx)."""
+    base = NOW.replace(hour=7)
+    return stuck(*((f"u{i}", base + timedelta(minutes=minute0 + i)) for i in range(n)))
+
+
+def test_stuck_per_hour_10_passes() -> None:
+    r = decide("rollback.stuck_per_hour", in_one_hour(10))
+    assert r.outcome is PASS
+    assert_trigger(r, "Critical", "Now")
+
+
+def test_stuck_per_hour_11_fails() -> None:
+    r = decide("rollback.stuck_per_hour", in_one_hour(11))
+    assert r.outcome is FAIL
+    assert "11 imports became stuck in the hour from 2026-02-03T09:00:00Z" in r.reason
+    assert r.action is Action.ROLLBACK
+
+
+def test_stuck_per_hour_11_over_two_hours_passes() -> None:
+    # started 07:55..08:05: 5 became stuck in the 09:00 hour and 6 in the 10:00 hour
+    assert rollback.stuck_per_hour(in_one_hour(11, minute0=55), CTX).outcome is PASS
+
+
+def test_stuck_users_2_passes_3_fails() -> None:
+    t = NOW - timedelta(hours=3)
+    two = rollback.stuck_multiple_users(stuck(("a", t), ("b", t)), CTX)
+    assert two.outcome is PASS
+    assert_trigger(two, "Critical", "Now")
+    three = rollback.stuck_multiple_users(stuck(("a", t), ("b", t), ("c", t)), CTX)
+    assert three.outcome is FAIL
+    assert three.details["users"] == ["a", "b", "c"]
+
+
+# -- slow imports -------------------------------------------------------------------------------
+
+
+def history(slow_hours: int, last_slow: bool = True) -> SlowHistory:
+    """12 hours ending at NOW; the trailing `slow_hours` have 10% slow (1 of 10)."""
+    hours = []
+    for back in range(12, 0, -1):
+        hour = NOW - timedelta(hours=back)
+        slow = 1 if back <= slow_hours else 0
+        hours.append(SlowHour(hour, 10, slow))
+    if not last_slow:
+        hours[-1] = SlowHour(hours[-1].hour, 10, 0)
+    return SlowHistory(Window(NOW - timedelta(hours=24), NOW), tuple(hours))
+
+
+def test_slow_for_5h_holds() -> None:
+    r = decide("rollback.slow_imports", history(5))
+    assert r.outcome is FAIL
+    assert r.on_fail is Action.HOLD
+    assert r.action is Action.HOLD
+    assert_trigger(r, "Medium", "6 h")
+
+
+def test_slow_for_6h_rolls_back() -> None:
+    r = decide("rollback.slow_imports", history(6))
+    assert r.outcome is FAIL
+    assert r.on_fail is Action.ROLLBACK
+    assert r.action is Action.ROLLBACK
+    assert "6.0 h" in r.reason
+
+
+def test_last_hour_not_slow_passes() -> None:
+    r = decide("rollback.slow_imports", history(11, last_slow=False))
+    assert r.outcome is PASS
+    assert_trigger(r, "Medium", "6 h")
+
+
+def test_slow_just_under_threshold_is_not_slow() -> None:
+    hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 0, -1))
+    assert rollback.slow_imports(SlowHistory(DAY, hours), CTX).outcome is PASS
+
+
+def test_slow_without_completed_imports_is_inconclusive() -> None:
+    assert rollback.slow_imports(SlowHistory(DAY, ()), CTX).outcome is UNDECIDED
+
+
+# -- RLM crash ----------------------------------------------------------------------------------
+
+HOUR = Window(NOW - timedelta(minutes=60), NOW)
+
+
+def crash(health: HealthProbe | None, error: str = "", oom_kills: int = 0) -> RlmCrashSignals:
+    logs = RlmLogCounts(oom_kills=oom_kills, first_seen=HOUR.start, last_seen=NOW, path="rlm.log")
+    return RlmCrashSignals(HOUR, logs, health, error)
+
+
+def test_rlm_crash_healthy_passes() -> None:
+    r = rollback.rlm_crash(crash(HEALTHY), CTX)
+    assert r.outcome is PASS
+    assert_trigger(r, "Critical", "Now")
+
+
+def test_rlm_crash_503_fails() -> None:
+    down = HealthProbe("http://rlm/health", 503, {"detail": "Processor modules unavailable"}, 1)
+    r = decide("rollback.rlm_crash", crash(down))
+    assert r.outcome is FAIL
+    assert "503 Processor modules unavailable" in r.reason
+    assert r.action is Action.ROLLBACK
+    assert_trigger(r, "Critical", "Now")
+
+
+def test_rlm_crash_oom_fails() -> None:
+    r = rollback.rlm_crash(crash(HEALTHY, oom_kills=1), CTX)
+    assert r.outcome is FAIL
+    assert "1 OOM" in r.reason
+
+
+def test_rlm_crash_unreachable_health_with_logs_ok_is_inconclusive() -> None:
+    r = rollback.rlm_crash(crash(None, "connection refused"), CTX)
+    assert r.outcome is UNDECIDED
+    assert "connection refused" in r.reason
+    assert_trigger(r, "Critical", "Now")
+
+
+# -- complaints and data corruption -------------------------------------------------------------
+
+
+def test_complaints_trigger() -> None:
+    span = (NOW - timedelta(hours=2), NOW)
+    none = rollback.complaints(RecentComplaints(DAY, ()), CTX)
+    assert none.outcome is UNDECIDED
+    zero = rollback.complaints(RecentComplaints(DAY, ((*span, 0, "support"),)), CTX)
+    assert zero.outcome is PASS
+    one = rollback.complaints(RecentComplaints(DAY, ((*span, 1, "support"),)), CTX)
+    assert one.outcome is FAIL
+    assert_trigger(one, "High", "within 1 hour")
+
+
+def test_data_corruption_lists_users_per_invariant() -> None:
+    broken = (
+        BrokenRow("complete_without_memory_md", "u1", 2),
+        BrokenRow("complete_without_memory_md", "u2", 2),
+        BrokenRow("started_in_future", "u3", 1),
+    )
+    r = decide("rollback.data_corruption", Integrity(DAY, broken, "sha"))
+    assert r.outcome is FAIL
+    assert r.details["users_by_invariant"] == {
+        "complete_without_memory_md": ["u1", "u2"],
+        "started_in_future": ["u3"],
+    }
+    assert r.measured == "3 rows break 2 invariants"
+    assert_trigger(r, "Critical", "Now + incident")
+    assert r.action is Action.ROLLBACK
+
+
+def test_no_corruption_passes() -> None:
+    r = rollback.data_corruption(Integrity(DAY, (), "sha"), CTX)
+    assert r.outcome is PASS
+    assert_trigger(r, "Critical", "Now + incident")
+
+
+# -- verification -------------------------------------------------------------------------------
+
+ROLLED_BACK = NOW - timedelta(hours=1)
+
+
+def drained(minutes_since: int, *users: str) -> InFlightAfterRollback:
+    as_of = ROLLED_BACK + timedelta(minutes=minutes_since)
+    started = ROLLED_BACK - timedelta(minutes=10)
+    items = tuple(InFlight(u, started, minutes_since + 10) for u in users)
+    return InFlightAfterRollback(ROLLED_BACK, as_of, items)
+
+
+def test_in_flight_none_passes() -> None:
+    assert rollback.in_flight_drained(drained(5), CTX).outcome is PASS
+
+
+def test_in_flight_at_29_min_is_inconclusive() -> None:
+    r = rollback.in_flight_drained(drained(29, "u1"), CTX)
+    assert r.outcome is UNDECIDED
+    assert r.details["users"] == ["u1"]
+
+
+@pytest.mark.parametrize("minutes", [30, 31])
+def test_in_flight_from_30_min_fails(minutes: int) -> None:
+    r = decide("rollback_verify.in_flight_drained", drained(minutes, "u1", "u2"))
+    assert r.outcome is FAIL
+    assert "u1, u2" in r.reason
+    assert r.action is Action.HOLD
+
+
+def routed(v1: int, v2: int, first: datetime = ROLLED_BACK) -> RoutingAfterRollback:
+    counts = RoutingCounts(v1, v2, {0: v1 + v2}, first_seen=first, last_seen=NOW, path="r.log")
+    return RoutingAfterRollback(Window(ROLLED_BACK, NOW), counts)
+
+
+def test_routing_one_v2_request_fails() -> None:
+    r = decide("rollback_verify.routing_all_v1", routed(500, 1))
+    assert r.outcome is FAIL
+    assert "1 requests still routed to v2" in r.reason
+    assert r.action is Action.ROLLBACK
+
+
+def test_routing_all_v1_passes() -> None:
+    assert rollback.routing_all_v1(routed(500, 0), CTX).outcome is PASS
+
+
+def test_routing_all_v1_too_few_or_uncovered_is_inconclusive() -> None:
+    assert rollback.routing_all_v1(routed(10, 0), CTX).outcome is UNDECIDED
+    late = routed(500, 0, first=ROLLED_BACK + timedelta(minutes=30))
+    assert rollback.routing_all_v1(late, CTX).outcome is UNDECIDED

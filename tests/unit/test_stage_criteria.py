@@ -1,0 +1,606 @@
+"""The stage criteria as pure functions over hand-made measurements, at and around thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cutover import gate
+from cutover.criteria import stage
+from cutover.criteria.registry import CRITERIA, Context
+from cutover.criteria.signatures import Signature
+from cutover.measure import (
+    CheckpointReading,
+    Complaints,
+    DurationComparison,
+    ErrorSignatures,
+    NewErrorPatterns,
+    RlmStability,
+    Rollbacks,
+    RoutingSplit,
+    StageProgress,
+    StuckStatus,
+    SuccessSeries,
+    Traffic,
+    V1Traffic,
+)
+from cutover.outcome import Action, Outcome, Result, Window
+from cutover.profile import Profile
+from cutover.sources.imports import Durations, HourCount, StuckImport, SuccessCounts
+from cutover.sources.metrics import MetricPoint, MetricSeries
+from cutover.sources.rlm_logs import RlmLogCounts
+from cutover.sources.router_logs import RoutingCounts
+from cutover.timeutil import iso
+
+PASS, FAIL, UNDECIDED = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE
+T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
+DAY = Window(T0, T0 + timedelta(hours=24))
+PROFILE = Profile()
+
+
+def ctx(criterion: str = "stage1.success_rate", **overrides: Any) -> Context:
+    profile = dataclasses.replace(PROFILE, **overrides)
+    return Context(profile=profile, as_of=DAY.end, target="seeded", criterion=criterion)
+
+
+CTX = ctx()
+
+
+def decide(criterion_id: str, measurement: object, context: Context = CTX) -> Result:
+    return gate.decide(criterion_id, lambda: measurement, context)
+
+
+def test_registered_consequences() -> None:
+    for number in (1, 2):
+        assert CRITERIA[f"stage{number}.success_rate"].on_fail is Action.ROLLBACK
+        assert CRITERIA[f"stage{number}.rlm_stability"].on_fail is Action.ROLLBACK
+        assert CRITERIA[f"stage{number}.elapsed"].on_fail is Action.HOLD
+    for name in ("success_rate", "v1_traffic", "rollbacks", "rlm_stability"):
+        assert CRITERIA[f"stage3.{name}"].on_fail is Action.HOLD
+    assert CRITERIA["stage4.v1_traffic"].on_fail is Action.HOLD
+
+
+# -- success rate -------------------------------------------------------------------------------
+
+
+def counts(complete: int, failed: int, stuck: int = 0, in_flight: int = 0) -> SuccessCounts:
+    total = complete + failed + stuck + in_flight
+    q1 = None if total == 0 else round(100.0 * complete / total, 2)
+    return SuccessCounts(DAY, total, complete, failed, stuck, in_flight, q1, "sha")
+
+
+def series(*records: dict[str, Any] | None, current: SuccessCounts | None = None) -> SuccessSeries:
+    labels = ("+1h", "+6h", "+24h")
+    offsets = (1, 6, 24)
+    readings = tuple(
+        CheckpointReading(
+            labels[i],
+            T0 + timedelta(hours=offsets[i]),
+            None if rec is None else T0 + timedelta(hours=offsets[i]),
+            rec,
+            "missing" if rec is None else "ledger",
+        )
+        for i, rec in enumerate(records)
+    )
+    return SuccessSeries(DAY, readings, current or counts(19, 1))
+
+
+def test_success_rate_95_00_passes() -> None:
+    record = counts(19, 1).as_record()
+    assert record["settled_rate_pct"] == 95.0
+    r = stage.success_rate(series(record, record, record), CTX)
+    assert r.outcome is PASS
+    assert r.sample_size == 20
+    assert r.details["basis"] == "settled"
+
+
+def test_success_rate_94_99_fails() -> None:
+    low = counts(9499, 501).as_record()
+    assert low["settled_rate_pct"] == 94.99
+    r = decide("stage1.success_rate", series(counts(19, 1).as_record(), low))
+    assert r.outcome is FAIL
+    assert "+6h" in r.reason and "94.99" in r.reason
+    assert r.action is Action.ROLLBACK
+
+
+def test_success_rate_null_rate_is_inconclusive() -> None:
+    record = counts(0, 0).as_record()
+    assert record["settled_rate_pct"] is None
+    record["complete"] = 30  # even with a count, a NULL rate decides nothing
+    assert stage.success_rate(series(record), CTX).outcome is UNDECIDED
+
+
+def test_success_rate_below_min_settled_is_inconclusive() -> None:
+    small = counts(PROFILE.min_settled_imports - 1, 0).as_record()
+    r = stage.success_rate(series(small), CTX)
+    assert r.outcome is UNDECIDED
+    assert f"below {PROFILE.min_settled_imports}" in r.reason
+    enough = counts(PROFILE.min_settled_imports, 0).as_record()
+    assert stage.success_rate(series(enough), CTX).outcome is PASS
+
+
+def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
+    ok = counts(19, 1).as_record()
+    r = decide("stage1.success_rate", series(ok, None))
+    assert r.outcome is UNDECIDED
+    due = T0 + timedelta(hours=6)
+    assert f"pytest -m stage1_gate --as-of {iso(due)}" in r.reason
+    r2 = decide("stage2.success_rate", series(None), ctx("stage2.success_rate"))
+    assert f"pytest -m stage2_gate --as-of {iso(T0 + timedelta(hours=1))}" in r2.reason
+
+
+def test_success_rate_failure_wins_over_missing_checkpoint() -> None:
+    r = stage.success_rate(series(None, counts(90, 10).as_record()), CTX)
+    assert r.outcome is FAIL
+
+
+def test_success_rate_no_checkpoint_due_is_inconclusive() -> None:
+    s = SuccessSeries(DAY, (), counts(19, 1), not_yet_due=("+1h",))
+    assert stage.success_rate(s, CTX).outcome is UNDECIDED
+
+
+def test_success_rate_query1_basis_gates_on_query1() -> None:
+    # 40 complete, 3 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
+    record = counts(40, 0, in_flight=3).as_record()
+    assert record["settled_rate_pct"] == 100.0 and record["query1_rate_pct"] == 93.02
+    assert stage.success_rate(series(record), CTX).outcome is PASS
+    q1 = ctx(success_rate_basis="query1")
+    r = stage.success_rate(series(record), q1)
+    assert r.outcome is FAIL
+    assert "93.02" in r.reason
+    assert r.details["basis"] == "query1"
+    # and the other way round: Query 1 at 95% with settled below
+    other = {**counts(19, 1).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
+    assert stage.success_rate(series(other), q1).outcome is PASS
+    assert stage.success_rate(series(other), CTX).outcome is FAIL
+
+
+# -- elapsed ------------------------------------------------------------------------------------
+
+
+def progress(
+    ran: timedelta,
+    *,
+    number: int = 1,
+    ended_after: timedelta | None = None,
+    ended_by: str = "",
+    since: datetime | None = None,
+) -> StageProgress:
+    ended = None if ended_after is None else T0 + ended_after
+    return StageProgress(
+        plan=PROFILE.stage(number),
+        started=T0,
+        ended=ended,
+        ended_by=ended_by,
+        current=None,
+        as_of=T0 + ran,
+        hundred_percent_since=since,
+    )
+
+
+def test_elapsed_before_24h_is_inconclusive() -> None:
+    r = stage.elapsed(progress(timedelta(hours=24) - timedelta(seconds=1)), CTX)
+    assert r.outcome is UNDECIDED
+    assert iso(T0 + timedelta(hours=24)) in r.reason
+
+
+@pytest.mark.parametrize("hours", [24, 30])
+def test_elapsed_at_and_after_24h_passes(hours: int) -> None:
+    assert stage.elapsed(progress(timedelta(hours=hours)), CTX).outcome is PASS
+
+
+def test_elapsed_cut_short_by_rollback_fails_with_hold() -> None:
+    p = progress(timedelta(hours=30), ended_after=timedelta(hours=20), ended_by="rollback")
+    r = decide("stage1.elapsed", p)
+    assert r.outcome is FAIL
+    assert "rollback" in r.reason
+    assert r.window == Window(T0, T0 + timedelta(hours=20))
+    assert r.action is Action.HOLD
+
+
+def test_elapsed_without_start_is_inconclusive() -> None:
+    p = dataclasses.replace(progress(timedelta(hours=30)), started=None)
+    r = stage.elapsed(p, CTX)
+    assert r.outcome is UNDECIDED
+    assert "cutover stage start 1" in r.reason
+
+
+def test_deprecation_needs_14_days_at_100_percent() -> None:
+    week = timedelta(days=7)
+    short = progress(week, number=4, since=T0 - timedelta(days=6))
+    assert stage.deprecation_elapsed(short, CTX).outcome is UNDECIDED
+    full = progress(week, number=4, since=T0 - week)
+    assert stage.deprecation_elapsed(full, CTX).outcome is PASS
+    early = progress(week - timedelta(hours=1), number=4, since=T0 - week)
+    assert stage.deprecation_elapsed(early, CTX).outcome is UNDECIDED
+
+
+# -- stuck imports ------------------------------------------------------------------------------
+
+ALLOWANCE = PROFILE.stuck_after_minutes + PROFILE.stuck_resolved_within_minutes
+
+
+def stuck(*minutes: int, late: int = 0) -> StuckStatus:
+    items = tuple(
+        StuckImport(f"u{i}", DAY.end - timedelta(minutes=m), m) for i, m in enumerate(minutes)
+    )
+    return StuckStatus(DAY, items, late)
+
+
+def test_stuck_none_passes() -> None:
+    assert stage.stuck_imports(stuck(), CTX).outcome is PASS
+
+
+@pytest.mark.parametrize("minutes", [PROFILE.stuck_after_minutes + 1, ALLOWANCE])
+def test_stuck_pending_is_inconclusive(minutes: int) -> None:
+    r = stage.stuck_imports(stuck(minutes), CTX)
+    assert r.outcome is UNDECIDED
+    assert r.details["stuck_users"] == ["u0"]
+
+
+def test_stuck_overdue_fails() -> None:
+    r = stage.stuck_imports(stuck(130, ALLOWANCE + 1), CTX)
+    assert r.outcome is FAIL
+    assert f"oldest {ALLOWANCE + 1} min" in r.reason
+
+
+def test_stuck_resolved_late_fails() -> None:
+    r = stage.stuck_imports(stuck(late=1), CTX)
+    assert r.outcome is FAIL
+    assert "finished only after" in r.reason
+
+
+# -- complaints ---------------------------------------------------------------------------------
+
+GRACE = timedelta(minutes=PROFILE.attestation_grace_minutes)
+MINUTE = timedelta(minutes=1)
+
+
+def attested(*spans: tuple[datetime, datetime, int]) -> Complaints:
+    return Complaints(DAY, tuple((s, u, n, "support") for s, u, n in spans))
+
+
+def test_complaints_full_coverage_with_zero_passes() -> None:
+    mid = T0 + timedelta(hours=12)
+    r = stage.complaints(attested((T0, mid, 0), (mid, DAY.end, 0)), CTX)
+    assert r.outcome is PASS
+    assert "support" in r.reason
+
+
+def test_complaints_gap_is_inconclusive() -> None:
+    spans = ((T0, T0 + timedelta(hours=10), 0), (T0 + timedelta(hours=12), DAY.end, 0))
+    r = stage.complaints(attested(*spans), CTX)
+    assert r.outcome is UNDECIDED
+    assert iso(T0 + timedelta(hours=10)) in r.reason
+
+
+def test_complaints_none_attested_is_inconclusive() -> None:
+    assert stage.complaints(attested(), CTX).outcome is UNDECIDED
+
+
+def test_complaints_count_fails() -> None:
+    r = decide("stage1.complaints", attested((T0, DAY.end, 1)))
+    assert r.outcome is FAIL
+    assert r.measured == "1"
+    assert r.action is Action.ROLLBACK
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "outcome"),
+    [
+        (T0 + GRACE, DAY.end, PASS),
+        (T0 + GRACE + MINUTE, DAY.end, UNDECIDED),
+        (T0, DAY.end - GRACE, PASS),
+        (T0, DAY.end - GRACE - MINUTE, UNDECIDED),
+    ],
+)
+def test_complaints_grace_at_the_ends(since: datetime, until: datetime, outcome: Outcome) -> None:
+    assert stage.complaints(attested((since, until, 0)), CTX).outcome is outcome
+
+
+@pytest.mark.parametrize(("gap", "outcome"), [(GRACE, PASS), (GRACE + MINUTE, UNDECIDED)])
+def test_complaints_grace_between_attestations(gap: timedelta, outcome: Outcome) -> None:
+    mid = T0 + timedelta(hours=12)
+    r = stage.complaints(attested((T0, mid, 0), (mid + gap, DAY.end, 0)), CTX)
+    assert r.outcome is outcome
+
+
+# -- durations ----------------------------------------------------------------------------------
+
+
+def durations(**buckets: int) -> Durations:
+    names = {
+        "lt5": "<5min",
+        "b5": "5-10min",
+        "b10": "10-20min",
+        "b20": "20-30min",
+        "gt30": ">30min",
+    }
+    return Durations(DAY, {}, {names[k]: v for k, v in buckets.items()}, "sha")
+
+
+def test_duration_exactly_10pct_slow_fails() -> None:
+    r = stage.duration(durations(lt5=18, gt30=2), CTX)
+    assert r.outcome is FAIL
+    assert "10.0% take 30 min" in r.reason
+
+
+def test_duration_9_9pct_slow_passes() -> None:
+    r = stage.duration(durations(lt5=901, gt30=99), CTX)
+    assert r.outcome is PASS
+    assert r.sample_size == 1000
+
+
+def test_duration_exactly_50pct_fast_fails() -> None:
+    r = stage.duration(durations(lt5=5, b5=5, b10=10), CTX)
+    assert r.outcome is FAIL
+    assert "only 50.0% finish under 10 min" in r.reason
+
+
+def test_duration_just_over_50pct_fast_passes() -> None:
+    assert stage.duration(durations(b5=501, b20=499), CTX).outcome is PASS
+
+
+def test_duration_too_few_is_inconclusive() -> None:
+    assert stage.duration(durations(lt5=PROFILE.min_settled_imports - 1), CTX).outcome is UNDECIDED
+
+
+def test_duration_vs_stage1() -> None:
+    base = {4.0: 10, 5.0: 10, 6.0: 10}
+
+    def comparison(bins: dict[float, int], baseline: dict[float, int] | None) -> Result:
+        current = Durations(DAY, bins, {}, "sha")
+        return stage.duration_vs_stage1(DurationComparison(current, baseline), CTX)
+
+    none = comparison(base, None)
+    assert none.outcome is UNDECIDED and "no stage 1" in none.reason
+    assert comparison({8.0: 10, 10.0: 10, 12.0: 10}, base).outcome is FAIL
+    assert comparison(base, base).outcome is PASS
+    # +15%: significant, but within the allowed 20% slowdown
+    assert comparison({4.6: 10, 5.75: 10, 6.9: 10}, base).outcome is PASS
+    assert comparison({10.0: 5}, base).outcome is UNDECIDED
+
+
+# -- traffic ------------------------------------------------------------------------------------
+
+HALF = Window(T0 + timedelta(minutes=30), T0 + timedelta(hours=6))  # full hours 11:00..15:00
+
+
+def timeline(per_hour: dict[int, int]) -> Traffic:
+    hours = tuple(HourCount(T0.replace(hour=h), n) for h, n in per_hour.items())
+    return Traffic(HALF, hours)
+
+
+def test_traffic_every_hour_passes() -> None:
+    r = stage.traffic(timeline({10: 3, 11: 8, 12: 8, 13: 8, 14: 8, 15: 8}), CTX)
+    assert r.outcome is PASS
+
+
+def test_traffic_empty_hour_fails_when_volume_is_high() -> None:
+    r = stage.traffic(timeline({11: 10, 12: 10, 14: 10, 15: 10}), CTX)
+    assert r.outcome is FAIL
+    assert iso(T0.replace(hour=13)) in r.reason
+
+
+def test_traffic_empty_hour_is_inconclusive_when_volume_is_low() -> None:
+    r = stage.traffic(timeline({11: 1, 12: 1, 14: 1, 15: 1}), CTX)
+    assert r.outcome is UNDECIDED
+
+
+def test_traffic_no_import_at_all_fails() -> None:
+    r = stage.traffic(timeline({}), CTX)
+    assert r.outcome is FAIL
+    assert "routing is broken" in r.reason
+
+
+def test_traffic_before_a_full_hour_is_inconclusive() -> None:
+    short = Traffic(Window(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90)), ())
+    assert stage.traffic(short, CTX).outcome is UNDECIDED
+
+
+# -- routing split ------------------------------------------------------------------------------
+
+
+def split(
+    v1: int, v2: int, seen: dict[int, int] | None = None, first: datetime = T0
+) -> RoutingSplit:
+    counts = RoutingCounts(
+        v1, v2, seen or {10: v1 + v2}, first_seen=first, last_seen=DAY.end, path="router.log"
+    )
+    return RoutingSplit(DAY, 10, counts)
+
+
+def test_routing_split_consistent_passes() -> None:
+    r = stage.routing_split(split(900, 100), CTX)
+    assert r.outcome is PASS
+    assert r.details["v2"] == 100
+
+
+def test_routing_split_skewed_fails() -> None:
+    assert stage.routing_split(split(700, 300), CTX).outcome is FAIL
+
+
+def test_routing_split_too_few_is_inconclusive() -> None:
+    assert stage.routing_split(split(45, 5), CTX).outcome is UNDECIDED
+
+
+def test_routing_split_wrong_percent_seen_fails() -> None:
+    r = stage.routing_split(split(900, 100, {10: 990, 0: 10}), CTX)
+    assert r.outcome is FAIL
+    assert "10 lines at 0%" in r.reason
+
+
+def test_routing_split_log_gap_is_inconclusive() -> None:
+    r = stage.routing_split(split(900, 100, first=T0 + timedelta(hours=6)), CTX)
+    assert r.outcome is UNDECIDED
+    assert "covers" in r.reason
+
+
+# -- RLM stability ------------------------------------------------------------------------------
+
+
+def metrics(values: list[float], cpu: list[float] | None = None) -> MetricSeries:
+    step = (DAY.end - T0) / len(values)
+    points = tuple(
+        MetricPoint(T0 + i * step, v, None if cpu is None else cpu[i]) for i, v in enumerate(values)
+    )
+    return MetricSeries(points, first_seen=T0, last_seen=DAY.end, path="metrics.csv")
+
+
+def logs(first: datetime = T0, oom_kills: int = 0, crashes: int = 0) -> RlmLogCounts:
+    return RlmLogCounts(
+        oom_kills=oom_kills, crashes=crashes, first_seen=first, last_seen=DAY.end, path="rlm.log"
+    )
+
+
+NOISE = np.random.default_rng(7).normal(0, 15, 48)
+FLAT = [float(500 + n) for n in NOISE]
+
+
+def stability(log: RlmLogCounts, series: MetricSeries, check_cpu: bool = False) -> RlmStability:
+    return RlmStability(DAY, log, series, check_cpu)
+
+
+def test_rlm_stability_oom_fails() -> None:
+    r = stage.rlm_stability(stability(logs(oom_kills=1), metrics(FLAT)), CTX)
+    assert r.outcome is FAIL
+    assert "1 OOM" in r.reason
+
+
+def test_rlm_stability_crash_fails() -> None:
+    assert stage.rlm_stability(stability(logs(crashes=2), metrics(FLAT)), CTX).outcome is FAIL
+
+
+def test_rlm_stability_uncovered_log_is_inconclusive() -> None:
+    # zero OOM lines in a log that starts 6 h into the window prove nothing about the first 6 h
+    partial = logs(first=T0 + timedelta(hours=6))
+    r = stage.rlm_stability(stability(partial, metrics(FLAT)), CTX)
+    assert r.outcome is UNDECIDED
+    assert "the RLM log covers" in r.reason
+
+
+def test_rlm_stability_flat_noisy_memory_passes() -> None:
+    r = stage.rlm_stability(stability(logs(), metrics(FLAT)), CTX)
+    assert r.outcome is PASS
+    assert r.sample_size == 48
+
+
+def test_rlm_stability_leak_fails() -> None:
+    leak = [v + 4.0 * i for i, v in enumerate(FLAT)]  # ~38% growth over the window
+    r = decide("stage1.rlm_stability", stability(logs(), metrics(leak)))
+    assert r.outcome is FAIL
+    assert "memory rises" in r.reason
+    assert r.action is Action.ROLLBACK
+
+
+def test_rlm_stability_small_significant_growth_passes() -> None:
+    creep = [500.0 + 0.5 * i for i in range(48)]  # steady, but ~4.6% over the window
+    assert stage.rlm_stability(stability(logs(), metrics(creep)), CTX).outcome is PASS
+
+
+def test_rlm_stability_rising_cpu_fails_when_checked() -> None:
+    cpu = [10.0 + 1.0 * i for i in range(48)]
+    series = metrics(FLAT, cpu)
+    assert stage.rlm_stability(stability(logs(), series), CTX).outcome is PASS
+    r = stage.rlm_stability(stability(logs(), series, check_cpu=True), CTX)
+    assert r.outcome is FAIL
+    assert "cpu rises" in r.reason
+
+
+def test_rlm_stability_too_few_points_is_inconclusive() -> None:
+    r = stage.rlm_stability(stability(logs(), metrics(FLAT[:5])), CTX)
+    assert r.outcome is UNDECIDED
+    assert f"below {PROFILE.min_trend_points}" in r.reason
+
+
+# -- v1 traffic and rollbacks -------------------------------------------------------------------
+
+
+def v1(
+    calls: int = 0, first: datetime = T0, window: Window = DAY, users: frozenset[str] = frozenset()
+) -> V1Traffic:
+    counts = RlmLogCounts(
+        deprecated_calls=calls,
+        deprecated_users=users,
+        first_seen=first,
+        last_seen=window.end,
+        path="rlm.log",
+    )
+    return V1Traffic(window, counts, timedelta(hours=24))
+
+
+def test_v1_traffic_none_passes() -> None:
+    assert stage.v1_traffic(v1(), CTX).outcome is PASS
+
+
+def test_v1_traffic_any_call_fails() -> None:
+    r = decide("stage3.v1_traffic", v1(1, users=frozenset({"user-a"})))
+    assert r.outcome is FAIL
+    assert r.details["users"] == ["user-a"]
+    assert r.action is Action.HOLD
+
+
+def test_v1_traffic_coverage_gap_is_inconclusive() -> None:
+    r = stage.v1_traffic(v1(first=T0 + timedelta(hours=2)), CTX)
+    assert r.outcome is UNDECIDED
+    assert "prove nothing" in r.reason
+
+
+def test_v1_traffic_short_window_is_inconclusive() -> None:
+    short = Window(T0, T0 + timedelta(hours=12))
+    r = stage.v1_traffic(v1(window=short), CTX)
+    assert r.outcome is UNDECIDED
+    assert "only 12.0 h" in r.reason
+
+
+def test_rollbacks() -> None:
+    assert stage.rollbacks(Rollbacks(DAY, ()), CTX).outcome is PASS
+    at = T0 + timedelta(hours=3)
+    r = stage.rollbacks(Rollbacks(DAY, ((at, "success rate 90%"),)), CTX)
+    assert r.outcome is FAIL
+    assert iso(at) in r.reason and "success rate 90%" in r.reason
+
+
+# -- error patterns -----------------------------------------------------------------------------
+
+
+def signatures(*sigs: Signature) -> ErrorSignatures:
+    return ErrorSignatures(DAY, sigs)
+
+
+TIMEOUT = Signature("TimeoutError: RLM timed out", 4, 4, "systemic")
+BAD_FILE = Signature("ValueError: bad file format", 9, 9, "user")
+ODD = Signature("KeyError: <str>", 1, 1, "unclassified")
+
+
+def test_systemic_errors() -> None:
+    assert stage.systemic_errors(signatures(BAD_FILE, ODD), CTX).outcome is PASS
+    r = stage.systemic_errors(signatures(BAD_FILE, TIMEOUT), CTX)
+    assert r.outcome is FAIL
+    assert "TimeoutError" in r.reason
+
+
+def test_new_error_patterns() -> None:
+    current = signatures(TIMEOUT, BAD_FILE, ODD)
+    missing = stage.new_error_patterns(NewErrorPatterns(current, None), CTX)
+    assert missing.outcome is UNDECIDED
+    known = frozenset({TIMEOUT.text, ODD.text})  # the user-specific one is new, but never counts
+    assert stage.new_error_patterns(NewErrorPatterns(current, known), CTX).outcome is PASS
+    r = stage.new_error_patterns(NewErrorPatterns(current, frozenset({ODD.text})), CTX)
+    assert r.outcome is FAIL
+    assert TIMEOUT.text in r.reason
+    assert r.measured == "1 new of 2"
+
+
+def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> None:
+    t0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
+    hours = (HourCount(t0.replace(hour=11), 10), HourCount(t0.replace(hour=12), 10))
+    result = stage.traffic(
+        Traffic(Window(t0, t0 + timedelta(hours=3)), hours), ctx("stage1.traffic")
+    )
+    assert result.outcome is Outcome.FAIL
+    assert "2026-02-02T10:00:00Z" in result.reason
