@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# bytecode caches matter here: the tests start many Python processes
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test lint typecheck unit docker-image bench clean
 
@@ -30,6 +32,10 @@ typecheck: $(STAMP)
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
 	$(BIN)/pytest tests/unit tests/integration tests/router -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+## Benchmarks: ratios against baselines measured in the same run (see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python bench/router_log_bench.py
 
 docker-image: $(STAMP)
 	bash scripts/build-postgres-image.sh

@@ -1,4 +1,4 @@
-"""The `cutover` command: demo, stage start, rollback, attest complaints, seed."""
+"""The `cutover` command: demo, stage start, rollback, attest complaints, seed, report, verify."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="load a scenario into a local Postgres")
     seed.add_argument("--scenario", required=True)
     seed.add_argument("--db-url", required=True, help="a local or embedded Postgres (admin role)")
+
+    report = commands.add_parser("report", help="write report.md and report.html from evidence")
+    report.add_argument("--evidence-dir", dest="sub_evidence_dir", type=Path, default=None)
+    report.add_argument("--out", type=Path, default=None, help="default: the evidence dir")
+    verify = commands.add_parser("verify", help="check the ledger chain, JUnit files and queries")
+    verify.add_argument("--evidence-dir", dest="sub_evidence_dir", type=Path, default=None)
     return parser
 
 
@@ -89,23 +95,41 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _demo(settings, args.scenario)
     if args.command == "stage":
         plan = Profile().stage(args.number)
-        record = ledger.append(
+        record = ledger.append_anchored(
             evidence, ledger.stage_started(plan.number, plan.percent, args.at or utc_now())
         )
         print(f"stage {plan.number} started at {record['at']} ({plan.percent}%)")
         return 0
     if args.command == "rollback":
-        record = ledger.append(evidence, ledger.rollback(args.reason, args.at or utc_now()))
+        record = ledger.append_anchored(
+            evidence, ledger.rollback(args.reason, args.at or utc_now())
+        )
         print(f"rollback recorded at {record['at']}: {args.reason}")
         return 0
     if args.command == "attest":
         return _attest(evidence, args)
+    if args.command in ("report", "verify"):
+        return _evidence_command(args, args.sub_evidence_dir or evidence, settings)
     if args.command == "seed":
         scenario = load_scenario(args.scenario)
         result = seed_database(args.db_url, scenario)
         print(f"seeded {scenario.name}: {result.rows} rows into {redact_url(args.db_url)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _evidence_command(args: argparse.Namespace, evidence: Path, settings: Settings) -> int:
+    """`report` and `verify` read the evidence; they live in their own modules."""
+    if args.command == "verify":
+        from cutover import verify
+
+        return verify.main(evidence)
+    from cutover.report import write_report
+
+    written = write_report(evidence, args.out, profile=settings.profile)
+    print(f"wrote {written.markdown} and {written.html}")
+    print(written.evidence.verdict.line())
+    return 0
 
 
 def _attest(evidence: Path, args: argparse.Namespace) -> int:
@@ -123,7 +147,9 @@ def _attest(evidence: Path, args: argparse.Namespace) -> int:
         since = current.at
     if since > until:
         raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
-    record = ledger.append(evidence, ledger.complaints_attested(args.count, args.by, since, until))
+    record = ledger.append_anchored(
+        evidence, ledger.complaints_attested(args.count, args.by, since, until)
+    )
     print(f"{args.count} complaints attested by {args.by} for {record['since']}..{record['at']}")
     return 0
 

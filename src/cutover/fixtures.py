@@ -90,10 +90,12 @@ def cutover_scenario(cutover_settings: Settings) -> Scenario | None:
 
 @pytest.fixture(scope="session")
 def cutover_target(
-    cutover_settings: Settings, cutover_scenario: Scenario | None
+    cutover_settings: Settings, cutover_scenario: Scenario | None, cutover_as_of: datetime
 ) -> Iterator[DatabaseTarget]:
     try:
-        with open_database_target(cutover_settings, cutover_scenario) as target:
+        with open_database_target(
+            cutover_settings, cutover_scenario, until=cutover_as_of
+        ) as target:
             yield target
     except ConfigError as exc:
         pytest.fail(f"cutover: {exc}", pytrace=False)

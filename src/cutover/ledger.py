@@ -93,6 +93,16 @@ def append(evidence_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
     return written
 
 
+def append_anchored(evidence_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Append, then anchor the new last record in `ledger.head` (see cutover.verify): without
+    an anchor, a change to the last record would go unnoticed."""
+    from cutover.verify import write_head
+
+    written = append(evidence_dir, record)
+    write_head(evidence_dir)
+    return written
+
+
 def read(evidence_dir: Path) -> list[Record]:
     """Every record, after verifying the chain; a broken chain raises LedgerBroken."""
     path = ledger_path(evidence_dir)

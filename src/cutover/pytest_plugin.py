@@ -216,9 +216,11 @@ class Recorder:
             "results": {r.criterion: _ledger_result(r.properties) for r in results},
         }
         try:
-            ledger.append(settings.evidence_dir, record)
+            ledger.append_anchored(settings.evidence_dir, record)
         except OSError as exc:
             self.state.errors.append(f"ledger ({exc.strerror})")
+        except ledger.LedgerBroken as exc:
+            self.state.errors.append(f"ledger not anchored ({exc})")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.controller or not self.state.results:

@@ -6,6 +6,7 @@ the runbook's consequence of a failure: stages 1-2 roll back, stages 3-4 hold an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from cutover.measure import (
 )
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.sources.imports import Durations
-from cutover.sources.metrics import series_by_instance
+from cutover.sources.metrics import MetricPoint, series_by_instance
 from cutover.sources.rlm_http import RemovalProbe
 from cutover.statistics import mann_kendall_trend, slowdown_test, split_test
 from cutover.timeutil import iso
@@ -303,6 +304,22 @@ def complaints(c: Complaints, ctx: Context) -> Result:
 # -- RLM stability ------------------------------------------------------------------------------
 
 
+def hourly_means(points: Sequence[MetricPoint]) -> list[tuple[float, float | None]]:
+    """(memory, cpu) means per clock hour. Samples minutes apart are autocorrelated, which
+    would make a trend test over-confident; hourly means are closer to independent."""
+    buckets: dict[datetime, list[MetricPoint]] = {}
+    for point in points:
+        buckets.setdefault(point.timestamp.replace(minute=0, second=0, microsecond=0), []).append(
+            point
+        )
+    means: list[tuple[float, float | None]] = []
+    for _, group in sorted(buckets.items()):
+        cpus = [p.cpu_percent for p in group if p.cpu_percent is not None]
+        memory = sum(p.memory_mb for p in group) / len(group)
+        means.append((memory, sum(cpus) / len(cpus) if len(cpus) == len(group) else None))
+    return means
+
+
 def rlm_stability(r: RlmStability, ctx: Context) -> Result:
     profile = ctx.profile
     slack = timedelta(minutes=profile.log_coverage_slack_minutes)
@@ -331,15 +348,17 @@ def rlm_stability(r: RlmStability, ctx: Context) -> Result:
         return _r(UNDECIDED, "; ".join(gaps), measured=measured, **common)
     trends, problems = [], []
     for instance, points in sorted(series_by_instance(r.metrics).items()):
-        if len(points) < profile.min_trend_points:
+        hours = hourly_means(points)
+        if len(hours) < profile.min_trend_points:
             problems.append(
-                f"{instance or 'series'}: {len(points)} points, below {profile.min_trend_points}"
+                f"{instance or 'series'}: {len(hours)} hourly points, below "
+                f"{profile.min_trend_points}"
             )
             continue
-        series = [("memory", [p.memory_mb for p in points], profile.memory_growth_max_pct)]
-        cpu = [p.cpu_percent for p in points if p.cpu_percent is not None]
-        if r.check_cpu and len(cpu) == len(points):
-            series.append(("cpu", [float(c) for c in cpu], profile.cpu_growth_max_pct))
+        series = [("memory", [h[0] for h in hours], profile.memory_growth_max_pct)]
+        cpu = [h[1] for h in hours if h[1] is not None]
+        if r.check_cpu and len(cpu) == len(hours):
+            series.append(("cpu", cpu, profile.cpu_growth_max_pct))
         for name, values, max_growth in series:
             test = mann_kendall_trend(values, alpha=profile.trend_alpha)
             level = sorted(values)[len(values) // 2] or 1.0

@@ -32,16 +32,18 @@ import json
 import math
 import os
 import random
-import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from cutover.errors import ConfigError
-from cutover.scenarios.generate import ImportRow, RoutedRequest, import_rows, routed_requests
+from cutover.scenarios.generate import RequestOutcome, request_outcomes, uuid4_bits, uuid_text
 from cutover.scenarios.model import Scenario
 from cutover.timeutil import as_utc
 
@@ -65,14 +67,19 @@ _V1_ENDPOINT = "/process-full"
 _V2_ENDPOINT = "/process-full-v2"
 _HOST = "soulprint-landing.vercel.app"
 _REGION = "iad1"
+_LOG_180 = math.log(180)
 
 # Tie-breaks between streams at the same millisecond (lower first).
 _RANK_EVENT = 0
 _RANK_REQUEST = 1
 _RANK_HEALTH = 2
 
-_Line = tuple[int, int, int, str]  # (epoch ms, stream rank, sequence, text)
-_Pair = tuple[RoutedRequest, ImportRow | None]
+_Ranked = tuple[int, int, int, str]  # (epoch ms, stream rank, sequence, text)
+_Line = tuple[int, str]  # (epoch ms, text)
+_Pending = tuple[int, int, str]  # (epoch ms, sequence, text): a request's later line, queued
+
+_FLUSH_LINES = 20_000  # lines kept before a write
+_TOKEN_CHARACTERS = range(17)  # a request id's two tokens (5 and 12 characters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +112,14 @@ def write_artifacts(scenario: Scenario, directory: Path, *, until: datetime) -> 
         rlm_logs=directory / RLM_LOG,
         rlm_metrics=directory / RLM_METRICS,
     )
-    _write_lines(files.router_logs, _router_lines(scenario, window))
-    _write_lines(files.rlm_logs, _rlm_lines(scenario, window))
+    with ExitStack() as stack:
+        router, rlm = (
+            stack.enter_context(open(_partial(path), "wb"))
+            for path in (files.router_logs, files.rlm_logs)
+        )
+        _write_logs(scenario, window, router, rlm)
+    os.replace(_partial(files.router_logs), files.router_logs)
+    os.replace(_partial(files.rlm_logs), files.rlm_logs)
     _write_lines(files.rlm_metrics, _metric_lines(scenario, window))
     return files
 
@@ -128,14 +141,26 @@ def export_span(scenario: Scenario, until: datetime) -> tuple[datetime, datetime
 # --- shared ------------------------------------------------------------------------------------
 
 
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    """Stream `lines` into `path` (via a temporary file, so readers never see half a file)."""
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="\n") as handle:
-        for line in lines:
-            handle.write(line)
+    """Write `lines` into `path` (via a temporary file, so readers never see half a file)."""
+    text = "\n".join(lines)
+    with open(_partial(path), "w", encoding="utf-8", newline="\n") as handle:
+        if text:
+            handle.write(text)
             handle.write("\n")
-    os.replace(partial, path)
+    os.replace(_partial(path), path)
+
+
+def _flush(handle: BinaryIO, lines: list[str]) -> None:
+    """Write `lines` (UTF-8, each ended by a newline) and forget them."""
+    if lines:
+        lines.append("")  # the last line's newline
+        handle.write("\n".join(lines).encode("utf-8"))
+        lines.clear()
 
 
 def _rng(scenario: Scenario, purpose: str) -> random.Random:
@@ -152,18 +177,38 @@ def _ceil_ms(moment: datetime) -> int:
     return -((_EPOCH - as_utc(moment)) // _MS)
 
 
+@lru_cache(maxsize=64)
+def _hour_prefix(hour: int) -> str:
+    """`YYYY-MM-DDTHH:` of the `hour`-th hour since the epoch."""
+    return (_EPOCH + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:")
+
+
 def _iso_ms(ms: int) -> str:
     """ISO 8601 UTC with milliseconds and Z."""
-    moment = _EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    hour, rest = divmod(ms, _HOUR_MS)
+    minute, rest = divmod(rest, 60_000)
+    second, milli = divmod(rest, 1000)
+    return f"{_hour_prefix(hour)}{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
-def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _quote(text: str) -> str:
+    """`text` as a JSON string (as json.dumps writes it)."""
+    return json.dumps(text)
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _token(rng: random.Random, length: int) -> str:
+    """`"".join(rng.choice(_ALPHABET) for _ in range(length))`, with the same draws."""
+    bits = rng.getrandbits
+    chars: list[str] = []
+    for _ in range(length):
+        index = bits(6)  # rng._randbelow(36)
+        while index >= 36:
+            index = bits(6)
+        chars.append(_ALPHABET[index])
+    return "".join(chars)
 
 
 def _ticks(window: _Span, every_ms: int, offset_ms: int = 0) -> range:
@@ -172,27 +217,9 @@ def _ticks(window: _Span, every_ms: int, offset_ms: int = 0) -> range:
     return range(first, window.hi, every_ms)
 
 
-def _pairs(scenario: Scenario) -> Iterator[_Pair]:
-    """Each request of `routed_requests` with its user_profiles row (v2 only), in that order.
-
-    `import_rows` yields one row per v2 request, in the order of `routed_requests`, from its own
-    random source: walking both side by side pairs them.
-    """
-    rows = import_rows(scenario)
-    for request in routed_requests(scenario):
-        if not request.v2:
-            yield request, None
-            continue
-        row = next(rows, None)
-        if row is None or row.user_id != request.user_id:
-            raise RuntimeError(
-                f"scenario {scenario.name}: import_rows no longer pairs with routed_requests "
-                f"(request for user {request.user_id})"
-            )
-        yield request, row
-
-
-def _ordered(scenario: Scenario, source: Callable[[], Iterator[_Pair]]) -> Iterator[_Pair]:
+def _ordered(
+    scenario: Scenario, source: Callable[[], Iterator[RequestOutcome]]
+) -> Iterator[RequestOutcome]:
     """`source()` in time order.
 
     Segments are generated one after the other, so overlapping traffic segments break the order.
@@ -205,28 +232,16 @@ def _ordered(scenario: Scenario, source: Callable[[], Iterator[_Pair]]) -> Itera
         yield from source()
         return
     starts = [0]
-    previous: datetime | None = None
+    previous: int | None = None
     count = 0
-    for request, _ in source():
-        if previous is not None and request.at < previous:
+    for request in source():
+        if previous is not None and request[0] < previous:
             starts.append(count)
-        previous = request.at
+        previous = request[0]
         count += 1
     bounds = [*starts, count]
     runs = [islice(source(), start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
-    yield from heapq.merge(*runs, key=lambda pair: pair[0].at)
-
-
-def _until_end(pairs: Iterator[_Pair], window: _Span) -> Iterator[_Pair]:
-    """Requests before the window's end (the stream is in time order)."""
-    for pair in pairs:
-        if _ms(pair[0].at) >= window.hi:
-            return
-        yield pair
-
-
-def _requests_only(scenario: Scenario) -> Iterator[_Pair]:
-    return ((request, None) for request in routed_requests(scenario))
+    yield from heapq.merge(*runs, key=itemgetter(0))
 
 
 # --- router log --------------------------------------------------------------------------------
@@ -246,222 +261,233 @@ class _RouterFormat:
         self.sequence += 1
         return f"{self.deployment[4:12]}{self.sequence:012d}"
 
-    def request_id(self, ms: int) -> str:
-        return f"{_REGION}::{_token(self.rng, 5)}-{ms}-{_token(self.rng, 12)}"
-
     def drain(self, ms: int, message: str, request_id: str, path: str, status: int) -> str:
         """One Vercel log-drain object for an application stdout line."""
-        return _json(
-            {
-                "id": self._id(),
-                "deploymentId": self.deployment,
-                "source": "lambda",
-                "host": _HOST,
-                "timestamp": ms,
-                "projectId": self.project,
-                "level": "info",
-                "type": "stdout",
-                "message": message,
-                "path": path,
-                "statusCode": status,
-                "requestId": request_id,
-                "environment": "production",
-            }
+        return (
+            f'{{"id":"{self._id()}","deploymentId":"{self.deployment}","source":"lambda",'
+            f'"host":"{_HOST}","timestamp":{ms},"projectId":"{self.project}","level":"info",'
+            f'"type":"stdout","message":{_quote(message)},"path":{_quote(path)},'
+            f'"statusCode":{status},"requestId":{_quote(request_id)},"environment":"production"}}'
         )
 
     def drain_request(self, ms: int, method: str, path: str, status: int) -> str:
         """A drain's request record (no application output): the proxy fields only."""
-        return _json(
-            {
-                "id": self._id(),
-                "deploymentId": self.deployment,
-                "source": "lambda",
-                "host": _HOST,
-                "timestamp": ms,
-                "projectId": self.project,
-                "level": "info",
-                "path": path,
-                "statusCode": status,
-                "requestId": f"{_REGION}::health-{ms}",
-                "environment": "production",
-                "proxy": {
-                    "timestamp": ms,
-                    "method": method,
-                    "path": path,
-                    "statusCode": status,
-                    "region": _REGION,
-                },
-            }
+        return (
+            f'{{"id":"{self._id()}","deploymentId":"{self.deployment}","source":"lambda",'
+            f'"host":"{_HOST}","timestamp":{ms},"projectId":"{self.project}","level":"info",'
+            f'"path":{_quote(path)},"statusCode":{status},"requestId":"{_REGION}::health-{ms}",'
+            f'"environment":"production","proxy":{{"timestamp":{ms},"method":{_quote(method)},'
+            f'"path":{_quote(path)},"statusCode":{status},"region":"{_REGION}"}}}}'
         )
 
 
-def _token(rng: random.Random, length: int) -> str:
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(rng.choice(alphabet) for _ in range(length))
-
-
-def _pino(ms: int, msg: str, **fields: object) -> str:
-    return _json({"level": 30, "time": ms, "pid": 1, "hostname": "vercel", **fields, "msg": msg})
-
-
-def _routing_pino(ms: int, request: RoutedRequest, correlation: str, conversations: int) -> str:
-    return _json(
-        {
-            "level": 30,
-            "time": ms,
-            "pid": 1,
-            "hostname": "vercel",
-            "correlationId": correlation,
-            "msg": ROUTING_MESSAGE,
-            "endpoint": _V2_ENDPOINT if request.v2 else _V1_ENDPOINT,
-            "v2RolloutPercent": request.percent,
-            "userId": str(request.user_id),
-            "conversationCount": conversations,
-        }
+def _pino_health(ms: int) -> str:
+    return (
+        f'{{"level":30,"time":{ms},"pid":1,"hostname":"vercel","path":"/api/health",'
+        f'"statusCode":200,"msg":"GET /api/health 200"}}'
     )
 
 
-def _router_lines(scenario: Scenario, window: _Span) -> Iterator[str]:
-    rng = _rng(scenario, "router")
-    render = _RouterFormat(scenario, rng)
-    requests = _router_request_lines(scenario, window, render)
+# --- both logs --------------------------------------------------------------------------------
+
+
+def _write_logs(
+    scenario: Scenario, window: _Span, router_file: BinaryIO, rlm_file: BinaryIO
+) -> None:
+    """Write the router log and the RLM log in one pass over the requests in time order.
+
+    Each log draws from its own random source, per request in order. Each is the merge, on
+    (ms, stream rank, sequence), of its request lines (lines a request implies for later, such as
+    an accepted job or a failure, queued until due) and its other lines (health checks, RLM
+    events): those go before a request line when earlier, or as early and ranked lower. Lines are
+    appended as they are made; the drain form numbers router lines in the order they are made,
+    which is the order a lazy heapq.merge of the two streams would make them in.
+    """
+    lo, hi = window.lo, window.hi
+
+    router_rng = _rng(scenario, "router")
+    render = _RouterFormat(scenario, router_rng)
+    bits = router_rng.getrandbits
+    gauss = router_rng.gauss
+    exp = math.exp
+    uuid_keep, uuid_set = uuid4_bits(-1), uuid4_bits(0)  # (bits & keep) | set: uuid4_bits
+    drain = render.form == "drain"
+    vercel = render.form == "vercel-json"
+    tokens = ""
+    router_out: list[str] = []
+    router_pending: list[_Pending] = []  # accepted-job lines, due after their request
+    router_sequence = 0
+    # The health lines, made one at a time: the first when the first request line is made, the
+    # next once one is written. Every line is in [lo, hi): (lo - 1, None) is "none made yet",
+    # (hi, None) "no more".
     health = _router_health_lines(window, render)
-    for _, _, _, text in heapq.merge(requests, health):
-        yield text
+    no_more: tuple[int, str | None] = (hi, None)
+    tick: tuple[int, str | None] = (lo - 1, None)
 
+    rlm_rng = _rng(scenario, "rlm")
+    rlm_draw = rlm_rng.random
+    rlm_out: list[str] = []
+    rlm_pending: list[_Pending] = []  # failure lines, minutes after their request
+    rlm_sequence = 0
+    others = list(heapq.merge(_rlm_event_lines(scenario, window), _rlm_health_lines(window)))
+    others_text = [f"{_iso_ms(ms)} {text}" for ms, _, _, text in others]
+    # another line goes before a request line at ms when limit < ms (hi: never)
+    limits = [ms - (rank < _RANK_REQUEST) for ms, rank, _, _ in others] + [hi]
+    done = 0
+    hour = None
+    prefix = ""
 
-def _router_request_lines(
-    scenario: Scenario, window: _Span, render: _RouterFormat
-) -> Iterator[_Line]:
-    rng = render.rng
-    pending: list[_Line] = []  # lines due later than the request being written
-    sequence = 0
-    pairs = _until_end(_ordered(scenario, lambda: _requests_only(scenario)), window)
-    for request, _ in pairs:
-        if request.direct:
+    for at_us, user, v2, percent, direct, error in _ordered(
+        scenario, lambda: request_outcomes(scenario)
+    ):
+        ms = at_us // 1000  # _ms(at)
+        if ms >= hi:
+            break
+        if len(router_out) >= _FLUSH_LINES or len(rlm_out) >= _FLUSH_LINES:
+            _flush(router_file, router_out)
+            _flush(rlm_file, rlm_out)
+
+        # RLM: every request is received (direct v1 calls too); a failure is logged later.
+        failed_ms = ms + round((1.0 + 7.0 * rlm_draw()) * 60_000)  # rng.uniform(1.0, 8.0)
+        while rlm_pending and rlm_pending[0][0] <= ms:
+            due, _, text = heapq.heappop(rlm_pending)
+            while limits[done] < due:
+                rlm_out.append(others_text[done])
+                done += 1
+            rlm_out.append(f"{_iso_ms(due)} {text}")
+        if lo <= ms:
+            while limits[done] < ms:
+                rlm_out.append(others_text[done])
+                done += 1
+            hours, rest = divmod(ms, _HOUR_MS)  # _iso_ms(ms), the hour's prefix kept
+            if hours != hour:
+                hour = hours
+                prefix = _hour_prefix(hours)
+            minute, rest = divmod(rest, 60_000)
+            second, milli = divmod(rest, 1000)
+            if v2:
+                rlm_out.append(
+                    f"{prefix}{minute:02d}:{second:02d}.{milli:03d}Z "
+                    f"INFO [v2] Received process-full-v2 request for user {user}"
+                )
+            else:
+                rlm_out.append(
+                    f"{prefix}{minute:02d}:{second:02d}.{milli:03d}Z "
+                    f"[DEPRECATED] /process-full called by user {user}"
+                )
+        if error is not None and lo <= failed_ms < hi:
+            rlm_sequence += 1
+            text = f"ERROR [v2] user_id={user} step=pipeline status=failed error={error}"
+            heapq.heappush(rlm_pending, (failed_ms, rlm_sequence, text))
+
+        # Router: routed requests only. The draws, in order: correlation id, conversation count,
+        # acceptance delay, job id and the request id's two tokens (5 and 12 characters).
+        if direct:
             continue
-        ms = _ms(request.at)
-        correlation = _uuid(rng)
-        conversations = _conversation_count(rng)
-        accepted_ms = ms + rng.randint(150, 650)
-        job = _uuid(rng)
-        request_id = render.request_id(ms)
-        while pending and pending[0][0] <= ms:
-            yield heapq.heappop(pending)
-        if ms not in window:
+        correlation = uuid_text((bits(128) & uuid_keep) | uuid_set)
+        conversations = round(exp(gauss(_LOG_180, 1.0)))  # at least 1
+        if conversations < 1:
+            conversations = 1
+        delay = bits(9)  # rng.randint(150, 650)
+        while delay >= 501:
+            delay = bits(9)
+        accepted_ms = ms + 150 + delay
+        job = bits(128)
+        if drain:
+            tokens = _token(router_rng, 17)
+        else:  # the same draws, the characters unused
+            for _ in _TOKEN_CHARACTERS:
+                while bits(6) >= 36:
+                    pass
+        while router_pending and router_pending[0][0] <= ms:
+            due, _, text = heapq.heappop(router_pending)
+            while tick[0] < due:
+                if tick[1] is not None:
+                    router_out.append(tick[1])
+                tick = next(health, no_more)
+            router_out.append(text)
+        if ms < lo:
             continue
-        routing = _routing_pino(ms, request, correlation, conversations)
+        routing = (
+            f'{{"level":30,"time":{ms},"pid":1,"hostname":"vercel",'
+            f'"correlationId":"{correlation}","msg":"{ROUTING_MESSAGE}",'
+            f'"endpoint":"{_V2_ENDPOINT if v2 else _V1_ENDPOINT}","v2RolloutPercent":{percent},'
+            f'"userId":"{user}","conversationCount":{conversations}}}'
+        )
         accepted: str | None = None
-        if request.v2 and accepted_ms in window:
-            accepted = _pino(
-                accepted_ms,
-                ACCEPTED_MESSAGE,
-                correlationId=correlation,
-                userId=str(request.user_id),
-                jobId=job,
-                status=200,
+        if v2 and accepted_ms < hi:
+            accepted = (
+                f'{{"level":30,"time":{accepted_ms},"pid":1,"hostname":"vercel",'
+                f'"correlationId":"{correlation}","userId":"{user}",'
+                f'"jobId":"{uuid_text(uuid4_bits(job))}","status":200,"msg":"{ACCEPTED_MESSAGE}"}}'
             )
-        sequence += 1
-        if render.form == "vercel-json":
-            logs = [{"level": "info", "message": routing}]
+        if vercel:
+            message = _quote(routing)
+            logs = f'{{"level":"info","message":{message}}}'
             if accepted is not None:
-                logs.append({"level": "info", "message": accepted})
-            record = {
-                "timestamp": ms,
-                "requestPath": ROUTER_PATH,
-                "requestMethod": "POST",
-                "responseStatusCode": 200,
-                "level": "info",
-                "message": routing,
-                "logs": logs,
-            }
-            yield ms, _RANK_REQUEST, sequence, _json(record)
-            continue
-        if render.form == "drain":
-            yield (
-                ms,
-                _RANK_REQUEST,
-                sequence,
-                render.drain(ms, routing, request_id, ROUTER_PATH, 200),
+                logs += f',{{"level":"info","message":{_quote(accepted)}}}'
+            line = (
+                f'{{"timestamp":{ms},"requestPath":"{ROUTER_PATH}","requestMethod":"POST",'
+                f'"responseStatusCode":200,"level":"info","message":{message},"logs":[{logs}]}}'
             )
-            if accepted is not None:
-                sequence += 1
-                text = render.drain(accepted_ms, accepted, request_id, ROUTER_PATH, 200)
-                heapq.heappush(pending, (accepted_ms, _RANK_REQUEST, sequence, text))
-            continue
-        yield ms, _RANK_REQUEST, sequence, routing
+            accepted = None  # inside the request's line
+        elif drain:
+            request_id = f"{_REGION}::{tokens[:5]}-{ms}-{tokens[5:]}"
+            line = render.drain(ms, routing, request_id, ROUTER_PATH, 200)
+        else:
+            line = routing
+        while tick[0] < ms:
+            if tick[1] is not None:
+                router_out.append(tick[1])
+            tick = next(health, no_more)
+        router_out.append(line)
         if accepted is not None:
-            sequence += 1
-            heapq.heappush(pending, (accepted_ms, _RANK_REQUEST, sequence, accepted))
-    while pending:  # only lines inside the window were queued
-        yield heapq.heappop(pending)
+            if drain:
+                accepted = render.drain(accepted_ms, accepted, request_id, ROUTER_PATH, 200)
+            router_sequence += 1
+            heapq.heappush(router_pending, (accepted_ms, router_sequence, accepted))
+
+    # Only lines inside the window were queued; then the other lines left.
+    for due, _, text in sorted(rlm_pending):
+        while limits[done] < due:
+            rlm_out.append(others_text[done])
+            done += 1
+        rlm_out.append(f"{_iso_ms(due)} {text}")
+    rlm_out.extend(others_text[done:])
+    for due, _, text in sorted(router_pending):
+        while tick[0] < due:
+            if tick[1] is not None:
+                router_out.append(tick[1])
+            tick = next(health, no_more)
+        router_out.append(text)
+    while tick[0] < hi:
+        if tick[1] is not None:
+            router_out.append(tick[1])
+        tick = next(health, no_more)
+    _flush(router_file, router_out)
+    _flush(rlm_file, rlm_out)
 
 
 def _router_health_lines(window: _Span, render: _RouterFormat) -> Iterator[_Line]:
     """An uptime probe's `GET /api/health` every 10 minutes (7 s past the grid)."""
     every = HEALTH_EVERY // _MS
-    for sequence, ms in enumerate(_ticks(window, every, offset_ms=7_000)):
+    for ms in _ticks(window, every, offset_ms=7_000):
         if render.form == "vercel-json":
-            record = {
-                "timestamp": ms,
-                "requestPath": "/api/health",
-                "requestMethod": "GET",
-                "responseStatusCode": 200,
-                "level": "info",
-                "message": "",
-                "logs": [],
-            }
-            text = _json(record)
+            text = (
+                f'{{"timestamp":{ms},"requestPath":"/api/health","requestMethod":"GET",'
+                f'"responseStatusCode":200,"level":"info","message":"","logs":[]}}'
+            )
         elif render.form == "drain":
             text = render.drain_request(ms, "GET", "/api/health", 200)
         else:
-            text = _pino(ms, "GET /api/health 200", path="/api/health", statusCode=200)
-        yield ms, _RANK_HEALTH, sequence, text
+            text = _pino_health(ms)
+        yield ms, text
 
 
-def _conversation_count(rng: random.Random) -> int:
-    return max(1, round(math.exp(rng.gauss(math.log(180), 1.0))))
+# --- RLM log: other lines ---------------------------------------------------------------------
 
 
-# --- RLM log -----------------------------------------------------------------------------------
-
-
-def _rlm_lines(scenario: Scenario, window: _Span) -> Iterator[str]:
-    rng = _rng(scenario, "rlm")
-    streams = (
-        _rlm_request_lines(scenario, window, rng),
-        _rlm_event_lines(scenario, window),
-        _rlm_health_lines(window),
-    )
-    for ms, _, _, text in heapq.merge(*streams):
-        yield f"{_iso_ms(ms)} {text}"
-
-
-def _rlm_request_lines(scenario: Scenario, window: _Span, rng: random.Random) -> Iterator[_Line]:
-    pending: list[_Line] = []  # failure lines, minutes after their request
-    sequence = 0
-    for request, row in _until_end(_ordered(scenario, lambda: _pairs(scenario)), window):
-        ms = _ms(request.at)
-        failed_ms = ms + round(rng.uniform(1.0, 8.0) * 60_000)
-        while pending and pending[0][0] <= ms:
-            yield heapq.heappop(pending)
-        user = request.user_id
-        if request.v2:
-            text = f"INFO [v2] Received process-full-v2 request for user {user}"
-        else:
-            text = f"[DEPRECATED] /process-full called by user {user}"
-        if ms in window:
-            sequence += 1
-            yield ms, _RANK_REQUEST, sequence, text
-        if row is not None and row.status == "failed" and failed_ms in window:
-            sequence += 1
-            error = f"ERROR [v2] user_id={user} step=pipeline status=failed error={row.error}"
-            heapq.heappush(pending, (failed_ms, _RANK_REQUEST, sequence, error))
-    while pending:  # only lines inside the window were queued
-        yield heapq.heappop(pending)
-
-
-def _rlm_event_lines(scenario: Scenario, window: _Span) -> Iterator[_Line]:
+def _rlm_event_lines(scenario: Scenario, window: _Span) -> Iterator[_Ranked]:
     instance = f"{RLM_SERVICE}-{RLM_INSTANCE_SUFFIX}"
     events = sorted(scenario.rlm_events, key=lambda e: e.at)
     sequence = 0
@@ -490,7 +516,7 @@ def _rlm_event_lines(scenario: Scenario, window: _Span) -> Iterator[_Line]:
             yield ms, _RANK_EVENT, sequence, text
 
 
-def _rlm_health_lines(window: _Span) -> Iterator[_Line]:
+def _rlm_health_lines(window: _Span) -> Iterator[_Ranked]:
     every = HEALTH_EVERY // _MS
     for sequence, ms in enumerate(_ticks(window, every, offset_ms=3_000)):
         yield ms, _RANK_HEALTH, sequence, "INFO GET /health 200"

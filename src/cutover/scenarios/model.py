@@ -98,6 +98,25 @@ class RlmEvent:
     message: str = ""
 
 
+INVARIANTS = (
+    "complete_without_completed_at",
+    "completed_before_started",
+    "complete_without_memory_md",
+    "failed_without_error",
+    "processing_without_started_at",
+    "status_not_allowed",
+    "started_in_future",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CorruptRow:
+    """A row that breaks one integrity invariant (sql/integrity.sql), started at `at`."""
+
+    invariant: str
+    at: timedelta
+
+
 @dataclass(frozen=True, slots=True)
 class Logs:
     router_format: str = "pino"  # pino | drain | vercel-json
@@ -123,6 +142,7 @@ class Scenario:
     metrics: Metrics = field(default_factory=Metrics)
     rlm_events: tuple[RlmEvent, ...] = ()
     logs: Logs = field(default_factory=Logs)
+    corrupt_rows: tuple[CorruptRow, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def at(self, offset: timedelta) -> datetime:
@@ -204,6 +224,10 @@ def load_scenario(name: str, directory: Path | None = None) -> Scenario:
                 message=r.string("message", ""),
             )
             for r in reader.tables("rlm_event")
+        ),
+        corrupt_rows=tuple(
+            CorruptRow(r.choice("invariant", INVARIANTS[0], INVARIANTS), r.offset("at", "0h"))
+            for r in reader.tables("corrupt_row")
         ),
         logs=Logs(
             router_format=reader.choice(

@@ -15,15 +15,34 @@ file (see DESIGN.md "Input files"):
 
 A record's instant is its own ``timestamp`` (or ``timestampInMs``), else that of the object that
 wraps it, else the Pino ``time``. Epoch numbers are milliseconds (values below 1e11 are taken as
-seconds).
+seconds); an instant outside the years 1-9999 counts as none.
 
-Streaming: the file is read line by line in binary; memory does not grow with its size. For
-speed only routing lines (those containing ``Routing import request`` or ``routed to``) are
-decoded, plus lines at the start until the first timestamp and lines at the end back to the
-last one. So:
+Reading: the file is read in binary blocks; memory does not grow with its size. Only routing
+lines (those containing ``Routing import request`` or ``routed to``) are decoded, plus lines at
+the start until the first timestamp and lines at the end back to the last one. A routing line
+in the form the router writes (a flat Pino object without escapes, nested values or spaces) is
+read by one compiled pattern; every other routing line goes through the full JSON / text
+parser. Both give the same result.
+
+Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
+``OUT_OF_ORDER_MARGIN``, 30 minutes), a file larger than 8 MiB is not read whole: 32 sampled
+places must be in time order within the margin (else the file is read whole); a binary search
+by timestamp then starts the read where lines are more than ``margin`` before the window start
+and stops it where they are more than ``margin`` past its end. A probe takes the median of three
+timestamped lines, so one stray timestamp does not mislead it.
+
+Guarantee: the counts (``v1``, ``v2``, ``percent_seen``) equal those of reading every line
+(``margin=None``) when no two timestamped lines of the file are out of order by more than
+``margin`` (a line written before another, with an instant more than ``margin`` later). A record
+out of order by more than that may be missed, and then only if at least two lines where the
+read starts or stops are out of order with it by more than ``margin``. So:
 
 * ``first_seen`` / ``last_seen`` span the first and last timestamped lines of the file and
-  every routing record (an out-of-order non-routing line in the middle does not widen it);
+  every routing record read (an out-of-order non-routing line in the middle does not widen it;
+  with seeking, a routing record out of order near either end of the file may be unread);
+* ``lines``, ``unparsed`` and ``out_of_order`` describe the lines read: the whole file when it
+  is small, not in order, or read with ``margin=None``, else its start up to the first
+  timestamp and the part the window, widened by the margin, needs;
 * ``out_of_order`` counts decoded records (routing records, in practice) earlier than the
   latest instant decoded before them;
 * ``unparsed`` counts decoded lines that could not be read, routing records with another
@@ -36,13 +55,18 @@ This module reads and never decides: criteria judge the counts.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import numpy as np
+from numpy.typing import NDArray
 
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.timeutil import as_utc
@@ -56,12 +80,46 @@ _ROUTING_PREFIX = "Routing import request"
 # A line is decoded for counting only when it holds one of these (bytes, checked with `in`).
 _PREFILTER_ROUTING = b"Routing import request"
 _PREFILTER_RUNBOOK = b"routed to"
+_NEEDLES = (_PREFILTER_ROUTING, _PREFILTER_RUNBOOK)  # each holds a space (see _find_all)
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
-_READ_BUFFER = 1 << 20
 _TAIL_BLOCK = 1 << 16
+_CHUNK = 1 << 21  # bytes read at a time
+_KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
+
+# Lines may be this far out of time order and still be found by seeking (see the module notes).
+OUT_OF_ORDER_MARGIN = timedelta(minutes=30)
+_SEEK_MIN_BYTES = 1 << 23  # smaller files are read whole
+_SAMPLES = 32  # lines sampled to check that the file is in time order
+_SEEK_RESOLUTION = 1 << 16  # the binary search stops within this many bytes
+_PROBE_LINES = 3  # timestamped lines per probe (their median resists one stray timestamp)
+_PROBE_BLOCK = 1 << 14
+_PROBE_LIMIT = 1 << 20  # a probe that finds no timestamp in this many bytes finds none
+
+_NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH = b'\n "{}\\'
+
+# A routing line as the router writes it: a flat Pino object starting with level and time, no
+# escapes (the caller checks there are no backslashes or control characters), no spaces between
+# tokens. Captures time (integer or string), msg, endpoint (strings), v2RolloutPercent (integer),
+# the last of each when repeated, as JSON keeps the last; any other value of those keys, a second
+# time, or a timestamp / timestampInMs key (which would win over time) fails the match.
+_STRING = rb'"[^"]*+"'
+_INTEGER = rb"-?(?:0|[1-9][0-9]*+)"
+_VALUE = (
+    rb"(?>" + _STRING + rb"|" + _INTEGER + rb"(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|true|false|null)"
+)
+_FAST_LINE = re.compile(
+    rb'\{"level":' + _VALUE + rb',"time":(' + _INTEGER + rb"|" + _STRING + rb")"
+    rb'(?:,"(?:msg":"([^"]*+)"|endpoint":"([^"]*+)"|v2RolloutPercent":(' + _INTEGER + rb")"
+    rb'|(?!(?:time|timestamp|timestampInMs|msg|endpoint|v2RolloutPercent)")[^"]*+":'
+    + _VALUE
+    + rb"))*+\}"
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+# Instants a datetime can hold (epoch microseconds); others are taken as no instant at all.
+_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
+_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
 
 _RUNBOOK_WORDING = re.compile(r"routed to (v[12])\b")
 _TEXT_ENDPOINT = re.compile(r"""\bendpoint\\?["']?\s*[:=]\s*\\?["']?([^\s"'\\,}]+)""")
@@ -121,60 +179,245 @@ def count_routing(
     *,
     text_date: date | None = None,
     text_tz: tzinfo | None = None,
+    margin: timedelta | None = OUT_OF_ORDER_MARGIN,
 ) -> RoutingCounts:
     """Count v1/v2 routing lines of `path` whose instant lies in [window_start, window_end).
 
-    Raises SourceUnavailable when the file cannot be read, and ConfigError when it holds
-    `vercel logs` text routing lines but `text_date` / `text_tz` were not supplied.
+    `margin` is how far out of time order lines may be for seeking to stay exact (see the
+    module notes); None reads every line.
+
+    Raises SourceUnavailable when the file cannot be read (or is not seekable, such as a pipe),
+    ValueError for a negative margin, and ConfigError when it holds
+    `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
+    supplied.
     """
+    if margin is not None and margin < timedelta(0):
+        raise ValueError(f"margin must not be negative, got {margin}")
     source = f"router logs {path}"
-    lo = _to_us(window_start)
-    hi = _to_us(window_end)
+    tally = _Tally(_to_us(window_start), _to_us(window_end))
     parser = _LineParser(text_date, text_tz, str(path))
-
-    v1 = v2 = lines = unparsed = out_of_order = 0
-    percent_seen: dict[int, int] = {}
-    span_lo: int | None = None
-    span_hi: int | None = None
-    latest: int | None = None
-    found_first = False
-    first_end = 0  # byte offset just after the first timestamped line
-
     try:
-        handle = open(path, "rb", buffering=_READ_BUFFER)
+        handle = open(path, "rb")
     except OSError as exc:
         raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
     try:
         with handle:
-            for raw in handle:
-                if not found_first:
-                    first_end += len(raw)
-                if raw.isspace():
-                    continue
-                lines += 1
-                if _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw:
-                    records = parser.records(raw, routing=True)
-                elif not found_first:
-                    records = parser.records(raw, routing=False)
-                else:
-                    if raw[0] in b"{[" and not raw.endswith(_JSON_ENDS):
-                        unparsed += 1
-                    continue
-                if records is None:
-                    unparsed += 1
-                    continue
-                for instant, kind, percent in records:
-                    if kind == _BAD or (instant is None and kind != _OTHER):
-                        unparsed += 1
-                        continue
-                    if instant is None:
-                        continue
-                    found_first = True
-                    if span_lo is None or instant < span_lo:
+            size = os.fstat(handle.fileno()).st_size
+            first_end = _read_head(handle, parser, tally)
+            if first_end is not None:
+                start, stop = first_end, max(size, first_end)
+                if margin is not None and size - first_end >= _SEEK_MIN_BYTES:
+                    slack = margin // _ONE_US
+                    start, stop = _region(
+                        handle, parser, first_end, size, tally.lo - slack, tally.hi + slack, slack
+                    )
+                _Scanner(parser, tally).scan(handle, start, stop)
+                tail = _last_instants(handle, first_end, max(size, first_end), parser)
+                if tail is not None:
+                    tally.widen(*tail)
+    except OSError as exc:
+        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+
+    return RoutingCounts(
+        v1=tally.v1,
+        v2=tally.v2,
+        percent_seen=dict(sorted(tally.percent_seen.items())),
+        first_seen=_from_us(tally.span_lo),
+        last_seen=_from_us(tally.span_hi),
+        lines=tally.lines,
+        unparsed=tally.unparsed,
+        out_of_order=tally.out_of_order,
+        path=str(path),
+    )
+
+
+class _Tally:
+    """What has been read so far: counts in [lo, hi) (epoch microseconds) and the span."""
+
+    __slots__ = (
+        "lo",
+        "hi",
+        "v1",
+        "v2",
+        "percent_seen",
+        "lines",
+        "unparsed",
+        "out_of_order",
+        "span_lo",
+        "span_hi",
+        "latest",
+    )
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.v1 = self.v2 = self.lines = self.unparsed = self.out_of_order = 0
+        self.percent_seen: dict[int, int] = {}
+        self.span_lo: int | None = None
+        self.span_hi: int | None = None
+        self.latest: int | None = None
+
+    def take(self, records: list[_Record] | None) -> bool:
+        """Account for the records of one line; True when one of them had an instant."""
+        if records is None:
+            self.unparsed += 1
+            return False
+        timed = False
+        for instant, kind, percent in records:
+            if kind == _BAD or (instant is None and kind != _OTHER):
+                self.unparsed += 1
+                continue
+            if instant is None:
+                continue
+            timed = True
+            self.widen(instant, instant)
+            if self.latest is not None and instant < self.latest:
+                self.out_of_order += 1
+            else:
+                self.latest = instant
+            if kind == _OTHER or not self.lo <= instant < self.hi:
+                continue
+            if kind == _V1:
+                self.v1 += 1
+            else:
+                self.v2 += 1
+            if percent is not None:
+                self.percent_seen[percent] = self.percent_seen.get(percent, 0) + 1
+        return timed
+
+    def widen(self, low: int, high: int) -> None:
+        if self.span_lo is None or low < self.span_lo:
+            self.span_lo = low
+        if self.span_hi is None or high > self.span_hi:
+            self.span_hi = high
+
+
+def _read_head(handle: BinaryIO, parser: _LineParser, tally: _Tally) -> int | None:
+    """Read line by line (every line decoded) up to and including the first timestamped one;
+    its end offset, or None when the file has no timestamp."""
+    offset = 0
+    for raw in handle:
+        offset += len(raw)
+        if raw.isspace():
+            continue
+        tally.lines += 1
+        routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
+        if tally.take(parser.records(raw, routing=routing)):
+            return offset
+    return None
+
+
+class _Scanner:
+    """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
+
+    __slots__ = ("_parser", "_tally", "_kinds")
+
+    def __init__(self, parser: _LineParser, tally: _Tally) -> None:
+        self._parser = parser
+        self._tally = tally
+        # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent)
+        self._kinds: dict[tuple[bytes | None, ...], tuple[int, int | None]] = {}
+
+    def scan(self, handle: io.BufferedReader, start: int, stop: int) -> None:
+        handle.seek(start)
+        position = start
+        buf = bytearray(_CHUNK)  # reused: the lines of one block, after the rest of the last
+        kept = 0  # bytes at the start of buf: a line cut by the previous read
+        while position < stop:
+            if kept == len(buf):  # a line longer than the buffer: make room
+                buf.extend(bytes(len(buf)))
+            with memoryview(buf) as view:
+                got = handle.readinto(view[kept : kept + min(len(buf) - kept, stop - position)])
+            if not got:
+                break
+            position += got
+            filled = kept + got
+            end = buf.rfind(b"\n", 0, filled) + 1 if position < stop else filled
+            if end:
+                self._block(buf, end)
+            kept = filled - end
+            buf[:kept] = buf[end:filled]
+        if kept:  # the file ended early, in a line
+            self._block(buf, kept)
+
+    def _block(self, buf: bytearray, end: int) -> None:
+        """Account for the lines of buf[:end] (whole lines; the last may lack its newline)."""
+        tally = self._tally
+        data = np.frombuffer(buf, dtype=np.uint8, count=end)
+        newlines = np.flatnonzero(data == _NL)
+        ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        count = len(ends)
+        # Lines that are not `{...}`: blank, text, truncated... are judged one by one.
+        odd = (data[starts] != _OPEN) | (data[np.maximum(ends - 1, 0)] != _CLOSE)
+        odd |= ends == starts
+        # Lines the pattern may read: `{...}` without escapes or control characters.
+        plain = ~odd
+        if np.count_nonzero(data < 32) != len(newlines) or buf.find(b"\\", 0, end) >= 0:
+            special = np.flatnonzero(((data < 32) & (data != _NL)) | (data == _BACKSLASH))
+            plain[np.searchsorted(ends, special)] = False
+        routing = np.zeros(count, dtype=bool)
+        spaces = np.flatnonzero(data == _SPACE)
+        for needle in _NEEDLES:
+            found = _find_all(data, spaces, needle)
+            if len(found):
+                routing[np.searchsorted(ends, found)] = True
+        del data  # no view of buf may outlive this call (buf is resized and reused)
+
+        blank = 0
+        judged = odd & ~routing
+        for s, e in zip(starts[judged].tolist(), ends[judged].tolist(), strict=True):
+            raw = buf[s : e + 1] if e < end else buf[s:e]
+            if raw.isspace():
+                blank += 1
+            elif raw[0] in b"{[" and not raw.endswith(_JSON_ENDS):
+                tally.unparsed += 1
+        tally.lines += count - blank
+
+        lines = np.flatnonzero(routing)
+        if len(lines):
+            self._routing_lines(
+                buf, starts[lines].tolist(), ends[lines].tolist(), plain[lines].tolist()
+            )
+
+    def _routing_lines(
+        self, buf: bytearray, starts: list[int], ends: list[int], plain: list[bool]
+    ) -> None:
+        """Routing lines in file order: the pattern where it matches, else the full parser."""
+        tally = self._tally
+        kinds = self._kinds
+        match = _FAST_LINE.fullmatch
+        lo, hi, percent_seen = tally.lo, tally.hi, tally.percent_seen
+        # The head has been read: the span and the latest instant are known.
+        assert tally.span_lo is not None and tally.span_hi is not None
+        assert tally.latest is not None
+        span_lo, span_hi, latest = tally.span_lo, tally.span_hi, tally.latest
+        v1 = v2 = out_of_order = 0
+        for s, e, simple in zip(starts, ends, plain, strict=True):
+            found = match(buf, s, e) if simple else None
+            classified: tuple[int, int | None] | None = None
+            if found is not None:
+                key: tuple[bytes | None, ...] = found.group(2, 3, 4)
+                classified = kinds.get(key) or self._classify(key)
+            if found is not None and classified is not None:
+                kind, percent = classified
+                time: bytes = found.group(1)
+                instant: int | None
+                if time[0] == _QUOTE:
+                    instant = _instant(time[1:-1].decode("utf-8", "replace"))
+                else:  # as _instant: epoch ms, or seconds below 1e11
+                    value = int(time)
+                    instant = value * 1_000 if abs(value) >= 100_000_000_000 else value * 1_000_000
+                    if not _MIN_US <= instant <= _MAX_US:
+                        instant = None
+                if instant is not None and kind != _BAD:
+                    if instant < span_lo:
                         span_lo = instant
-                    if span_hi is None or instant > span_hi:
+                    elif instant > span_hi:
                         span_hi = instant
-                    if latest is not None and instant < latest:
+                    if instant < latest:
                         out_of_order += 1
                     else:
                         latest = instant
@@ -186,33 +429,169 @@ def count_routing(
                         v2 += 1
                     if percent is not None:
                         percent_seen[percent] = percent_seen.get(percent, 0) + 1
-            if found_first:
-                tail = _last_instants(handle, first_end, parser)
-                if tail is not None:
-                    tail_lo, tail_hi = tail
-                    span_lo = tail_lo if span_lo is None else min(span_lo, tail_lo)
-                    span_hi = tail_hi if span_hi is None else max(span_hi, tail_hi)
-    except OSError as exc:
-        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+                    continue
+                records: list[_Record] | None = [(instant, kind, percent)]
+            else:
+                records = self._parser.records(bytes(buf[s:e]), routing=True)
+            # Rare lines go through the tally itself.
+            tally.latest, tally.span_lo, tally.span_hi = latest, span_lo, span_hi
+            tally.take(records)
+            assert tally.span_lo is not None and tally.span_hi is not None
+            assert tally.latest is not None
+            span_lo, span_hi, latest = tally.span_lo, tally.span_hi, tally.latest
+        tally.latest, tally.span_lo, tally.span_hi = latest, span_lo, span_hi
+        tally.v1 += v1
+        tally.v2 += v2
+        tally.out_of_order += out_of_order
 
-    return RoutingCounts(
-        v1=v1,
-        v2=v2,
-        percent_seen=dict(sorted(percent_seen.items())),
-        first_seen=_from_us(span_lo),
-        last_seen=_from_us(span_hi),
-        lines=lines,
-        unparsed=unparsed,
-        out_of_order=out_of_order,
-        path=str(path),
-    )
+    def _classify(self, key: tuple[bytes | None, ...]) -> tuple[int, int | None] | None:
+        """(kind, percent) of a routing line read by the pattern from (msg, endpoint, percent);
+        None without a msg (the full parser reads such a line)."""
+        msg, endpoint, percent = key
+        if msg is None:
+            return None
+        if len(self._kinds) >= _KIND_CACHE:
+            self._kinds.clear()
+        classified = self._kinds[key] = _classify(
+            msg.decode("utf-8", "replace"),
+            {
+                "endpoint": None if endpoint is None else endpoint.decode("utf-8", "replace"),
+                "v2RolloutPercent": None if percent is None else int(percent),
+            },
+        )
+        return classified
 
 
-def _last_instants(handle: BinaryIO, stop: int, parser: _LineParser) -> tuple[int, int] | None:
-    """Instants (min, max) of the last timestamped line between byte `stop` and the position
-    the forward pass reached (lines appended since are not looked at), reading backwards."""
+def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) -> NDArray[np.intp]:
+    """Offsets of `needle` (which holds a space) in `data`, given the offsets of its spaces."""
+    space = needle.index(b" ")
+    found = spaces - space
+    found = found[(found >= 0) & (found <= len(data) - len(needle))]
+    for index, byte in enumerate(needle):
+        if index != space and len(found):
+            found = found[data[found + index] == byte]
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """Up to _PROBE_LINES timestamped lines from `start` (a line start) to `end`: `low` is the
+    median of their earliest instants, `high` of their latest (upper / lower median), so that
+    most of the lines are at or below `low` and at or above `high`."""
+
+    start: int
+    end: int
+    low: int
+    high: int
+
+
+def _probe(handle: BinaryIO, offset: int, size: int, parser: _LineParser) -> _Probe | None:
+    """The first timestamped lines starting at or after `offset`; None if none near."""
+    begin = max(offset - 1, 0)
+    handle.seek(begin)
+    block = handle.read(min(_PROBE_BLOCK, size - begin))
+    if offset > 0:
+        newline = block.find(b"\n")
+        while newline < 0 and len(block) < _PROBE_LIMIT and begin + len(block) < size:
+            more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
+            if not more:
+                break
+            block += more
+            newline = block.find(b"\n")
+        if newline < 0:
+            return None
+        cursor = newline + 1
+    else:
+        cursor = 0
+    start = begin + cursor
+    lows: list[int] = []
+    highs: list[int] = []
+    while len(lows) < _PROBE_LINES:
+        newline = block.find(b"\n", cursor)
+        if newline < 0:
+            at_end = begin + len(block) >= size
+            if not at_end and len(block) < _PROBE_LIMIT:
+                more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
+                if more:
+                    block += more
+                    continue
+            if not at_end or cursor >= len(block):
+                break
+            newline = len(block) - 1  # the last line, without a newline
+        instants = _instants_of(block[cursor : newline + 1], parser)
+        cursor = newline + 1
+        if instants:
+            lows.append(min(instants))
+            highs.append(max(instants))
+    if not lows:
+        return None
+    lows.sort()
+    highs.sort()
+    return _Probe(start, begin + cursor, lows[len(lows) // 2], highs[(len(highs) - 1) // 2])
+
+
+def _region(
+    handle: BinaryIO,
+    parser: _LineParser,
+    first_end: int,
+    size: int,
+    before: int,
+    after: int,
+    slack: int,
+) -> tuple[int, int]:
+    """Byte range to read: from lines more than the margin before the window (`before`) to
+    lines more than the margin after it (`after`); the whole rest if the file is not in order."""
+    whole = (first_end, size)
+    span = size - first_end
+    offsets = [first_end + span * i // _SAMPLES for i in range(_SAMPLES)]
+    probes: list[_Probe] = []
+    latest: int | None = None
+    for offset in offsets:
+        probe = _probe(handle, offset, size, parser)
+        if probe is None or (latest is not None and probe.low < latest - slack):
+            return whole  # no timestamp near a sample, or out of order beyond the margin
+        latest = probe.low if latest is None else max(latest, probe.low)
+        probes.append(probe)
+
+    start = first_end
+    below = [i for i, probe in enumerate(probes) if probe.low < before]
+    if below:
+        i = below[-1]
+        lo, found = offsets[i], probes[i]
+        hi = offsets[i + 1] if i + 1 < _SAMPLES else size
+        while hi - lo > _SEEK_RESOLUTION:
+            middle = (lo + hi) // 2
+            probe = _probe(handle, middle, size, parser)
+            if probe is not None and probe.low < before:
+                lo, found = middle, probe
+            else:
+                hi = middle
+        start = found.start
+
+    stop = size
+    above = [i for i, probe in enumerate(probes) if probe.start >= start and probe.high >= after]
+    if above:
+        j = above[0]
+        hi, found = offsets[j], probes[j]
+        lo = max(offsets[j - 1], start) if j > 0 else start
+        while hi - lo > _SEEK_RESOLUTION:
+            middle = (lo + hi) // 2
+            probe = _probe(handle, middle, size, parser)
+            if probe is not None and probe.high >= after:
+                hi, found = middle, probe
+            else:
+                lo = middle
+        stop = max(found.end, start)
+    return start, stop
+
+
+def _last_instants(
+    handle: BinaryIO, stop: int, end: int, parser: _LineParser
+) -> tuple[int, int] | None:
+    """Instants (min, max) of the last timestamped line between byte `stop` and `end`, reading
+    backwards (lines appended after the file was opened are not looked at)."""
     carry = b""
-    position = handle.tell()
+    position = end
     while position > stop:
         start = max(stop, position - _TAIL_BLOCK)
         handle.seek(start)
@@ -294,7 +673,7 @@ class _LineParser:
 
     def _text_instant(
         self, iso: re.Match[str] | None, timed: re.Match[str] | None, line: str
-    ) -> int:
+    ) -> int | None:
         if iso is not None:
             text = iso.group("ts").replace(",", ".")
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -302,7 +681,7 @@ class _LineParser:
                 if self._text_tz is None:
                     raise self._needs_settings(line, need_date=False)
                 moment = moment.replace(tzinfo=self._text_tz)
-            return _to_us(moment)
+            return _checked_us(moment)
         assert timed is not None
         if self._text_date is None or self._text_tz is None:
             raise self._needs_settings(line, need_date=True)
@@ -327,7 +706,7 @@ class _LineParser:
             int(frac),
             tzinfo=self._text_tz,
         )
-        return _to_us(moment)
+        return _checked_us(moment)
 
     def _needs_settings(self, line: str, *, need_date: bool) -> ConfigError:
         what = "the export's date and time zone" if need_date else "the export's time zone"
@@ -463,14 +842,21 @@ def _instant(value: object) -> int | None:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             except ValueError:
                 return None
-            return _to_us(moment)
+            return _checked_us(moment)
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        if not math.isfinite(value) or abs(value) > 1e18:  # far beyond year 9999 in any unit
             return None
-        if abs(value) < 1e11:
-            return round(value * 1_000_000)
-        return round(value * 1_000)
+        instant = round(value * 1_000_000) if abs(value) < 1e11 else round(value * 1_000)
+        return instant if _MIN_US <= instant <= _MAX_US else None
     return None
+
+
+def _checked_us(moment: datetime) -> int | None:
+    """Epoch microseconds, or None when the instant is outside what a datetime holds."""
+    try:
+        return _to_us(moment)
+    except OverflowError:
+        return None
 
 
 def _to_us(moment: datetime) -> int:

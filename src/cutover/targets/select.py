@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 
 from cutover.config import Settings
 from cutover.scenarios.model import Scenario, load_scenario
@@ -13,7 +14,7 @@ from cutover.targets.base import DatabaseTarget
 
 @contextmanager
 def open_database_target(
-    settings: Settings, scenario: Scenario | None = None
+    settings: Settings, scenario: Scenario | None = None, *, until: datetime | None = None
 ) -> Iterator[DatabaseTarget]:
     """Yield the target the settings name; a seeded one is started and seeded here and removed."""
     if settings.database_url is not None:
@@ -29,7 +30,7 @@ def open_database_target(
             from cutover.targets.embedded import embedded_postgres
 
             admin_dsn = stack.enter_context(embedded_postgres())
-        seeded = seed_database(admin_dsn, scenario)
+        seeded = seed_database(admin_dsn, scenario, until=until)
         yield DatabaseTarget(
             kind="seeded", dsn=seeded.reader_dsn, where=settings.db, scenario=scenario.name
         )

@@ -1,0 +1,209 @@
+"""`cutover verify` on evidence from a real seeded run, then on copies edited by hand: a ledger
+record changed, removed or reordered, the last record changed (caught only with `ledger.head`),
+a JUnit file that disagrees with the ledger, and a query file changed since it ran."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from test_report import shared_evidence
+
+from cutover import ledger
+from cutover.cli import main
+from cutover.paths import sql_dir
+from cutover.verify import HEAD_NAME, verify, write_head
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stage 1 on `stage1-low-success` (shared with test_report); tests edit copies only."""
+    return shared_evidence(tmp_path_factory, "low")["low"]
+
+
+@pytest.fixture
+def evidence(pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("CUTOVER_EVIDENCE_DIR", raising=False)
+    monkeypatch.delenv("CUTOVER_SQL_DIR", raising=False)
+    copy = tmp_path / "evidence"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def run_verify(evidence: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["verify", "--evidence-dir", str(evidence)])
+    return code, capsys.readouterr().out.rstrip().splitlines()
+
+
+def ledger_lines(evidence: Path) -> list[str]:
+    return (evidence / "ledger.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def write_lines(evidence: Path, lines: list[str]) -> None:
+    (evidence / "ledger.jsonl").write_text("".join(lines), encoding="utf-8")
+
+
+def test_untouched_evidence_verifies(evidence: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_verify(evidence, capsys)
+    assert code == 0, out
+    assert out[-1].startswith("cutover verify: OK — head, junit, ledger, queries hold")
+    assert any(re.match(r"ok +junit: junit-stage1_gate-24h\.xml: 9 criteria match", o) for o in out)
+    assert any("records, hash chain intact" in o for o in out)
+    # every checkpoint the suite records is anchored in ledger.head
+    assert any(re.match(r"ok +head: line \d+ matches ledger.head", o) for o in out), out
+
+
+def test_a_changed_record_breaks_the_chain_at_the_next_line(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ledger_lines(evidence)
+    index = next(i for i, line in enumerate(lines) if '"count": 0' in line)  # an attestation
+    lines[index] = lines[index].replace('"count": 0', '"count": 5')
+    write_lines(evidence, lines)
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    changed, broken = index + 1, index + 2
+    assert out[-1].startswith(
+        f"cutover verify: FAILED — ledger: ledger.jsonl line {broken}: hash chain broken"
+    )
+    assert f"line {changed} was changed" in out[-1]
+
+
+def test_a_removed_record_is_caught(evidence: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = ledger_lines(evidence)
+    del lines[1]
+    write_lines(evidence, lines)
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    assert "ledger.jsonl line 2: hash chain broken" in out[-1]
+
+
+def test_reordered_records_are_caught(evidence: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = ledger_lines(evidence)
+    lines[1], lines[2] = lines[2], lines[1]
+    write_lines(evidence, lines)
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    assert "line 2: hash chain broken: it follows line 3, not line 1 (reordered)" in out[-1]
+
+
+def test_the_last_record_needs_the_head_anchor(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ledger_lines(evidence)
+    last = len(lines)
+    record = json.loads(lines[-1])
+    assert record["type"] == "checkpoint"
+    record["results"]["stage1.success_rate"]["verdict"] = "pass"
+    changed = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+
+    # without an anchor the chain cannot see it (nothing follows the last record)...
+    write_lines(evidence, [*lines[:-1], changed])
+    _, out = run_verify(evidence, capsys)
+    assert not any(f"line {last}:" in o and o.startswith("FAIL ledger") for o in out)
+
+    # ...with one, it can
+    write_lines(evidence, lines)
+    assert write_head(evidence) == evidence / HEAD_NAME
+    assert json.loads((evidence / HEAD_NAME).read_text())["line"] == last
+    assert run_verify(evidence, capsys)[0] == 0
+    write_lines(evidence, [*lines[:-1], changed])
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    assert f"head: ledger.jsonl line {last} does not match ledger.head" in "\n".join(out)
+
+
+def test_records_removed_from_the_end_are_caught_by_the_head(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_head(evidence)
+    lines = ledger_lines(evidence)
+    write_lines(evidence, lines[:-1])
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    assert any("records were removed from the end" in o for o in out)
+
+
+def test_records_appended_after_the_anchor_are_noted(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_head(evidence)
+    ledger.append(evidence, {"type": "note", "at": "2026-02-03T10:00:00Z"})
+    code, out = run_verify(evidence, capsys)
+    assert code == 0
+    assert any(o.startswith("note head:") and "not anchored" in o for o in out)
+
+
+def test_write_head_refuses_a_broken_chain(evidence: Path) -> None:
+    lines = ledger_lines(evidence)
+    del lines[1]
+    write_lines(evidence, lines)
+    before = (evidence / HEAD_NAME).read_bytes()  # the suite anchored its last checkpoint
+    with pytest.raises(ledger.LedgerBroken):
+        write_head(evidence)
+    assert (evidence / HEAD_NAME).read_bytes() == before
+
+
+def test_a_junit_file_that_disagrees_with_the_ledger(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = evidence / "junit-stage1_gate-24h.xml"
+    text = junit.read_text(encoding="utf-8")
+    edited = re.sub(
+        r'(name="criterion" value="stage1.success_rate" /><property name="verdict" value=")fail',
+        r"\1pass",
+        text,
+    )
+    assert edited != text
+    junit.write_text(edited, encoding="utf-8")
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    text_out = "\n".join(out)
+    line = len(ledger_lines(evidence))  # the checkpoint is the last record
+    assert f"stage1.success_rate is pass here but fail in the ledger (line {line})" in text_out
+    assert "stage1.success_rate is pass but the test case is failed" in text_out
+
+
+def test_a_junit_criterion_missing_from_the_ledger(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = evidence / "junit-stage1_gate-24h.xml"
+    text = junit.read_text(encoding="utf-8")
+    junit.write_text(text.replace("stage1.traffic", "stage1.invented"), encoding="utf-8")
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    assert any("stage1.invented (as of 2026-02-03T09:00:00Z) is in no ledger" in o for o in out)
+
+
+def test_a_changed_query_file_is_reported(
+    evidence: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    queries = tmp_path / "sql"
+    shutil.copytree(sql_dir(), queries)
+    with (queries / "q1_success_rate.sql").open("a", encoding="utf-8") as handle:
+        handle.write("-- edited after the run\n")
+    monkeypatch.setenv("CUTOVER_SQL_DIR", str(queries))
+    code, out = run_verify(evidence, capsys)
+    assert code == 1
+    [finding] = [o for o in out if o.startswith("FAIL queries")]
+    assert "sql/q1_success_rate.sql changed since it ran" in finding
+    assert f"ledger line {len(ledger_lines(evidence))}" in finding
+    assert "q1_success_rate.sql" in out[-1]
+
+
+def test_verify_without_a_ledger_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_verify(tmp_path, capsys)
+    assert code == 1
+    assert out[-1].startswith("cutover verify: FAILED — ledger: no ledger.jsonl")
+
+
+def test_verify_function_reports_findings(evidence: Path) -> None:
+    result = verify(evidence)
+    assert result.ok
+    assert {f.check for f in result.findings} >= {"ledger", "junit", "queries", "head"}
