@@ -10,9 +10,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cutover.errors import ConfigError
 from cutover.profile import Profile, profile_from_mapping
@@ -57,6 +58,18 @@ SETTINGS: tuple[Setting, ...] = (
         "local RLM for the deprecation-header probe",
     ),
     Setting("router_logs", "CUTOVER_ROUTER_LOGS", "--router-logs", "exported router (Vercel) logs"),
+    Setting(
+        "router_log_date",
+        "CUTOVER_ROUTER_LOG_DATE",
+        "--router-log-date",
+        "the date of a `vercel logs` text export (its lines carry no year), YYYY-MM-DD",
+    ),
+    Setting(
+        "router_log_tz",
+        "CUTOVER_ROUTER_LOG_TZ",
+        "--router-log-tz",
+        "the time zone of a `vercel logs` text export, e.g. Europe/Berlin or UTC",
+    ),
     Setting("rlm_logs", "CUTOVER_RLM_LOGS", "--rlm-logs", "exported RLM (Render) logs"),
     Setting("rlm_metrics", "CUTOVER_RLM_METRICS", "--rlm-metrics", "RLM memory/CPU series (CSV)"),
     Setting(
@@ -96,6 +109,8 @@ class Settings:
     rlm_url: str | None = None
     rlm_local_url: str | None = None
     router_logs: Path | None = None
+    router_log_date: date | None = None
+    router_log_tz: tzinfo | None = None
     rlm_logs: Path | None = None
     rlm_metrics: Path | None = None
     rollout_percent: str | None = None
@@ -178,6 +193,18 @@ def _convert(setting: Setting, raw: str, origin: str) -> Any:
             return parse_instant(raw, what=f"{origin}: {setting.name}")
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    if setting.name == "router_log_date":
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{origin}: {setting.name} is {raw!r}; expected YYYY-MM-DD") from None
+    if setting.name == "router_log_tz":
+        try:
+            return ZoneInfo(raw.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{origin}: {setting.name} is {raw!r}; expected an IANA time zone such as UTC"
+            ) from None
     if setting.name in _PATHS:
         if raw.strip() == "":
             raise ConfigError(f"{origin}: {setting.name} is empty; expected a file or folder path")

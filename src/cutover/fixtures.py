@@ -168,9 +168,13 @@ def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:
 
     They are marked seeded and carry the scenario's name, so they never mix with live records."""
     mark = {"target": "seeded", "scenario": scenario.name}
+    try:
+        records = ledger.read(evidence_dir)
+    except ledger.LedgerBroken:
+        return  # appending would hide the break; every gate reading the ledger says where it is
     existing = {
         (r.type, r.data.get("at"))
-        for r in ledger.read(evidence_dir)
+        for r in records
         if r.data.get("scenario") == scenario.name and r.data.get("target") == "seeded"
     }
     plans = {plan.number: plan.percent for plan in Profile().stages}
@@ -215,13 +219,21 @@ def cutover_exports(
     """Configured exports win; a seeded run gets the scenario's, as exported at the instant."""
     settings = cutover_settings
     if cutover_scenario is None:
-        return Exports(settings.router_logs, settings.rlm_logs, settings.rlm_metrics)
+        return Exports(
+            settings.router_logs,
+            settings.rlm_logs,
+            settings.rlm_metrics,
+            settings.router_log_date,
+            settings.router_log_tz,
+        )
     directory = tmp_path_factory.mktemp("exports")
     files = write_artifacts(cutover_scenario, directory, until=cutover_as_of)
     return Exports(
         router_logs=_first(settings.router_logs, files.router_logs),
         rlm_logs=_first(settings.rlm_logs, files.rlm_logs),
         rlm_metrics=_first(settings.rlm_metrics, files.rlm_metrics),
+        router_log_date=settings.router_log_date,
+        router_log_tz=settings.router_log_tz,
     )
 
 

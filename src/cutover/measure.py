@@ -4,7 +4,7 @@ returns plain values (with the window and sample size) for a criterion to judge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,17 @@ class Exports:
     router_logs: Path | None
     rlm_logs: Path | None
     rlm_metrics: Path | None
+    router_log_date: date | None = None  # for `vercel logs` text exports (no year, no zone)
+    router_log_tz: tzinfo | None = None
+
+    def count_routing(self, start: datetime, end: datetime) -> RoutingCounts:
+        return count_routing(
+            self.need("router_logs"),
+            start,
+            end,
+            text_date=self.router_log_date,
+            text_tz=self.router_log_tz,
+        )
 
     def need(self, name: str) -> Path:
         path: Path | None = getattr(self, name)
@@ -286,7 +297,7 @@ def rlm_stability(view: LedgerView, plan: StagePlan, exports: Exports) -> RlmSta
 
 def routing_split(view: LedgerView, plan: StagePlan, exports: Exports) -> RoutingSplit:
     window = stage_window(view, plan)
-    counts = count_routing(exports.need("router_logs"), window.start or window.end, window.end)
+    counts = exports.count_routing(window.start or window.end, window.end)
     return RoutingSplit(window, plan.percent, counts)
 
 

@@ -15,7 +15,7 @@ from cutover.sources.database import Database
 from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import HealthProbe, probe_health
 from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
-from cutover.sources.router_logs import RoutingCounts, count_routing
+from cutover.sources.router_logs import RoutingCounts
 from cutover.timeutil import iso
 
 
@@ -123,7 +123,7 @@ class RoutingAfterRollback:
 
 def routing_after_rollback(view: LedgerView, exports: Exports) -> RoutingAfterRollback:
     at, _ = rollback_at(view)
-    counts = count_routing(exports.need("router_logs"), at, view.as_of)
+    counts = exports.count_routing(at, view.as_of)
     return RoutingAfterRollback(Window(at, view.as_of), counts)
 
 

@@ -77,3 +77,23 @@ def test_slow_imports_say_how_long_the_condition_has_lasted(tmp_path: Path) -> N
     assert recent.properties["rollback.slow_imports"]["on_fail"] == "HOLD"
     assert persistent.properties["rollback.slow_imports"]["on_fail"] == "ROLLBACK"
     assert "3.0 h" in recent.properties["rollback.slow_imports"]["measured"]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "verdict"), [(20, "inconclusive"), (35, "fail"), (180, "pass")]
+)
+def test_in_flight_imports_drain_after_a_rollback(
+    tmp_path: Path, minutes: int, verdict: str
+) -> None:
+    """Rolled back at hour 10 with hour-long v2 imports running: wait, then fail, then pass."""
+    run = run_checkpoint(
+        tmp_path, "rollback-in-flight", 1, 10 + minutes / 60, marker="rollback_verify"
+    )
+    assert run.verdicts == {
+        "rollback_verify.percent_zero": "pass",
+        "rollback_verify.routing_all_v1": "pass",
+        "rollback_verify.in_flight_drained": verdict,
+        "rollback_verify.rlm_health": "pass",
+    }, run.output
+    if verdict == "pass":
+        assert "restart from stage 1" in run.verdict_line

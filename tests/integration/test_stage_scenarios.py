@@ -195,3 +195,16 @@ def test_stage4_gate(tmp_path: Path, scenario: str, expected: dict[str, str], ve
 def test_v1_removal(tmp_path: Path, scenario: str, verdict: str) -> None:
     run = run_checkpoint(tmp_path, scenario, 4, 600, marker="v1_removal")
     assert run.verdicts == {"v1_removal.endpoint_gone": verdict}, run.output
+
+
+def test_routing_split_is_inconclusive_on_too_few_requests(tmp_path: Path) -> None:
+    run = run_checkpoint(tmp_path, "stage1-low-volume", 1, 24, only="routing_split")
+    assert run.verdicts == {"stage1.routing_split": "inconclusive"}, run.output
+    assert "fewer than the 100 needed" in run.properties["stage1.routing_split"]["reason"]
+
+
+def test_a_deploy_that_did_not_take_fails_the_split(tmp_path: Path) -> None:
+    """The ledger says stage 2 (50%), the router still logs v2RolloutPercent=10."""
+    run = run_checkpoint(tmp_path, "stage2-deploy-not-taken", 2, 72, only="routing_split")
+    assert run.verdicts == {"stage2.routing_split": "fail"}, run.output
+    assert "the deploy did not take" in run.properties["stage2.routing_split"]["reason"]

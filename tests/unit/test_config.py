@@ -243,3 +243,24 @@ def test_boolean_setting_in_file_is_refused(tmp_path: Path) -> None:
     config.write_text("[cutover]\nrollout_percent = true\n")
     with pytest.raises(ConfigError, match=r"line 2: rollout_percent is True; expected a string"):
         resolve_settings({}, env={}, config_file=config)
+
+
+def test_router_log_date_and_zone_for_text_exports(tmp_path: Path) -> None:
+    env = {"CUTOVER_ROUTER_LOG_DATE": "2026-02-03", "CUTOVER_ROUTER_LOG_TZ": "Europe/Berlin"}
+    settings = resolve_settings({}, env=env, config_file=toml(tmp_path, ""))
+    assert str(settings.router_log_date) == "2026-02-03"
+    assert str(settings.router_log_tz) == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("CUTOVER_ROUTER_LOG_DATE", "03/02/2026", "expected YYYY-MM-DD"),
+        ("CUTOVER_ROUTER_LOG_TZ", "Mars/Olympus", "expected an IANA time zone"),
+    ],
+)
+def test_bad_router_log_date_or_zone_names_the_variable(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"environment variable {variable}: .*{expected}"):
+        resolve_settings({}, env={variable: value}, config_file=toml(tmp_path, ""))

@@ -130,7 +130,7 @@ def _append_many(evidence_dir: str, worker: int, count: int) -> None:
 
 
 def test_concurrent_appends_keep_every_record_and_the_chain(tmp_path: Path) -> None:
-    workers, per_worker = 8, 200
+    workers, per_worker = 8, 1000  # the issue: 8 appenders x 1,000 records
     context = multiprocessing.get_context("fork")
     processes = [
         context.Process(target=_append_many, args=(str(tmp_path), w, per_worker))

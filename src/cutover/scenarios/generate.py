@@ -200,7 +200,9 @@ def _segment_requests(
         count, carry = int(carry), carry - int(carry)
         direct, direct_carry = int(direct_carry), direct_carry - int(direct_carry)
         # An instant of the hour lies in [hour_start, hour_start + span] (the product rounds).
-        fixed = rollout.over(hour_start, hour_start + span)
+        # a deploy that did not take: the router runs another percent than the ledger says
+        deployed = segment.deployed_percent
+        fixed = deployed if deployed is not None else rollout.over(hour_start, hour_start + span)
         hour: list[_Raw] = []
         for _ in range(count):
             product = span * int(draw() * two_53)  # _scaled(span, draw()), inline

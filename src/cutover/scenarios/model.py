@@ -32,6 +32,7 @@ class Traffic:
     duration_sigma: float = 0.5
     stuck_pct: float = 0.0
     direct_v1_per_hour: float = 0.0  # calls to /process-full that bypass the router
+    deployed_percent: int | None = None  # what the running router uses, if not the stage's
 
 
 DEFAULT_SUNSET = "Sat, 01 Mar 2026 00:00:00 GMT"
@@ -283,6 +284,9 @@ def _traffic(r: _Reader) -> Traffic:
         duration_sigma=r.number("duration_sigma", 0.5),
         stuck_pct=r.number("stuck_pct", 0.0),
         direct_v1_per_hour=r.number("direct_v1_per_hour", 0.0),
+        deployed_percent=None
+        if r.optional_number("deployed_percent") is None
+        else int(r.number("deployed_percent", None)),
     )
 
 
