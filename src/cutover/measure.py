@@ -188,6 +188,28 @@ def _latest_details(view: LedgerView, criterion: str, key: str) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class DurationSlices:
+    window: Window
+    slices: tuple[imports.Durations, ...]
+
+
+def duration_slices(
+    db: Database, view: LedgerView, plan: StagePlan, every: timedelta | None
+) -> DurationSlices:
+    """Query 3 over the stage window, or over each `every`-long slice of it (stage 3: 3 days)."""
+    window = stage_window(view, plan)
+    start = window.start or window.end
+    bounds = [start]
+    while every is not None and bounds[-1] + every < window.end:
+        bounds.append(bounds[-1] + every)
+    edges = [*bounds, window.end]
+    slices = tuple(
+        imports.read_durations(db, Window(a, b)) for a, b in zip(edges, edges[1:], strict=False)
+    )
+    return DurationSlices(window, slices)
+
+
+@dataclass(frozen=True, slots=True)
 class DurationComparison:
     current: imports.Durations
     baseline_bins: dict[float, int] | None

@@ -53,6 +53,7 @@ class Profile:
     max_slow_pct: float = 10.0
     min_fast_pct: float = 50.0
     duration_slowdown_max_pct: float = 20.0
+    stage3_duration_every_hours: float = 72.0  # the runbook: Query 3 every 3 days in stage 3
     # rollback triggers (runbook decision table, planning notes)
     error_rate_max_pct: float = 5.0
     stuck_per_hour_max: int = 10

@@ -15,7 +15,7 @@ from cutover.fixtures import LazyDatabase, RlmEndpoints
 from cutover.measure import Exports
 from cutover.profile import StagePlan
 from cutover.pytest_plugin import Gate
-from cutover.sources import imports, rlm_http
+from cutover.sources import rlm_http
 from cutover.sources.ledger_view import LedgerView
 
 Ledger = Callable[[], LedgerView]
@@ -113,10 +113,12 @@ def test_rlm_stability(
 
 @stages(1, 3)
 def test_duration(gate: Gate, stage: int, cutover_db: LazyDatabase, cutover_ledger: Ledger) -> None:
+    hours = gate.context.profile.stage3_duration_every_hours
+    every = timedelta(hours=hours) if stage == 3 else None
     gate.decide(
         f"stage{stage}.duration",
-        lambda: imports.read_durations(
-            cutover_db.get(), measure.stage_window(cutover_ledger(), plan(gate, stage))
+        lambda: measure.duration_slices(
+            cutover_db.get(), cutover_ledger(), plan(gate, stage), every
         ),
     )
 

@@ -17,6 +17,7 @@ from cutover.measure import (
     CheckpointReading,
     Complaints,
     DurationComparison,
+    DurationSlices,
     ErrorSignatures,
     NewErrorPatterns,
     RlmStability,
@@ -604,3 +605,13 @@ def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> No
     )
     assert result.outcome is Outcome.FAIL
     assert "2026-02-02T10:00:00Z" in result.reason
+
+
+def test_stage3_duration_fails_when_any_three_day_slice_is_slow() -> None:
+    healthy = durations(lt5=90, b5=10)
+    slow = durations(lt5=40, b20=40, gt30=20)
+    slices = DurationSlices(DAY, (healthy, slow, healthy))
+    result = stage.duration_every(slices, ctx("stage3.duration"))
+    assert result.outcome is Outcome.FAIL
+    assert result.reason.count("take 30 min or more") == 1
+    assert stage.duration_every(DurationSlices(DAY, (healthy,) * 3), ctx()).outcome is Outcome.PASS

@@ -14,6 +14,7 @@ from cutover.criteria.registry import Context, CriterionFn, criterion
 from cutover.measure import (
     Complaints,
     DurationComparison,
+    DurationSlices,
     ErrorSignatures,
     NewErrorPatterns,
     RlmStability,
@@ -436,6 +437,36 @@ def duration(d: Durations, ctx: Context) -> Result:
     )
 
 
+def duration_every(slices: DurationSlices, ctx: Context) -> Result:
+    """Query 3 on each slice of the stage (stage 3: every 3 days); every slice must pass."""
+    results = [duration(d, ctx) for d in slices.slices]
+    if len(results) == 1:
+        return results[0]
+    labels = [f"{iso(d.window.start)}..{iso(d.window.end)}" for d in slices.slices]
+    failed = [
+        f"{label}: {r.reason}"
+        for label, r in zip(labels, results, strict=True)
+        if r.outcome is FAIL
+    ]
+    undecided = [
+        f"{label}: {r.reason}"
+        for label, r in zip(labels, results, strict=True)
+        if r.outcome is UNDECIDED
+    ]
+    outcome = FAIL if failed else UNDECIDED if undecided else PASS
+    reason = "; ".join(failed or undecided) or f"every {len(results)} slices pass"
+    return _r(
+        outcome,
+        reason,
+        measured="; ".join(str(r.measured) for r in results),
+        threshold=f"{results[0].threshold}, in every slice of the stage",
+        window=slices.window,
+        sample_size=sum(r.sample_size or 0 for r in results),
+        details={"slices": [r.details for r in results]},
+        query_sha256=results[0].query_sha256,
+    )
+
+
 def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
     profile = ctx.profile
     threshold = (
@@ -700,7 +731,7 @@ _FUNCTIONS: dict[str, CriterionFn] = {
     "new_error_patterns": new_error_patterns,
     "complaints": complaints,
     "rlm_stability": rlm_stability,
-    "duration": duration,
+    "duration": duration_every,  # one slice for stage 1; every 3 days in stage 3
     "duration_vs_stage1": duration_vs_stage1,
     "traffic": traffic,
     "routing_split": routing_split,
