@@ -176,6 +176,7 @@ def _demo(settings: Settings, scenario_name: str | None) -> int:
         f"cutover demo: scenario {scenario.name!r} on an embedded Postgres; evidence in {evidence}"
     )
     worst = 0
+    last_verdict = ""
     for marker, as_of, only, show in steps:
         command = [
             sys.executable,
@@ -200,7 +201,15 @@ def _demo(settings: Settings, scenario_name: str | None) -> int:
             command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
         )
         lines = completed.stdout.rstrip().splitlines()
+        last_verdict = (
+            lines[-1] if lines else "cutover verdict: HOLD — demo — the run printed nothing"
+        )
         print("\n".join(lines if show else lines[-1:]))
         if show:
             worst = max(worst, completed.returncode)
+    from cutover.report import write_report
+
+    written = write_report(evidence, None, profile=settings.profile)
+    print(f"\nreport: {written.markdown} and {written.html} (`cutover verify` checks the evidence)")
+    print(last_verdict)  # the demo, like every run, ends with the verdict line
     return worst

@@ -27,7 +27,7 @@ from cutover.sources.vercel_env import (
 )
 from cutover.targets.base import DatabaseTarget
 from cutover.targets.select import open_database_target
-from cutover.timeutil import utc_now
+from cutover.timeutil import iso, utc_now
 
 
 class LazyDatabase:
@@ -137,9 +137,12 @@ def cutover_rlm(
 def cutover_rollout_setting(
     cutover_settings: Settings,
     cutover_scenario: Scenario | None,
+    cutover_ledger: Callable[[], LedgerView],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[], RolloutSetting]:
-    """How the configured V2_ROLLOUT_PERCENT is read: setting, env pull file, or the scenario's."""
+    """How the configured V2_ROLLOUT_PERCENT is read: the setting, a `vercel env pull` file (a
+    seeded scenario writes its own), else the ledger's current stage (the contract's default:
+    what was recorded, not what Vercel holds, and the evidence says so)."""
     env_file: Path | None = cutover_settings.vercel_env_file
     if cutover_settings.rollout_percent is None and env_file is None and cutover_scenario:
         env_file = tmp_path_factory.mktemp("vercel") / ".env.local"
@@ -154,13 +157,25 @@ def cutover_rollout_setting(
             return RolloutSetting(cutover_settings.rollout_percent, origin)
         if env_file is not None:
             return read_env_pull_file(env_file)
-        raise SourceUnavailable(
-            "V2_ROLLOUT_PERCENT",
-            "no source: set CUTOVER_ROLLOUT_PERCENT / --rollout-percent or "
-            "CUTOVER_VERCEL_ENV_FILE / --vercel-env-file (a `vercel env pull` file)",
-        )
+        return _percent_from_ledger(cutover_ledger())
 
     return read
+
+
+def _percent_from_ledger(view: LedgerView) -> RolloutSetting:
+    stage = view.current_stage()
+    rollback = view.last_rollback()
+    if stage is not None:
+        origin = f"ledger: stage {stage.stage} started {iso(stage.started)} (recorded, not read "
+        return RolloutSetting(str(stage.percent), origin + "from Vercel)")
+    if rollback is not None:
+        origin = f"ledger: rollback recorded {iso(rollback[0])} (recorded, not read from Vercel)"
+        return RolloutSetting("0", origin)
+    raise SourceUnavailable(
+        "V2_ROLLOUT_PERCENT",
+        "no source: set CUTOVER_ROLLOUT_PERCENT / --rollout-percent or CUTOVER_VERCEL_ENV_FILE / "
+        "--vercel-env-file (a `vercel env pull` file); the ledger records no stage either",
+    )
 
 
 def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:

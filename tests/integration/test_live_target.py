@@ -95,3 +95,35 @@ def test_unreachable_database_is_inconclusive_not_a_pass(tmp_path: Path, rlm_url
     assert run.verdict_line.startswith("cutover verdict: HOLD — prereq — ")
     assert "Sup3rS3cretPassw0rd" not in run.output
     assert "Sup3rS3cretPassw0rd" not in _evidence_text(tmp_path)
+
+
+def test_without_a_vercel_source_the_percent_comes_from_the_ledger(
+    tmp_path: Path, production: tuple[str, str], rlm_url: str
+) -> None:
+    """The contract's default: the ledger's current stage, said plainly in the evidence."""
+    from cutover.cli import main
+
+    evidence = tmp_path / "evidence"
+    assert (
+        main(
+            [
+                "--evidence-dir",
+                str(evidence),
+                "rollback",
+                "--reason",
+                "drill",
+                "--at",
+                "2026-02-02T07:00:00Z",
+            ]
+        )
+        == 0
+    )
+    env = _live_env(production[1], rlm_url)
+    del env["CUTOVER_ROLLOUT_PERCENT"]
+    run = run_suite(
+        tmp_path, "-k", "percent_zero", marker="rollback_verify", paths=("tests/rollback",), env=env
+    )
+    props = run.properties["rollback_verify.percent_zero"]
+    assert props["verdict"] == "pass", run.output
+    assert props["source"].startswith("ledger: rollback recorded 2026-02-02T07:00:00Z")
+    assert "not read from Vercel" in props["source"]
