@@ -18,7 +18,7 @@ from cutover.sources.ledger_view import LedgerView, StageRun
 from cutover.sources.metrics import MetricSeries, read_metrics_csv
 from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
 from cutover.sources.router_logs import RoutingCounts, count_routing
-from cutover.timeutil import iso
+from cutover.timeutil import iso, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,9 @@ class CheckpointReading:
     as_of: datetime | None  # when it was measured (None: missing)
     counts: dict[str, Any] | None  # SuccessCounts.as_record()
     origin: str  # "this run" | "ledger" | "missing"
+    # measured well after the instant it describes (a --as-of backfill): the table keeps no
+    # history, so imports re-run since then are lost and the figure is a reconstruction
+    reconstructed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,14 @@ def success_series(
             continue
         if due <= window.end <= due + tolerance:
             readings.append(
-                CheckpointReading(label, due, window.end, current.as_record(), "this run")
+                CheckpointReading(
+                    label,
+                    due,
+                    window.end,
+                    current.as_record(),
+                    "this run",
+                    reconstructed=utc_now() - window.end > tolerance,
+                )
             )
             continue
         matches = [
@@ -126,7 +136,14 @@ def success_series(
         if matches:
             best = min(matches, key=lambda v: v.as_of)
             readings.append(
-                CheckpointReading(label, due, best.as_of, best.details["current"], "ledger")
+                CheckpointReading(
+                    label,
+                    due,
+                    best.as_of,
+                    best.details["current"],
+                    "ledger",
+                    reconstructed=best.recorded_at - best.as_of > tolerance,
+                )
             )
         else:
             readings.append(CheckpointReading(label, due, None, None, "missing"))

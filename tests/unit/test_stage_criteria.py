@@ -615,3 +615,14 @@ def test_stage3_duration_fails_when_any_three_day_slice_is_slow() -> None:
     assert result.outcome is Outcome.FAIL
     assert result.reason.count("take 30 min or more") == 1
     assert stage.duration_every(DurationSlices(DAY, (healthy,) * 3), ctx()).outcome is Outcome.PASS
+
+
+def test_success_rate_evidence_says_which_checkpoints_were_reconstructed() -> None:
+    record = counts(19, 1).as_record()
+    base = series(record, record, record)
+    late = dataclasses.replace(base.readings[1], reconstructed=True)
+    r = stage.success_rate(
+        dataclasses.replace(base, readings=(base.readings[0], late, base.readings[2])), CTX
+    )
+    marks = [(c["label"], c["origin"], c["reconstructed"]) for c in r.details["checkpoints"]]
+    assert marks == [("+1h", "ledger", False), ("+6h", "ledger", True), ("+24h", "ledger", False)]

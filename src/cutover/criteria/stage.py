@@ -159,7 +159,20 @@ def success_rate(s: SuccessSeries, ctx: Context) -> Result:
         elif float(rate) < floor:
             failed.append(f"checkpoint {reading.label}: {rate}% < {floor:g}%")
     current = s.current
-    details = {"current": {"as_of": iso(s.window.end), **current.as_record()}, "basis": basis}
+    details = {
+        "current": {"as_of": iso(s.window.end), **current.as_record()},
+        "basis": basis,
+        "checkpoints": [
+            {
+                "label": r.label,
+                "due": iso(r.due),
+                "as_of": iso(r.as_of),
+                "origin": r.origin,
+                "reconstructed": r.reconstructed,
+            }
+            for r in s.readings
+        ],
+    }
     measured = "; ".join(shown) or "no checkpoint due yet"
     common = dict(
         measured=measured,
