@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,11 +67,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
 
 
+@pytest.hookimpl(tryfirst=True)  # before the junitxml plugin reads --junitxml
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in GATE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     config.stash[STATE] = RunState()
     config.pluginmanager.register(Recorder(config), "cutover-recorder")
+    _default_junit_path(config)
+
+
+def _default_junit_path(config: pytest.Config) -> None:
+    """A gate run always leaves its JUnit evidence: without --junitxml, one is written into the
+    evidence directory, named by the selection and the time of the run."""
+    expression = str(config.getoption("markexpr", "") or "")
+    selected = any(re.search(rf"\b{name}\b", expression) for name in GATE_MARKERS)
+    if not selected or getattr(config.option, "xmlpath", None) or hasattr(config, "workerinput"):
+        return
+    evidence = settings_for(config).evidence_dir
+    label = re.sub(r"[^A-Za-z0-9_]+", "-", expression).strip("-")
+    config.option.xmlpath = str(evidence / f"junit-{label}-{utc_now():%Y%m%dT%H%M%S}.xml")
 
 
 def settings_for(config: pytest.Config) -> Settings:

@@ -133,3 +133,13 @@ def test_non_gate_runs_are_left_alone(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == 0
     assert "cutover verdict" not in result.stdout.str()
+
+
+def test_a_gate_run_without_junitxml_still_leaves_its_junit_evidence(
+    pytester: pytest.Pytester,
+) -> None:
+    _write(pytester, "")
+    result = _run(pytester)
+    assert result.ret == 0
+    [junit] = pytester.path.glob("junit-stage1_gate-*.xml")
+    assert 'name="criterion" value="demo.rate"' in junit.read_text()
