@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -16,10 +16,8 @@ from typing import Any
 
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.evidence.verdict import SEEDED_NOTE
-from cutover.outcome import Outcome
-from cutover.report.markdown import RESULT_HEADER
+from cutover.report import tables
 from cutover.report.model import (
-    CriterionResult,
     Evidence,
     SelectionVerdict,
     duration_histograms,
@@ -27,6 +25,7 @@ from cutover.report.model import (
     split_points,
     success_points,
 )
+from cutover.report.tables import Cell, Table
 from cutover.timeutil import parse_instant
 
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
@@ -132,18 +131,32 @@ def action_badge(action: str) -> str:
     return _badge(action, ACTION_COLORS.get(action, "#59636e"))
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]) -> str:
-    """Rows hold HTML already escaped; `numeric` columns are right-aligned."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
+def cell(value: Cell) -> str:
+    """A table cell's content as escaped HTML, marked up as its kind asks."""
+    if value.kind == "code":
+        html = f"<code>{escape(value.text)}</code>"
+    elif value.kind == "verdict":
+        html = verdict_badge(value.text)
+    elif value.kind == "action":
+        html = action_badge(value.text)
+    elif value.kind == "instant":
+        html = f'<span class="mono">{escape(value.text)}</span>'
+    elif value.kind == "window":
+        html = " → ".join(f'<span class="mono nowrap">{escape(end)}</span>' for end in value.parts)
+    else:
+        html = escape(value.text)
+    return f'{html} <span class="later">{escape(value.note)}</span>' if value.note else html
+
+
+def _td(value: Cell) -> str:
+    # numbers are right-aligned
+    opening = '<td class="num">' if value.kind == "number" else "<td>"
+    return f"{opening}{cell(value)}</td>"
+
+
+def _table(data: Table) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in data.header)
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in data.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -164,19 +177,7 @@ def _verdict(evidence: Evidence) -> list[str]:
         "<p>Reconstructed from the latest checkpoint of each selection in the ledger "
         f"(measured as of {escape(evidence.as_of)}).</p>"
     )
-    rows = [
-        [
-            f"<code>{escape(s.selection)}</code>",
-            escape(s.checkpoint.as_of),
-            action_badge(s.verdict.action.name),
-            *(str(s.checkpoint.count(o)) for o in Outcome),
-            str(len(s.errors)),
-            str(s.checkpoint.line),
-        ]
-        for s in evidence.latest
-    ]
-    header = ("selection", "as of", "verdict", "pass", "fail", "inconclusive", "errors", "line")
-    parts.append(_table(header, rows, {3, 4, 5, 6, 7}))
+    parts.append(_table(tables.verdict_table(evidence)))
     return parts
 
 
@@ -191,35 +192,14 @@ def _chain(evidence: Evidence) -> list[str]:
     return [f'<div class="broken">{escape(text)}</div>']
 
 
-def _result_row(result: CriterionResult) -> list[str]:
-    return [
-        f"<code>{escape(result.criterion)}</code>",
-        verdict_badge(result.verdict),
-        escape(result.measured),
-        escape(result.threshold),
-        _window(result),
-        escape(result.sample_size),
-    ]
-
-
-def _window(result: CriterionResult) -> str:
-    ends = [result.window_start, result.window_end] if result.window_start else [result.window_end]
-    return " → ".join(f'<span class="mono nowrap">{escape(end)}</span>' for end in ends)
-
-
 def _selection(selection: SelectionVerdict) -> list[str]:
     checkpoint = selection.checkpoint
-    where = f"target {checkpoint.target or 'unknown'}"
-    if checkpoint.scenario:
-        where += f", scenario {checkpoint.scenario}"
-    if checkpoint.seeded:
-        where += f" — {SEEDED_NOTE}"
-    where += f"; ledger line {checkpoint.line}, recorded {checkpoint.at}."
+    where = tables.checkpoint_where(checkpoint, escape, escape)  # escapes char by char
     parts = [
         f"<h2><code>{escape(selection.selection)}</code> as of {escape(checkpoint.as_of)} "
         f"{action_badge(selection.verdict.action.name)}</h2>",
-        f'<p class="muted">{escape(where)}</p>',
-        _table(RESULT_HEADER, (_result_row(r) for r in checkpoint.results), {5}),
+        f'<p class="muted">{where}</p>',
+        _table(tables.result_table(checkpoint)),
     ]
     if selection.errors:
         items = "".join(f"<li><code>{escape(e)}</code></li>" for e in selection.errors)
@@ -229,80 +209,31 @@ def _selection(selection: SelectionVerdict) -> list[str]:
 
 def _not_passed(evidence: Evidence) -> list[str]:
     parts = ["<h2>Criteria that did not pass</h2>"]
-    failed = [(s, r) for s in evidence.latest for r in s.checkpoint.results if r.verdict == "fail"]
-    undecided = [
-        (s, r)
-        for s in evidence.latest
-        for r in s.checkpoint.results
-        if r.outcome is Outcome.INCONCLUSIVE
-    ]
-    if not failed and not undecided:
+    found = tables.not_passed_tables(evidence)
+    if not found:
         return [*parts, "<p>None: every criterion passed.</p>"]
-    if failed:
-        parts.append(f"<h3>Failed ({len(failed)})</h3>")
-        rows = [
-            [
-                f"<code>{escape(r.criterion)}</code>",
-                f"<code>{escape(s.selection)}</code>",
-                escape(r.on_fail),
-                escape(r.reason),
-            ]
-            for s, r in failed
-        ]
-        parts.append(_table(("criterion", "selection", "on fail", "reason"), rows, set()))
-    if undecided:
-        parts.append(f"<h3>Inconclusive ({len(undecided)})</h3>")
-        rows = [
-            [
-                f"<code>{escape(r.criterion)}</code>",
-                f"<code>{escape(s.selection)}</code>",
-                escape(r.reason),
-            ]
-            for s, r in undecided
-        ]
-        parts.append(_table(("criterion", "selection", "reason"), rows, set()))
+    for title, data in found:
+        parts += [f"<h3>{escape(title)}</h3>", _table(data)]
     return parts
 
 
 def _timeline(evidence: Evidence) -> list[str]:
-    entries = evidence.timeline()
+    data = tables.timeline_table(evidence)
     parts = ["<h2>Timeline</h2>"]
-    if not entries:
+    if not data.rows:
         return [*parts, "<p>The ledger holds no records.</p>"]
-    rows = []
-    for e in entries:
-        when = f'<span class="mono">{escape(e.at)}</span>'
-        if e.after_as_of:
-            when += ' <span class="later">(after the latest as-of)</span>'
-        rows.append([when, escape(e.kind), escape(e.summary), str(e.line)])
-    parts.append(_table(("when (UTC)", "event", "detail", "line"), rows, {3}))
-    return parts
+    return [*parts, _table(data)]
 
 
 def _files(evidence: Evidence) -> list[str]:
     chain = evidence.chain
-    state = "chain verified" if chain.ok else f"chain BROKEN at line {chain.line}"
-    items = [f"<code>ledger.jsonl</code>: {chain.records} records, {escape(state)}"]
+    items = [f"<code>ledger.jsonl</code>: {chain.records} records, {escape(chain.state)}"]
     if chain.head_sha256:
         items[0] += f", last record sha256 <code>{escape(chain.head_sha256)}</code>"
     items += [escape(p) for p in evidence.problems]
     parts = ["<h2>Evidence files</h2>", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"]
     if evidence.junit:
-        rows = [
-            [
-                f"<code>{escape(f.name)}</code>",
-                escape(f.as_of),
-                str(len(f.cases)),
-                str(f.count("passed")),
-                str(f.count("failed")),
-                str(f.count("skipped")),
-                str(f.count("error")),
-                escape(f.problem),
-            ]
-            for f in evidence.junit
-        ]
-        header = ("JUnit file", "as of", "tests", "passed", "failed", "skipped", "errors", "note")
-        parts.append(_table(header, rows, {2, 3, 4, 5, 6}))
+        parts.append(_table(tables.junit_table(evidence)))
     return parts
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 
 from cutover.evidence.verdict import SEEDED_NOTE
-from cutover.outcome import Outcome
-from cutover.report.model import CriterionResult, Evidence, SelectionVerdict
+from cutover.report import tables
+from cutover.report.model import Evidence, SelectionVerdict
+from cutover.report.tables import Cell, Table
 
 ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 ACTION_ICONS = {"PROCEED": "✅", "HOLD": "⏸️", "ROLLBACK": "⛔"}
@@ -30,10 +30,28 @@ def verdict_cell(verdict: str) -> str:
     return f"{ICONS.get(verdict, '❔')} {escape(verdict)}"
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """A GFM table; cells must already be escaped."""
+def action_cell(action: str) -> str:
+    return f"{ACTION_ICONS[action]} {escape(action)}"
+
+
+def cell(value: Cell) -> str:
+    """A table cell as Markdown: escaped, identifiers as code spans, verdicts with an icon."""
+    if value.kind == "code":
+        text = code(value.text)
+    elif value.kind == "verdict":
+        text = verdict_cell(value.text)
+    elif value.kind == "action":
+        text = action_cell(value.text)
+    else:  # text, number, instant, window: GFM has nothing better than plain text
+        text = escape(value.text)
+    return f"{text} {escape(value.note)}" if value.note else text
+
+
+def table(data: Table) -> list[str]:
+    """A GFM table (the header alone when there are no rows)."""
+    header = [escape(h) for h in data.header]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in data.rows]
     return lines
 
 
@@ -69,8 +87,7 @@ def render_markdown(evidence: Evidence) -> str:
 
 def _verdict(evidence: Evidence) -> list[str]:
     verdict = evidence.verdict
-    action = verdict.action.name
-    lines = [f"## Verdict: {ACTION_ICONS[action]} {action}", ""]
+    lines = [f"## Verdict: {action_cell(verdict.action.name)}", ""]
     if verdict.next_step:
         lines += [f"**Next:** {escape(verdict.next_step)}", ""]
     lines += ["```text", verdict.line(), "```", ""]
@@ -82,19 +99,7 @@ def _verdict(evidence: Evidence) -> list[str]:
         f"(measured as of {escape(evidence.as_of)}):"
     )
     lines.append("")
-    rows = [
-        [
-            code(s.selection),
-            escape(s.checkpoint.as_of),
-            f"{ACTION_ICONS[s.verdict.action.name]} {s.verdict.action.name}",
-            *(str(s.checkpoint.count(o)) for o in Outcome),
-            str(len(s.errors)),
-            str(s.checkpoint.line),
-        ]
-        for s in evidence.latest
-    ]
-    header = ["selection", "as of", "verdict", "pass", "fail", "inconclusive", "errors", "line"]
-    return [*lines, *table(header, rows), ""]
+    return [*lines, *table(tables.verdict_table(evidence)), ""]
 
 
 def _chain(evidence: Evidence) -> list[str]:
@@ -108,37 +113,16 @@ def _chain(evidence: Evidence) -> list[str]:
     ]
 
 
-def result_row(result: CriterionResult) -> list[str]:
-    """criterion, verdict, measured, threshold, window, sample size."""
-    return [
-        code(result.criterion),
-        verdict_cell(result.verdict),
-        escape(result.measured),
-        escape(result.threshold),
-        escape(result.window),
-        escape(result.sample_size),
-    ]
-
-
-RESULT_HEADER = ("criterion", "verdict", "measured", "threshold", "window", "sample size")
-
-
 def _selection(selection: SelectionVerdict) -> list[str]:
     checkpoint = selection.checkpoint
-    action = selection.verdict.action.name
-    where = f"target {escape(checkpoint.target or 'unknown')}"
-    if checkpoint.scenario:
-        where += f", scenario {code(checkpoint.scenario)}"
-    if checkpoint.seeded:
-        where += f" — {SEEDED_NOTE}"
     lines = [
         f"## {code(selection.selection)} as of {escape(checkpoint.as_of)}: "
-        f"{ACTION_ICONS[action]} {action}",
+        f"{action_cell(selection.verdict.action.name)}",
         "",
-        f"{where}; ledger line {checkpoint.line}, recorded {escape(checkpoint.at)}.",
+        tables.checkpoint_where(checkpoint, escape, code),
         "",
     ]
-    lines += table(RESULT_HEADER, (result_row(r) for r in checkpoint.results))
+    lines += table(tables.result_table(checkpoint))
     if selection.errors:
         lines += ["", "Gate tests that errored (no criterion decided):", ""]
         lines += [f"- {code(e)}" for e in selection.errors]
@@ -146,68 +130,29 @@ def _selection(selection: SelectionVerdict) -> list[str]:
 
 
 def _not_passed(evidence: Evidence) -> list[str]:
-    failed = [(s, r) for s in evidence.latest for r in s.checkpoint.results if r.verdict == "fail"]
-    undecided = [
-        (s, r)
-        for s in evidence.latest
-        for r in s.checkpoint.results
-        if r.outcome is Outcome.INCONCLUSIVE
-    ]
-    if not failed and not undecided:
-        return ["## Criteria that did not pass", "", "None: every criterion passed.", ""]
     lines = ["## Criteria that did not pass", ""]
-    if failed:
-        lines += [f"### Failed ({len(failed)})", ""]
-        rows = [
-            [code(r.criterion), code(s.selection), escape(r.on_fail), escape(r.reason)]
-            for s, r in failed
-        ]
-        lines += [*table(("criterion", "selection", "on fail", "reason"), rows), ""]
-    if undecided:
-        lines += [f"### Inconclusive ({len(undecided)})", ""]
-        rows = [[code(r.criterion), code(s.selection), escape(r.reason)] for s, r in undecided]
-        lines += [*table(("criterion", "selection", "reason"), rows), ""]
+    found = tables.not_passed_tables(evidence)
+    if not found:
+        return [*lines, "None: every criterion passed.", ""]
+    for title, data in found:
+        lines += [f"### {escape(title)}", "", *table(data), ""]
     return lines
 
 
 def _timeline(evidence: Evidence) -> list[str]:
-    entries = evidence.timeline()
+    data = tables.timeline_table(evidence)
     lines = ["## Timeline", ""]
-    if not entries:
+    if not data.rows:
         return [*lines, "The ledger holds no records.", ""]
-    rows = [
-        [
-            escape(e.at) + (" (after the latest as-of)" if e.after_as_of else ""),
-            escape(e.kind),
-            escape(e.summary),
-            str(e.line),
-        ]
-        for e in entries
-    ]
-    return [*lines, *table(("when (UTC)", "event", "detail", "line"), rows), ""]
+    return [*lines, *table(data), ""]
 
 
 def _files(evidence: Evidence) -> list[str]:
     chain = evidence.chain
-    state = "chain verified" if chain.ok else f"chain BROKEN at line {chain.line}"
     lines = ["## Evidence files", ""]
     head = f", last record sha256 {code(chain.head_sha256)}" if chain.head_sha256 else ""
-    lines += [f"- {code('ledger.jsonl')}: {chain.records} records, {state}{head}"]
+    lines += [f"- {code('ledger.jsonl')}: {chain.records} records, {chain.state}{head}"]
     lines += [f"- {escape(p)}" for p in evidence.problems]
     if evidence.junit:
-        rows = [
-            [
-                code(f.name),
-                escape(f.as_of),
-                str(len(f.cases)),
-                str(f.count("passed")),
-                str(f.count("failed")),
-                str(f.count("skipped")),
-                str(f.count("error")),
-                escape(f.problem),
-            ]
-            for f in evidence.junit
-        ]
-        header = ("JUnit file", "as of", "tests", "passed", "failed", "skipped", "errors", "note")
-        lines += ["", *table(header, rows)]
+        lines += ["", *table(tables.junit_table(evidence))]
     return [*lines, ""]

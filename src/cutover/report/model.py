@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,11 +69,14 @@ class CriterionResult:
         return self.recorded().action
 
     @property
+    def window_ends(self) -> tuple[str, ...]:
+        """The measured window's start and end (just the end when no start is recorded)."""
+        return (self.window_start, self.window_end) if self.window_start else (self.window_end,)
+
+    @property
     def window(self) -> str:
         """The measured window as `start → end` (or just the end)."""
-        if self.window_start:
-            return f"{self.window_start} → {self.window_end}"
-        return self.window_end
+        return " → ".join(self.window_ends)
 
     def recorded(self) -> RecordedResult:
         """As the run's verdict logic reads it."""
@@ -182,6 +185,10 @@ class ChainStatus:
     line: int | None = None
     message: str = ""
     head_sha256: str = ""  # digest of the last record, to cite the ledger from outside it
+
+    @property
+    def state(self) -> str:
+        return "chain verified" if self.ok else f"chain BROKEN at line {self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,46 +528,53 @@ class DurationHistogram:
     bins: Mapping[float, int]  # minutes -> imports
 
 
+def _results(evidence: Evidence, suffix: str = "") -> Iterator[tuple[Checkpoint, CriterionResult]]:
+    """Every recorded result (criteria ending in `suffix`) with its checkpoint, in ledger order."""
+    for checkpoint in evidence.checkpoints:
+        for result in checkpoint.results:
+            if result.criterion.endswith(suffix):
+                yield checkpoint, result
+
+
+def _measured(checkpoint: Checkpoint, result: CriterionResult) -> tuple[datetime, int]:
+    """When a result was measured, for `latest wins` (a later record wins at the same instant)."""
+    return _instant_key(result.as_of or checkpoint.as_of), checkpoint.line
+
+
 def success_points(evidence: Evidence) -> list[SuccessPoint]:
     """Settled success rate per checkpoint (one point per criterion and instant, latest wins)."""
     found: dict[tuple[str, str], SuccessPoint] = {}
-    for checkpoint in evidence.checkpoints:
-        for result in checkpoint.results:
-            if not result.criterion.endswith(".success_rate"):
-                continue
-            current = result.details.get("current")
-            if not isinstance(current, Mapping):
-                continue
-            rate = _number(current.get("settled_rate_pct"))
-            at = str(current.get("as_of") or result.as_of or checkpoint.as_of)
-            if rate is None or not at:
-                continue
-            point = SuccessPoint(result.criterion, _instant_key(at), rate, result.verdict)
-            found[(result.criterion, iso(point.as_of))] = point
+    for checkpoint, result in _results(evidence, ".success_rate"):
+        current = result.details.get("current")
+        if not isinstance(current, Mapping):
+            continue
+        rate = _number(current.get("settled_rate_pct"))
+        at = str(current.get("as_of") or result.as_of or checkpoint.as_of)
+        if rate is None or not at:
+            continue
+        point = SuccessPoint(result.criterion, _instant_key(at), rate, result.verdict)
+        found[(result.criterion, iso(point.as_of))] = point
     return sorted(found.values(), key=lambda p: (p.as_of, p.criterion))
 
 
 def split_points(evidence: Evidence) -> list[SplitPoint]:
     """Observed v2 share with its interval, per routing-split result (latest per instant)."""
     found: dict[tuple[str, str], SplitPoint] = {}
-    for checkpoint in evidence.checkpoints:
-        for result in checkpoint.results:
-            if not result.criterion.endswith(".routing_split"):
-                continue
-            d = result.details
-            v1, v2 = _number(d.get("v1")), _number(d.get("v2"))
-            if v1 is None or v2 is None:
-                continue
-            point = SplitPoint(
-                criterion=result.criterion,
-                as_of=result.as_of or checkpoint.as_of,
-                v1=int(v1),
-                v2=int(v2),
-                ci_low=_number(d.get("ci_low")),
-                ci_high=_number(d.get("ci_high")),
-                configured_pct=_configured_percent(result.criterion, evidence.profile),
-            )
-            found[(point.criterion, point.as_of)] = point
+    for checkpoint, result in _results(evidence, ".routing_split"):
+        d = result.details
+        v1, v2 = _number(d.get("v1")), _number(d.get("v2"))
+        if v1 is None or v2 is None:
+            continue
+        point = SplitPoint(
+            criterion=result.criterion,
+            as_of=result.as_of or checkpoint.as_of,
+            v1=int(v1),
+            v2=int(v2),
+            ci_low=_number(d.get("ci_low")),
+            ci_high=_number(d.get("ci_high")),
+            configured_pct=_configured_percent(result.criterion, evidence.profile),
+        )
+        found[(point.criterion, point.as_of)] = point
     return sorted(found.values(), key=lambda p: (_instant_key(p.as_of), p.criterion))
 
 
@@ -585,16 +599,15 @@ def stage_number(criterion_or_selection: str) -> int | None:
 def duration_histograms(evidence: Evidence) -> list[DurationHistogram]:
     """The current stage's duration bins beside stage 1's (stage 1 alone while it is current)."""
     latest_bins: dict[int, tuple[datetime, int, str, dict[float, int]]] = {}
-    for checkpoint in evidence.checkpoints:
-        for result in checkpoint.results:
-            name = result.criterion.split(".", 1)[-1]
-            stage = stage_number(result.criterion)
-            bins = _bins(result.details.get("bins"))
-            if stage is None or not bins or name not in ("duration", "duration_vs_stage1"):
-                continue
-            key = (_instant_key(result.as_of or checkpoint.as_of), checkpoint.line)
-            if stage not in latest_bins or key >= latest_bins[stage][:2]:
-                latest_bins[stage] = (*key, result.criterion, bins)
+    for checkpoint, result in _results(evidence):
+        name = result.criterion.split(".", 1)[-1]
+        stage = stage_number(result.criterion)
+        bins = _bins(result.details.get("bins"))
+        if stage is None or not bins or name not in ("duration", "duration_vs_stage1"):
+            continue
+        key = _measured(checkpoint, result)
+        if stage not in latest_bins or key >= latest_bins[stage][:2]:
+            latest_bins[stage] = (*key, result.criterion, bins)
     stages = [stage_number(s.selection) for s in evidence.latest]
     current = max((s for s in stages if s is not None), default=None)
     chosen = [1] if current in (None, 1) else [1, current]
@@ -632,12 +645,11 @@ class MetricsSource:
 
 def metrics_source(evidence: Evidence) -> MetricsSource | None:
     """The latest RLM-stability result that names a metrics CSV (None: no result names one)."""
-    candidates: list[tuple[tuple[datetime, int], CriterionResult]] = []
-    for checkpoint in evidence.checkpoints:
-        for result in checkpoint.results:
-            if _csv_paths(result.source):
-                key = (_instant_key(result.as_of or checkpoint.as_of), checkpoint.line)
-                candidates.append((key, result))
+    candidates = [
+        (_measured(checkpoint, result), result)
+        for checkpoint, result in _results(evidence)
+        if _csv_paths(result.source)
+    ]
     if not candidates:
         return None
     _, result = max(candidates, key=lambda c: c[0])

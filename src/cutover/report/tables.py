@@ -1,0 +1,157 @@
+"""The report's tables as plain data: one header and one row of typed cells per line.
+
+Both renderers show the same tables; what goes in each cell is decided here, once. A cell holds
+plain text (never escaped) and a `kind` that tells a renderer how to mark it up:
+
+- `text`: prose or a measured value, shown as it is;
+- `code`: an identifier (a criterion, a selection, a file name);
+- `verdict`: a criterion's recorded verdict (`pass`, `fail`, `inconclusive`, …);
+- `action`: a run verdict's action name (`PROCEED`, `HOLD`, `ROLLBACK`);
+- `number`: a count or a size, right-aligned where the renderer can;
+- `instant`: a timestamp;
+- `window`: a measured window; `parts` holds its ends, `text` them joined by " → ".
+
+A cell's `note` is a remark shown after its text, subdued where the renderer can.
+`checkpoint_where` is the one line of prose both renderers share, marked up by callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from cutover.evidence.verdict import SEEDED_NOTE
+from cutover.outcome import Outcome
+from cutover.report.model import Checkpoint, CriterionResult, Evidence, SelectionVerdict
+
+CellKind = Literal["text", "code", "verdict", "action", "number", "instant", "window"]
+AFTER_AS_OF = "(after the latest as-of)"
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell: plain text and how to mark it up (see the module's docstring)."""
+
+    text: str
+    kind: CellKind = "text"
+    note: str = ""
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def number(value: object) -> Cell:
+    return Cell(str(value), "number")
+
+
+def verdict_table(evidence: Evidence) -> Table:
+    """The latest checkpoint of each selection and the verdict it reconstructs."""
+    header = ("selection", "as of", "verdict", "pass", "fail", "inconclusive", "errors", "line")
+    return Table(header, tuple(_verdict_row(s) for s in evidence.latest))
+
+
+def _verdict_row(selection: SelectionVerdict) -> tuple[Cell, ...]:
+    checkpoint = selection.checkpoint
+    return (
+        Cell(selection.selection, "code"),
+        Cell(checkpoint.as_of),
+        Cell(selection.verdict.action.name, "action"),
+        *(number(checkpoint.count(o)) for o in Outcome),
+        number(len(selection.errors)),
+        number(checkpoint.line),
+    )
+
+
+RESULT_HEADER = ("criterion", "verdict", "measured", "threshold", "window", "sample size")
+
+
+def result_table(checkpoint: Checkpoint) -> Table:
+    """Every criterion a checkpoint recorded."""
+    return Table(RESULT_HEADER, tuple(result_row(r) for r in checkpoint.results))
+
+
+def result_row(result: CriterionResult) -> tuple[Cell, ...]:
+    """criterion, verdict, measured, threshold, window, sample size."""
+    return (
+        Cell(result.criterion, "code"),
+        Cell(result.verdict, "verdict"),
+        Cell(result.measured),
+        Cell(result.threshold),
+        Cell(result.window, "window", parts=result.window_ends),
+        Cell(result.sample_size, "number"),
+    )
+
+
+def failed_table(evidence: Evidence) -> Table:
+    """The criteria the latest checkpoints failed, with what a failure asks for."""
+    rows = (
+        (Cell(r.criterion, "code"), Cell(s.selection, "code"), Cell(r.on_fail), Cell(r.reason))
+        for s in evidence.latest
+        for r in s.checkpoint.results
+        if r.verdict == "fail"
+    )
+    return Table(("criterion", "selection", "on fail", "reason"), tuple(rows))
+
+
+def inconclusive_table(evidence: Evidence) -> Table:
+    """The criteria the latest checkpoints could not decide (unknown verdicts included)."""
+    rows = (
+        (Cell(r.criterion, "code"), Cell(s.selection, "code"), Cell(r.reason))
+        for s in evidence.latest
+        for r in s.checkpoint.results
+        if r.outcome is Outcome.INCONCLUSIVE
+    )
+    return Table(("criterion", "selection", "reason"), tuple(rows))
+
+
+def not_passed_tables(evidence: Evidence) -> list[tuple[str, Table]]:
+    """The failed, then the inconclusive criteria, each under its heading; empty ones left out."""
+    found = (("Failed", failed_table(evidence)), ("Inconclusive", inconclusive_table(evidence)))
+    return [(f"{title} ({len(table.rows)})", table) for title, table in found if table.rows]
+
+
+def timeline_table(evidence: Evidence) -> Table:
+    """Stage events, rollbacks, attestations and checkpoints, in the order they concern."""
+    rows = (
+        (
+            Cell(e.at, "instant", note=AFTER_AS_OF if e.after_as_of else ""),
+            Cell(e.kind),
+            Cell(e.summary),
+            number(e.line),
+        )
+        for e in evidence.timeline()
+    )
+    return Table(("when (UTC)", "event", "detail", "line"), tuple(rows))
+
+
+def junit_table(evidence: Evidence) -> Table:
+    """The JUnit files of the evidence directory, their counts, and why one could not be read."""
+    rows = (
+        (
+            Cell(f.name, "code"),
+            Cell(f.as_of),
+            number(len(f.cases)),
+            *(number(f.count(status)) for status in ("passed", "failed", "skipped", "error")),
+            Cell(f.problem),
+        )
+        for f in evidence.junit
+    )
+    header = ("JUnit file", "as of", "tests", "passed", "failed", "skipped", "errors", "note")
+    return Table(header, tuple(rows))
+
+
+def checkpoint_where(
+    checkpoint: Checkpoint, text: Callable[[str], str], code: Callable[[str], str]
+) -> str:
+    """Where and when a checkpoint was recorded, one sentence; `text` and `code` mark values up."""
+    where = f"target {text(checkpoint.target or 'unknown')}"
+    if checkpoint.scenario:
+        where += f", scenario {code(checkpoint.scenario)}"
+    if checkpoint.seeded:
+        where += f" — {SEEDED_NOTE}"
+    return f"{where}; ledger line {checkpoint.line}, recorded {text(checkpoint.at)}."
