@@ -6,3 +6,8 @@ CREATE INDEX IF NOT EXISTS user_profiles_full_pass_started_at_idx
 CREATE INDEX IF NOT EXISTS user_profiles_full_pass_processing_idx
     ON public.user_profiles (full_pass_started_at)
     WHERE full_pass_status = 'processing';
+-- Query 2 and the stuck-import triggers, as of a past instant: imports complete after it were
+-- still processing then (without this index that branch scans the whole table).
+CREATE INDEX IF NOT EXISTS user_profiles_full_pass_completed_at_idx
+    ON public.user_profiles (full_pass_completed_at)
+    WHERE full_pass_status = 'complete';

@@ -232,3 +232,13 @@ def test_verdict_line_seeded_note() -> None:
     assert seeded == f"cutover verdict: PROCEED — prereq — none ({SEEDED_NOTE})"
     assert "not production evidence" in seeded
     assert "not production evidence" not in run_verdict([rec()], selection="p", seeded=False).line()
+
+
+def test_the_verdict_line_does_not_depend_on_completion_order() -> None:
+    """Under xdist results arrive as workers finish; the line lists them by criterion id."""
+    a = rec("stage1.traffic", Outcome.INCONCLUSIVE)
+    b = rec("stage1.complaints", Outcome.FAIL)
+    first = run_verdict([a, b], selection="stage1_gate", seeded=False).line()
+    second = run_verdict([b, a], selection="stage1_gate", seeded=False).line()
+    assert first == second
+    assert "stage1.complaints (fail), stage1.traffic (inconclusive)" in first

@@ -27,7 +27,7 @@ def criteria_table(results: Sequence[RecordedResult]) -> list[str]:
         lines.append(
             " ".join(_cell(value, width) for value, (_, width) in zip(row, _COLUMNS, strict=True))
         )
-    reasons = [r for r in results if r.outcome.value != "pass"]
+    reasons = sorted((r for r in results if r.outcome.value != "pass"), key=lambda r: r.criterion)
     if reasons:
         lines.append("")
         lines += [f"{r.criterion} [{r.outcome.value}]: {r.reason}" for r in reasons]

@@ -36,10 +36,12 @@ def run_verdict(
 ) -> RunVerdict:
     """PROCEED only when every criterion passed and nothing errored; else the worst action."""
     action = max((r.action for r in results), default=Action.HOLD)
+    # sorted: under xdist results arrive in completion order; the line must not depend on it
+    ordered = sorted(results, key=lambda r: r.criterion)
     not_passed = [
-        f"{r.criterion} ({r.outcome.value})" for r in results if r.outcome is not Outcome.PASS
+        f"{r.criterion} ({r.outcome.value})" for r in ordered if r.outcome is not Outcome.PASS
     ]
-    not_passed += [f"{name} (error)" for name in errors]
+    not_passed += [f"{name} (error)" for name in sorted(errors)]
     if errors:
         action = max(action, Action.HOLD)
     if not results and not errors:

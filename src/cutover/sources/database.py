@@ -90,7 +90,9 @@ class Database:
         """Run a query file; any database error makes the source unavailable, never a pass."""
         query = load_query(name)
         try:
-            with self._connection.transaction(), self._connection.cursor() as cursor:
+            # autocommit in a read-only session: each query is its own transaction, and an
+            # explicit one would cost two more round trips per query
+            with self._connection.cursor() as cursor:
                 cursor.execute(query.text.encode(), params)
                 rows = cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
