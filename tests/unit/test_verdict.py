@@ -222,7 +222,7 @@ def test_verdict_line_format() -> None:
         seeded=False,
     )
     assert verdict.line() == (
-        "cutover verdict: ROLLBACK — stage1_gate — stage1.stuck (fail), stage1.errors (fail)"
+        "cutover verdict: ROLLBACK — stage1_gate — stage1.errors (fail), stage1.stuck (fail)"
         " — run the Emergency Rollback now, then restart from stage 1 without skipping stages"
     )
 
