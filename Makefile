@@ -35,7 +35,8 @@ test: lint typecheck
 
 ## Benchmarks: ratios against baselines measured in the same run (see bench/README.md).
 bench: $(STAMP)
-	$(BIN)/python bench/router_log_bench.py
+	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/plans_bench.py
 
 docker-image: $(STAMP)
 	bash scripts/build-postgres-image.sh

@@ -8,6 +8,7 @@ recording `Database` that also EXPLAINs each statement with the parameters it wa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,9 @@ from cutover.sources.database import Database, QueryResult, connect, load_query
 from cutover.targets.embedded import embedded_postgres
 
 AS_OF = datetime(2026, 2, 3, 9, tzinfo=UTC)
-ROWS = 200_000  # one year of imports, ~23 an hour: a 24 h window is ~0.3% of the table
+# one year of imports, ~23 an hour: a 24 h window is ~0.3% of the table; bench/plans_bench.py
+# runs this file with a million rows and prints every plan
+ROWS = int(os.environ.get("CUTOVER_PLAN_ROWS", "200000"))
 YEAR = timedelta(days=365)
 
 # Rows i = 1..ROWS evenly over the year up to AS_OF: one in 67 failed, one in 4,001 still
@@ -129,6 +132,9 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
         rolled_back = AS_OF - timedelta(hours=1)
         lookback = Window(rolled_back - timedelta(hours=profile.in_flight_lookback_hours), AS_OF)
         imports.read_in_flight(db, lookback, rolled_back)
+        if os.environ.get("CUTOVER_PLAN_PRINT"):
+            for name, found in sorted(db.plans.items()):
+                print(f"\n== {name} ({ROWS:,} rows)\n" + "\n".join(describe(p) for p in found))
         return db.plans
 
 
