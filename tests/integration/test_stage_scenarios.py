@@ -208,3 +208,18 @@ def test_a_deploy_that_did_not_take_fails_the_split(tmp_path: Path) -> None:
     run = run_checkpoint(tmp_path, "stage2-deploy-not-taken", 2, 72, only="routing_split")
     assert run.verdicts == {"stage2.routing_split": "fail"}, run.output
     assert "the deploy did not take" in run.properties["stage2.routing_split"]["reason"]
+
+
+def test_stage2_gate_degraded(tmp_path: Path) -> None:
+    """More failures, stuck imports, slower than stage 1, climbing CPU, complaints."""
+    expected = outcomes(
+        STAGE2,
+        stage2_success_rate="fail",
+        stage2_stuck_imports="fail",
+        stage2_duration_vs_stage1="fail",
+        stage2_complaints="fail",
+        stage2_rlm_stability="fail",
+    )
+    run = drive_stage2(tmp_path, "stage2-degraded", interim=False)
+    assert_run(run, expected, "ROLLBACK")
+    assert "cpu rises" in run.properties["stage2.rlm_stability"]["reason"]
