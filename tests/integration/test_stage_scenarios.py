@@ -223,3 +223,17 @@ def test_stage2_gate_degraded(tmp_path: Path) -> None:
     run = drive_stage2(tmp_path, "stage2-degraded", interim=False)
     assert_run(run, expected, "ROLLBACK")
     assert "cpu rises" in run.properties["stage2.rlm_stability"]["reason"]
+
+
+def test_stage3_gate_degraded(tmp_path: Path) -> None:
+    """At 100%: failures, slow imports, a leak, complaints, 1% still routed to v1: HOLD."""
+    expected = outcomes(
+        STAGE3,
+        stage3_success_rate="fail",
+        stage3_duration="fail",
+        stage3_rlm_stability="fail",
+        stage3_complaints="fail",
+        stage3_routing_split="fail",
+        stage3_v1_traffic="fail",
+    )
+    assert_run(run_checkpoint(tmp_path, "stage3-degraded", 3, 240), expected, "HOLD")
