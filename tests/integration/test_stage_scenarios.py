@@ -183,6 +183,11 @@ def test_stage3_gate_goes_red(tmp_path: Path, scenario: str, expected: dict[str,
     [
         ("healthy-rollout", outcomes(STAGE4), "PROCEED"),
         ("stage3-v1-traffic", outcomes(STAGE4, stage4_v1_traffic="fail"), "HOLD"),
+        (
+            "no-deprecation-headers",
+            outcomes(STAGE4, stage4_deprecation_headers="fail"),
+            "HOLD",
+        ),
     ],
 )
 def test_stage4_gate(tmp_path: Path, scenario: str, expected: dict[str, str], verdict: str) -> None:
@@ -237,3 +242,9 @@ def test_stage3_gate_degraded(tmp_path: Path) -> None:
         stage3_v1_traffic="fail",
     )
     assert_run(run_checkpoint(tmp_path, "stage3-degraded", 3, 240), expected, "HOLD")
+
+
+def test_stage4_before_14_days_at_100_percent_holds(tmp_path: Path) -> None:
+    run = run_checkpoint(tmp_path, "healthy-rollout", 4, 300, only="elapsed")
+    assert run.verdicts == {"stage4.elapsed": "inconclusive"}, run.output
+    assert "wait until" in run.properties["stage4.elapsed"]["reason"]
