@@ -25,6 +25,16 @@ class Action(enum.IntEnum):
     ROLLBACK = 2
 
 
+def action_for(outcome: Outcome, on_fail: Action | None) -> Action:
+    """What one criterion's outcome asks of the run: a pass proceeds, a failure asks for its
+    consequence (HOLD when none is given), and an undecided criterion always holds."""
+    if outcome is Outcome.PASS:
+        return Action.PROCEED
+    if outcome is Outcome.FAIL and on_fail is not None:
+        return on_fail
+    return Action.HOLD
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """The span a measurement covers, both ends in UTC."""
@@ -52,11 +62,7 @@ class Result:
     @property
     def action(self) -> Action:
         """The run verdict this result alone asks for."""
-        if self.outcome is Outcome.PASS:
-            return Action.PROCEED
-        if self.outcome is Outcome.FAIL:
-            return Action.HOLD if self.on_fail is None else self.on_fail
-        return Action.HOLD
+        return action_for(self.outcome, self.on_fail)
 
 
 def overall_action(results: Iterable[Result]) -> Action:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cutover.outcome import Action, Outcome, Result
+from cutover.outcome import Action, Outcome, Result, action_for
 from cutover.redact import redact_text
 from cutover.timeutil import iso
 
@@ -72,9 +72,7 @@ class RecordedResult:
 
     @property
     def action(self) -> Action:
-        if self.outcome is Outcome.PASS:
-            return Action.PROCEED
-        return self.on_fail if self.outcome is Outcome.FAIL else Action.HOLD
+        return action_for(self.outcome, self.on_fail)
 
 
 def recorded(properties: Iterable[tuple[str, object]]) -> RecordedResult | None:

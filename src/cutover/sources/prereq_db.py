@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cutover.errors import SourceUnavailable
+from cutover.outcome import Window
 from cutover.paths import sql_dir
 from cutover.sources.database import Database, load_query
+from cutover.sources.imports import window_params
 
 VALIDATION_QUERIES = (
     "q1_success_rate",
@@ -77,21 +78,13 @@ def read_table_access(db: Database) -> TableAccess:
     )
 
 
-def query_parameters(as_of: datetime, stuck_after_minutes: int) -> dict[str, Any]:
-    """The runbook's windows as of an instant: 24 h for Queries 1, 3, 4; 6 h for Query 6."""
-    return {
-        "as_of": as_of,
-        "window_start": as_of - timedelta(hours=24),
-        "stuck_before": as_of - timedelta(minutes=stuck_after_minutes),
-        "limit": 10,
-    }
-
-
 def run_validation_queries(
     db: Database, as_of: datetime, stuck_after_minutes: int
 ) -> list[QueryRun]:
-    """Run every query file in sql/ that the runbook names; each error is kept, not raised."""
-    params = query_parameters(as_of, stuck_after_minutes)
+    """Run every query file in sql/ that the runbook names, over the runbook's windows (24 h;
+    6 h for Query 6); each error is kept, not raised."""
+    last_day = Window(as_of - timedelta(hours=24), as_of)
+    params = window_params(last_day, stuck_after_minutes)
     names = sorted(p.stem for p in sql_dir().glob("q*.sql"))
     runs: list[QueryRun] = []
     for name in names:
