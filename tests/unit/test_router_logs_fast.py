@@ -3,6 +3,7 @@ with reading every line with the full parser; seeking reads little of a large fi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cutover.sources import router_logs as rl
+from cutover.sources import seek
 from cutover.sources.router_logs import RoutingCounts, count_routing
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -139,8 +141,13 @@ def assert_seeking_agrees(got: RoutingCounts, ref: Reference, expected: RoutingC
 
 @contextmanager
 def tuned(**values: int) -> Iterator[None]:
-    """Module constants made small, so that small files exercise blocks and seeking."""
-    with mock.patch.multiple(rl, **{f"_{name.upper()}": value for name, value in values.items()}):
+    """Module constants made small, so that small files exercise blocks and seeking (block
+    sizes live in the reader, seeking's in cutover.sources.seek)."""
+    with contextlib.ExitStack() as stack:
+        for name, value in values.items():
+            constant = f"_{name.upper()}"
+            module = rl if hasattr(rl, constant) else seek
+            stack.enter_context(mock.patch.object(module, constant, value))
         yield
 
 

@@ -25,11 +25,9 @@ read by one compiled pattern; every other routing line goes through the full JSO
 parser. Both give the same result.
 
 Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
-``OUT_OF_ORDER_MARGIN``, 30 minutes), a file larger than 8 MiB is not read whole: 32 sampled
-places must be in time order within the margin (else the file is read whole); a binary search
-by timestamp then starts the read where lines are more than ``margin`` before the window start
-and stops it where they are more than ``margin`` past its end. A probe takes the median of three
-timestamped lines, so one stray timestamp does not mislead it.
+``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``cutover.sources.seek``
+finds the part the window, widened by the margin, needs (the whole file when it is not in
+order within the margin).
 
 Guarantee: the counts (``v1``, ``v2``, ``percent_seen``) equal those of reading every line
 (``margin=None``) when no two timestamped lines of the file are out of order by more than
@@ -61,6 +59,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -69,6 +68,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cutover.errors import ConfigError, SourceUnavailable
+from cutover.sources.seek import OUT_OF_ORDER_MARGIN, check_margin, last_instants, window_range
 from cutover.timeutil import as_utc
 
 ROUTING_MESSAGE = "Routing import request to RLM pipeline"
@@ -82,18 +82,8 @@ _PREFILTER_ROUTING = b"Routing import request"
 _PREFILTER_RUNBOOK = b"routed to"
 _NEEDLES = (_PREFILTER_ROUTING, _PREFILTER_RUNBOOK)  # each holds a space (see _find_all)
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
-_TAIL_BLOCK = 1 << 16
 _CHUNK = 1 << 21  # bytes read at a time
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
-
-# Lines may be this far out of time order and still be found by seeking (see the module notes).
-OUT_OF_ORDER_MARGIN = timedelta(minutes=30)
-_SEEK_MIN_BYTES = 1 << 23  # smaller files are read whole
-_SAMPLES = 32  # lines sampled to check that the file is in time order
-_SEEK_RESOLUTION = 1 << 16  # the binary search stops within this many bytes
-_PROBE_LINES = 3  # timestamped lines per probe (their median resists one stray timestamp)
-_PROBE_BLOCK = 1 << 14
-_PROBE_LIMIT = 1 << 20  # a probe that finds no timestamp in this many bytes finds none
 
 _NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH = b'\n "{}\\'
 
@@ -191,8 +181,7 @@ def count_routing(
     `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
     supplied.
     """
-    if margin is not None and margin < timedelta(0):
-        raise ValueError(f"margin must not be negative, got {margin}")
+    check_margin(margin)
     source = f"router logs {path}"
     tally = _Tally(_to_us(window_start), _to_us(window_end))
     parser = _LineParser(text_date, text_tz, str(path))
@@ -205,14 +194,11 @@ def count_routing(
             size = os.fstat(handle.fileno()).st_size
             first_end = _read_head(handle, parser, tally)
             if first_end is not None:
-                start, stop = first_end, max(size, first_end)
-                if margin is not None and size - first_end >= _SEEK_MIN_BYTES:
-                    slack = margin // _ONE_US
-                    start, stop = _region(
-                        handle, parser, first_end, size, tally.lo - slack, tally.hi + slack, slack
-                    )
+                instants = partial(_instants_of, parser=parser)
+                window = (tally.lo, tally.hi)
+                start, stop = window_range(handle, instants, first_end, size, window, margin)
                 _Scanner(parser, tally).scan(handle, start, stop)
-                tail = _last_instants(handle, first_end, max(size, first_end), parser)
+                tail = last_instants(handle, first_end, max(size, first_end), instants)
                 if tail is not None:
                     tally.widen(*tail)
     except OSError as exc:
@@ -471,141 +457,6 @@ def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) 
         if index != space and len(found):
             found = found[data[found + index] == byte]
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    """Up to _PROBE_LINES timestamped lines from `start` (a line start) to `end`: `low` is the
-    median of their earliest instants, `high` of their latest (upper / lower median), so that
-    most of the lines are at or below `low` and at or above `high`."""
-
-    start: int
-    end: int
-    low: int
-    high: int
-
-
-def _probe(handle: BinaryIO, offset: int, size: int, parser: _LineParser) -> _Probe | None:
-    """The first timestamped lines starting at or after `offset`; None if none near."""
-    begin = max(offset - 1, 0)
-    handle.seek(begin)
-    block = handle.read(min(_PROBE_BLOCK, size - begin))
-    if offset > 0:
-        newline = block.find(b"\n")
-        while newline < 0 and len(block) < _PROBE_LIMIT and begin + len(block) < size:
-            more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
-            if not more:
-                break
-            block += more
-            newline = block.find(b"\n")
-        if newline < 0:
-            return None
-        cursor = newline + 1
-    else:
-        cursor = 0
-    start = begin + cursor
-    lows: list[int] = []
-    highs: list[int] = []
-    while len(lows) < _PROBE_LINES:
-        newline = block.find(b"\n", cursor)
-        if newline < 0:
-            at_end = begin + len(block) >= size
-            if not at_end and len(block) < _PROBE_LIMIT:
-                more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
-                if more:
-                    block += more
-                    continue
-            if not at_end or cursor >= len(block):
-                break
-            newline = len(block) - 1  # the last line, without a newline
-        instants = _instants_of(block[cursor : newline + 1], parser)
-        cursor = newline + 1
-        if instants:
-            lows.append(min(instants))
-            highs.append(max(instants))
-    if not lows:
-        return None
-    lows.sort()
-    highs.sort()
-    return _Probe(start, begin + cursor, lows[len(lows) // 2], highs[(len(highs) - 1) // 2])
-
-
-def _region(
-    handle: BinaryIO,
-    parser: _LineParser,
-    first_end: int,
-    size: int,
-    before: int,
-    after: int,
-    slack: int,
-) -> tuple[int, int]:
-    """Byte range to read: from lines more than the margin before the window (`before`) to
-    lines more than the margin after it (`after`); the whole rest if the file is not in order."""
-    whole = (first_end, size)
-    span = size - first_end
-    offsets = [first_end + span * i // _SAMPLES for i in range(_SAMPLES)]
-    probes: list[_Probe] = []
-    latest: int | None = None
-    for offset in offsets:
-        probe = _probe(handle, offset, size, parser)
-        if probe is None or (latest is not None and probe.low < latest - slack):
-            return whole  # no timestamp near a sample, or out of order beyond the margin
-        latest = probe.low if latest is None else max(latest, probe.low)
-        probes.append(probe)
-
-    start = first_end
-    below = [i for i, probe in enumerate(probes) if probe.low < before]
-    if below:
-        i = below[-1]
-        lo, found = offsets[i], probes[i]
-        hi = offsets[i + 1] if i + 1 < _SAMPLES else size
-        while hi - lo > _SEEK_RESOLUTION:
-            middle = (lo + hi) // 2
-            probe = _probe(handle, middle, size, parser)
-            if probe is not None and probe.low < before:
-                lo, found = middle, probe
-            else:
-                hi = middle
-        start = found.start
-
-    stop = size
-    above = [i for i, probe in enumerate(probes) if probe.start >= start and probe.high >= after]
-    if above:
-        j = above[0]
-        hi, found = offsets[j], probes[j]
-        lo = max(offsets[j - 1], start) if j > 0 else start
-        while hi - lo > _SEEK_RESOLUTION:
-            middle = (lo + hi) // 2
-            probe = _probe(handle, middle, size, parser)
-            if probe is not None and probe.high >= after:
-                hi, found = middle, probe
-            else:
-                lo = middle
-        stop = max(found.end, start)
-    return start, stop
-
-
-def _last_instants(
-    handle: BinaryIO, stop: int, end: int, parser: _LineParser
-) -> tuple[int, int] | None:
-    """Instants (min, max) of the last timestamped line between byte `stop` and `end`, reading
-    backwards (lines appended after the file was opened are not looked at)."""
-    carry = b""
-    position = end
-    while position > stop:
-        start = max(stop, position - _TAIL_BLOCK)
-        handle.seek(start)
-        block = handle.read(position - start) + carry
-        position = start
-        pieces = block.split(b"\n")
-        # The first piece may be the end of a line that starts before `start`: keep it for later.
-        carry = pieces[0] if position > stop else b""
-        candidates = pieces[1:] if position > stop else pieces
-        for raw in reversed(candidates):
-            instants = _instants_of(raw, parser)
-            if instants:
-                return min(instants), max(instants)
-    return None
 
 
 def _instants_of(raw: bytes, parser: _LineParser) -> list[int]:
