@@ -9,8 +9,6 @@ import json
 import random
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import log_reading
 from cutover.sources import router_logs as rl
-from cutover.sources import seek
 from cutover.sources.router_logs import RoutingCounts, count_routing
+from log_reading import CountingFile, counting_open
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T0_MS = 1767225600000
@@ -139,30 +138,8 @@ def assert_seeking_agrees(got: RoutingCounts, ref: Reference, expected: RoutingC
     assert rl._from_us(last) <= got.last_seen <= expected.last_seen
 
 
-@contextmanager
-def tuned(**values: int) -> Iterator[None]:
-    """Module constants made small, so that small files exercise blocks and seeking (block
-    sizes live in the reader, seeking's in cutover.sources.seek)."""
-    with contextlib.ExitStack() as stack:
-        for name, value in values.items():
-            constant = f"_{name.upper()}"
-            module = rl if hasattr(rl, constant) else seek
-            stack.enter_context(mock.patch.object(module, constant, value))
-        yield
-
-
-class CountingFile(io.FileIO):
-    total = 0
-
-    def readinto(self, buffer: Any) -> int | None:
-        got = super().readinto(buffer)
-        CountingFile.total += got or 0
-        return got
-
-
-def counting_open(path: Path, mode: str = "rb") -> io.BufferedReader:
-    assert mode == "rb"
-    return io.BufferedReader(CountingFile(path))
+def tuned(**values: int) -> contextlib.AbstractContextManager[None]:
+    return log_reading.tuned(rl, **values)
 
 
 # --- lines in every form ---------------------------------------------------------------------

@@ -14,11 +14,23 @@ Forms read, mixed in one file (see DESIGN.md "Input files"):
 A text line without a leading timestamp (a traceback line, a wrapped message) continues the
 entry before it and takes its instant; before any timestamped entry it is unparsed.
 
-Counts cover entries whose instant lies in [window_start, window_end); ``first_seen`` /
-``last_seen`` are the earliest / latest instants of the whole file; ``lines`` counts entries
-(text lines, JSON lines, entries of a response's ``logs``); ``unparsed`` counts entries that
-could not be read (broken JSON, no instant). An entry can match several counters: an OOM line
-that says ``Instance failed`` is both an OOM kill and a crash.
+Counts cover entries whose instant lies in [window_start, window_end). An entry can match
+several counters: an OOM line that says ``Instance failed`` is both an OOM kill and a crash.
+
+Reading: the file is read in binary blocks; memory does not grow with its size. Logs are
+written in time order, nearly: when ``margin`` is set (default ``OUT_OF_ORDER_MARGIN``, 30
+minutes), a large file is not read whole: ``cutover.sources.seek`` finds the part the window,
+widened by the margin, needs (the whole file when it is not in order within the margin). The
+counts equal those of reading every line (``margin=None``) when no two timestamped entries are
+out of order by more than ``margin``. So:
+
+* ``first_seen`` / ``last_seen`` span the first and last timestamped lines of the file and
+  every entry read;
+* ``lines`` counts the entries read (text lines, JSON lines, entries of a response's
+  ``logs``): the whole file when it is small, not in order, or read with ``margin=None``, else
+  its start up to the first timestamp and the part the window needs (lines that continue an
+  entry from before that part are skipped); ``unparsed`` counts the entries read that could not
+  be read (broken JSON, no instant).
 
 This module reads and never decides: criteria judge the counts.
 """
@@ -27,13 +39,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cutover.errors import SourceUnavailable
+from cutover.sources.seek import OUT_OF_ORDER_MARGIN, check_margin, last_instants, window_range
 from cutover.timeutil import as_utc
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
@@ -57,6 +71,13 @@ CRASH_PATTERNS: tuple[str, ...] = (
 )
 PROCESSORS_UNAVAILABLE_TEXT = "Processor modules unavailable"
 
+_OOM = re.compile("|".join(map(re.escape, OOM_PATTERNS)))
+_CRASH = re.compile("|".join(map(re.escape, CRASH_PATTERNS)))
+# A block of text lines holding none of these (lowercased) needs no per-line check for them.
+_RARE = tuple(
+    {p.lower() for p in (*OOM_PATTERNS, *CRASH_PATTERNS, PROCESSORS_UNAVAILABLE_TEXT)}
+    | {"processors_available"}
+)
 _PROCESSORS_FALSE = re.compile(r"""processors_available\\?["']?\s*[:=]\s*false""", re.IGNORECASE)
 _ERROR_TOKEN = re.compile(r"\bERROR\b")
 _DEPRECATED_USER = re.compile(r"called by user\s+([^\s,;]+)")
@@ -64,6 +85,11 @@ _LEADING_INSTANT = re.compile(
     r"^\s*\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"(?:\s?(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)(?=[\s\]|]|$)"
 )
+# The RLM's own timestamps: minute, seconds, milliseconds (see _leading_instant).
+_RLM_INSTANT = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):(\d\d)\.(\d{3})Z(?=[\s\]|]|$)", re.ASCII)
+_MINUTES: dict[str, int] = {}
+_MINUTE_CACHE = 4096
+_CHUNK = 1 << 18  # bytes read at a time
 _ERROR_LEVELS = frozenset({"error", "err"})
 _DECODER = json.JSONDecoder()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -103,11 +129,16 @@ class _Tally:
     lines: int = 0
     unparsed: int = 0
 
-    def entry(self, instant: int, message: str, level_error: bool) -> None:
-        if self.first is None or instant < self.first:
-            self.first = instant
-        if self.last is None or instant > self.last:
-            self.last = instant
+    def widen(self, low: int, high: int) -> None:
+        if self.first is None or low < self.first:
+            self.first = low
+        if self.last is None or high > self.last:
+            self.last = high
+
+    def entry(self, instant: int, message: str, level_error: bool, rare: bool = True) -> None:
+        """`rare`: whether the message may hold an OOM, crash or processor pattern (False when
+        the block it was read from holds none of them)."""
+        self.widen(instant, instant)
         if not self.lo <= instant < self.hi:
             return
         deprecated = DEPRECATED_CALL in message
@@ -118,51 +149,49 @@ class _Tally:
                 self.deprecated_users.add(user.group(1).rstrip(".:\"'"))
         elif level_error or _ERROR_TOKEN.search(message) is not None:
             self.errors += 1
-        if any(pattern in message for pattern in OOM_PATTERNS):
+        if not rare:
+            return
+        if _OOM.search(message) is not None:
             self.oom_kills += 1
-        if any(pattern in message for pattern in CRASH_PATTERNS):
+        if _CRASH.search(message) is not None:
             self.crashes += 1
         if PROCESSORS_UNAVAILABLE_TEXT in message or _PROCESSORS_FALSE.search(message):
             self.processors_unavailable += 1
 
 
-def scan_rlm_log(path: Path, window_start: datetime, window_end: datetime) -> RlmLogCounts:
+def scan_rlm_log(
+    path: Path,
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    margin: timedelta | None = OUT_OF_ORDER_MARGIN,
+) -> RlmLogCounts:
     """Count deprecated v1 calls, errors, OOM kills, crashes and processor failures in a window.
 
-    Raises SourceUnavailable when the file cannot be read.
+    `margin` is how far out of time order entries may be for seeking to stay exact (see the
+    module notes); None reads every line.
+
+    Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin.
     """
+    check_margin(margin)
     source = f"rlm logs {path}"
     tally = _Tally(lo=_to_us(window_start), hi=_to_us(window_end))
-    previous: int | None = None  # instant of the last entry, for continuation lines
     try:
-        with open(path, encoding="utf-8", errors="replace", buffering=1 << 20) as handle:
-            for raw in handle:
-                line = raw.strip()
-                if not line:
-                    continue
-                if line[0] in "{[":
-                    entries = _json_entries(line)
-                    if entries is None:
-                        tally.lines += 1
-                        tally.unparsed += 1
-                        continue
-                    for instant, message, level_error in entries:
-                        tally.lines += 1
-                        if instant is None:
-                            tally.unparsed += 1
-                            continue
-                        previous = instant
-                        tally.entry(instant, message, level_error)
-                    continue
-                tally.lines += 1
-                instant = _leading_instant(line)
-                if instant is None:
-                    instant = previous  # continuation of the entry before
-                    if instant is None:
-                        tally.unparsed += 1
-                        continue
-                previous = instant
-                tally.entry(instant, line, False)
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            reader = _Reader(tally)
+            first_end = reader.head(handle)
+            if first_end is not None:
+                window = (tally.lo, tally.hi)
+                start, stop = window_range(handle, _instants_of, first_end, size, window, margin)
+                reader.read(handle, start, stop, resumed=start > first_end)
+                tail = last_instants(handle, first_end, max(size, first_end), _instants_of)
+                if tail is not None:
+                    tally.widen(*tail)
     except OSError as exc:
         raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
 
@@ -179,6 +208,105 @@ def scan_rlm_log(path: Path, window_start: datetime, window_end: datetime) -> Rl
         unparsed=tally.unparsed,
         path=str(path),
     )
+
+
+class _Reader:
+    """Feeds lines to a tally; a line without an instant continues the entry before it."""
+
+    __slots__ = ("_tally", "_previous", "_rare")
+
+    def __init__(self, tally: _Tally) -> None:
+        self._tally = tally
+        self._previous: int | None = None  # instant of the last entry, for continuation lines
+        self._rare = True  # whether the text being read may hold a rare pattern (see _RARE)
+
+    def head(self, handle: BinaryIO) -> int | None:
+        """Read up to and including the first line with an instant; its end offset, or None
+        when the file has none."""
+        offset = 0
+        for raw in handle:
+            offset += len(raw)
+            self.line(raw.decode("utf-8", "replace").strip())
+            if self._previous is not None:
+                return offset
+        return None
+
+    def read(self, handle: BinaryIO, start: int, stop: int, *, resumed: bool) -> None:
+        """Read the lines of [start, stop). `resumed`: the read starts after skipped lines, so
+        lines before its first instant continue an entry that lies before the window."""
+        handle.seek(start)
+        position = start
+        carry = b""
+        skipping = resumed
+        while position < stop:
+            block = handle.read(min(_CHUNK, stop - position))
+            if not block:
+                break
+            position += len(block)
+            block = carry + block
+            end = block.rfind(b"\n") + 1 if position < stop else len(block)
+            carry = block[end:]
+            text = block[:end].decode("utf-8", "replace")
+            lowered = text.lower()
+            self._rare = any(pattern in lowered for pattern in _RARE)
+            for piece in text.split("\n"):
+                line = piece.strip()
+                if skipping and line and _line_instant(line) is None:
+                    continue  # lines of an entry that began before the read
+                skipping = False
+                self.line(line)
+        self._rare = True
+        if carry:  # the file ended early, in a line
+            self.line(carry.decode("utf-8", "replace").strip())
+
+    def line(self, line: str) -> None:
+        if not line:
+            return
+        tally = self._tally
+        if line[0] in "{[":
+            entries = _json_entries(line)
+            if entries is None:
+                tally.lines += 1
+                tally.unparsed += 1
+                return
+            for instant, message, level_error in entries:
+                tally.lines += 1
+                if instant is None:
+                    tally.unparsed += 1
+                    continue
+                self._previous = instant
+                tally.entry(instant, message, level_error)
+            return
+        tally.lines += 1
+        instant = _leading_instant(line)
+        if instant is None:
+            instant = self._previous  # continuation of the entry before
+            if instant is None:
+                tally.unparsed += 1
+                return
+        self._previous = instant
+        tally.entry(instant, line, False, self._rare)
+
+
+def _instants_of(raw: bytes) -> list[int]:
+    """Instants of one physical line, for seeking: its entries' (JSON) or its leading one."""
+    line = raw.decode("utf-8", "replace").strip()
+    if not line:
+        return []
+    if line[0] in "{[":
+        return [instant for instant, _, _ in _json_entries(line) or () if instant is not None]
+    instant = _leading_instant(line)
+    return [] if instant is None else [instant]
+
+
+def _line_instant(line: str) -> int | None:
+    """The instant of a non-blank text line, or of a JSON line's first entry."""
+    if line[0] in "{[":
+        for instant, _, _ in _json_entries(line) or ():
+            if instant is not None:
+                return instant
+        return None
+    return _leading_instant(line)
 
 
 _Entry = tuple[int | None, str, bool]  # (instant in epoch microseconds, message, level is error)
@@ -240,6 +368,24 @@ def _level_is_error(item: dict[str, Any]) -> bool:
 
 
 def _leading_instant(line: str) -> int | None:
+    """The instant a text line starts with. The RLM's own form (``2026-02-02T10:00:01.123Z ``)
+    is read from a per-minute cache; every other form by the general pattern."""
+    fast = _RLM_INSTANT.match(line)
+    if fast is not None:
+        minute = _MINUTES.get(fast.group(1))
+        if minute is None:
+            minute = _instant(fast.group(1) + ":00+00:00")
+            if minute is not None:
+                if len(_MINUTES) >= _MINUTE_CACHE:
+                    _MINUTES.clear()
+                _MINUTES[fast.group(1)] = minute
+        seconds = int(fast.group(2))
+        if minute is not None and seconds < 60:
+            return minute + seconds * 1_000_000 + int(fast.group(3)) * 1_000
+    return _parse_leading_instant(line)
+
+
+def _parse_leading_instant(line: str) -> int | None:
     match = _LEADING_INSTANT.match(line)
     if match is None:
         return None

@@ -59,8 +59,8 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 

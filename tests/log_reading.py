@@ -1,0 +1,42 @@
+"""Helpers for the log reader tests: module constants made small, bytes read counted."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+from cutover.sources import seek
+
+
+@contextlib.contextmanager
+def tuned(reader: ModuleType, **values: int) -> Iterator[None]:
+    """Constants made small, so that small files exercise blocks and seeking: `chunk=7` sets
+    `_CHUNK` in the reader's module, seeking's (`seek_min_bytes`, ...) in cutover.sources.seek.
+    """
+    with contextlib.ExitStack() as stack:
+        for name, value in values.items():
+            constant = f"_{name.upper()}"
+            module = reader if hasattr(reader, constant) else seek
+            stack.enter_context(mock.patch.object(module, constant, value))
+        yield
+
+
+class CountingFile(io.FileIO):
+    """Counts the bytes read through it (all instances together)."""
+
+    total = 0
+
+    def readinto(self, buffer: Any) -> int | None:
+        got = super().readinto(buffer)
+        CountingFile.total += got or 0
+        return got
+
+
+def counting_open(path: Path, mode: str = "rb") -> io.BufferedReader:
+    assert mode == "rb"
+    return io.BufferedReader(CountingFile(path))
