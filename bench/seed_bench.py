@@ -6,8 +6,9 @@ Writes a scenario into a temporary directory: one year of traffic at the rate th
 `seed_database(admin_dsn, scenario)`: schema, rows generated in Python and sent by COPY,
 `sql/indexes.sql`, ANALYZE and the read-only role. Server start-up is not counted.
 
-Also printed: generating the rows alone (`import_rows`, no database), to show how much of the
-seeding is Python. One server per run; the median of `--runs` runs is compared to the target.
+Also printed: drawing the imports alone (`import_outcomes`, no database: the random draws
+that seeding then formats as COPY text), to show how much of the seeding is Python. One
+server per run; the median of `--runs` runs is compared to the target.
 
     .venv/bin/python bench/seed_bench.py [--rows 1000000] [--runs 3] [--json OUT]
 """
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result rows here")
     args = parser.parse_args(argv)
 
-    from cutover.scenarios.generate import import_rows
+    from cutover.scenarios.generate import import_outcomes
     from cutover.scenarios.model import load_scenario
     from cutover.scenarios.seed import seed_database
     from cutover.targets.embedded import embedded_postgres
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario = load_scenario(SCENARIO, directory=directory)
 
         began = time.perf_counter()
-        generated = sum(1 for _ in import_rows(scenario))
+        generated = sum(1 for _ in import_outcomes(scenario))
         generate_s = time.perf_counter() - began
 
         seeds: list[float] = []
@@ -108,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"seed_database: {', '.join(f'{s:.2f}' for s in seeds)} s (median {seed_s:.2f} s)")
     print(
-        f"generating the rows alone (import_rows, no database): {generate_s:.2f} s "
-        f"for {generated:,} rows ({generate_s / seed_s:.0%} of the seeding)"
+        f"drawing the imports alone (import_outcomes, no database): {generate_s:.2f} s "
+        f"for {generated:,} imports ({generate_s / seed_s:.0%} of the seeding)"
     )
     print()
     rows = [
         Row(f"seed: seed_database, {counted / 1e6:.3g}M rows", seed_s, LIMIT_S, "s"),
-        Row("seed: generating the rows alone (import_rows, no database)", generate_s, None, "s"),
+        Row("seed: drawing the imports alone (no database)", generate_s, None, "s"),
     ]
     print("\n".join(format_rows(rows)))
     if args.json is not None:

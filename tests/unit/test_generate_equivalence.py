@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cutover.scenarios.artifacts import _token
 from cutover.scenarios.generate import (
@@ -25,7 +27,7 @@ from cutover.scenarios.generate import (
     uuid_text,
 )
 from cutover.scenarios.model import Scenario, load_scenario
-from cutover.scenarios.seed import _copy_text, seed_database
+from cutover.scenarios.seed import _copy_text, _CopyClock, seed_database
 from cutover.targets.embedded import embedded_postgres
 
 # Overlapping segments, a v2_share_pct override, stuck, failed and direct requests, a stage event
@@ -195,3 +197,17 @@ def test_seeded_rows_read_back_unchanged(scenario: Scenario) -> None:
 
 def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    t0=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9000, 1, 1)),
+    offsets=st.lists(st.integers(-(10**15), 10**15), min_size=1, max_size=20),
+)
+def test_copy_clock_writes_the_instant(t0: datetime, offsets: list[int]) -> None:
+    """Seeding's timestamps (date and hour cached) read back as t0 + the offset in µs."""
+    clock = _CopyClock(t0.replace(tzinfo=UTC))
+    for us in offsets:
+        text = clock.text(us)
+        assert len(text) == len("2026-02-02 09:00:00.000000")
+        assert datetime.fromisoformat(text) == t0 + timedelta(microseconds=us)

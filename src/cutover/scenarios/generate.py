@@ -39,6 +39,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _Raw = tuple[int, int, bool, int, bool]  # µs since t0, user id as the UUID's int, v2, %, direct
 
+ImportOutcome = tuple[int, int, str, str, float, str | None]
+"""An import in the lean form seeding reads: (µs since t0, user id as the UUID's int, the same as
+text, status, minutes to complete (0.0 unless complete), error (failed only))."""
+
 RequestOutcome = tuple[int, str, bool, int, bool, str | None]
 """A request in the lean form the log writers read: (epoch µs, user id, v2, percent, direct, error).
 
@@ -97,25 +101,36 @@ def import_rows(scenario: Scenario, *, until: datetime | None = None) -> Iterato
     """The user_profiles rows written by v2 for each v2 request (one user per import).
 
     With `until`, generation may stop early; every row started by then is the same as without."""
-    outcomes = _Outcomes(scenario)
     t0 = scenario.t0
-    until_us = None if until is None else (until - t0) // _US
+    for us, user, text, status, minutes, error in import_outcomes(scenario, until=until):
+        yield _import_row(t0 + _US * us, uuid.UUID(int=user), text, status, minutes, error)
+
+
+def import_outcomes(
+    scenario: Scenario, *, until: datetime | None = None
+) -> Iterator[ImportOutcome]:
+    """`import_rows` in a lean form (no objects built): what seeding needs."""
+    draw = _Outcomes(scenario).draw
+    until_us = None if until is None else (until - scenario.t0) // _US
     for us, user, v2, _, _ in _raw_requests(scenario, until_us):
-        if until_us is not None and us > until_us:
-            continue
-        if v2:
-            yield outcomes.row(us, t0 + _US * us, uuid.UUID(int=user), uuid_text(user))
+        if v2 and (until_us is None or us <= until_us):
+            text = uuid_text(user)
+            yield (us, user, text, *draw(us, text))
 
 
 def requests_with_rows(scenario: Scenario) -> Iterator[tuple[RoutedRequest, ImportRow | None]]:
     """Each request of `routed_requests` with its row of `import_rows` (v2 only), in one pass."""
-    outcomes = _Outcomes(scenario)
+    draw = _Outcomes(scenario).draw
     t0 = scenario.t0
     for us, user, v2, percent, direct in _raw_requests(scenario):
         at = t0 + _US * us
         user_id = uuid.UUID(int=user)
         request = RoutedRequest(at, user_id, v2, percent, direct)
-        yield request, (outcomes.row(us, at, user_id, uuid_text(user)) if v2 else None)
+        if not v2:
+            yield request, None
+            continue
+        text = uuid_text(user)
+        yield request, _import_row(at, user_id, text, *draw(us, text))
 
 
 def request_outcomes(scenario: Scenario) -> Iterator[RequestOutcome]:
@@ -271,11 +286,17 @@ class _Outcomes:
         minutes = segment.duration_minutes * math.exp(rng.gauss(0.0, segment.duration_sigma))
         return "complete", minutes, None
 
-    def row(self, us: int, at: datetime, user_id: uuid.UUID, user: str) -> ImportRow:
-        status, minutes, error = self.draw(us, user)
-        started = at.replace(tzinfo=None)
-        if status == "complete":
-            completed = started + timedelta(minutes=minutes)
-            memory = f"# Memory\n\nImported for {user}.\n"
-            return ImportRow(user_id, status, started, completed, None, memory)
-        return ImportRow(user_id, status, started, None, error, None)
+
+def memory_md(user: str) -> str:
+    """The memory a complete import leaves."""
+    return f"# Memory\n\nImported for {user}.\n"
+
+
+def _import_row(
+    at: datetime, user_id: uuid.UUID, user: str, status: str, minutes: float, error: str | None
+) -> ImportRow:
+    started = at.replace(tzinfo=None)
+    if status == "complete":
+        completed = started + timedelta(minutes=minutes)
+        return ImportRow(user_id, status, started, completed, None, memory_md(user))
+    return ImportRow(user_id, status, started, None, error, None)

@@ -14,7 +14,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from cutover.errors import ConfigError
 from cutover.redact import redact_url
 from cutover.scenarios.corruption import insert_corrupt_rows
-from cutover.scenarios.generate import import_rows, uuid4_bits, uuid_text
+from cutover.scenarios.generate import import_outcomes, memory_md, uuid4_bits, uuid_text
 from cutover.scenarios.model import Scenario
 from cutover.sources.database import load_query, session_options
 
@@ -50,6 +50,11 @@ _COPY_ESCAPES = (
 _NULL = "\\N"
 # Rows per write: small writes (~32 KiB) let the server parse one while the next is made.
 _COPY_LINES = 200
+_US = timedelta(microseconds=1)
+_HOUR_US = 3_600_000_000
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_CLOCK_CACHE = 4096  # hours
+_MINUTE_SECOND = [f"{m:02d}:{s:02d}." for m in range(60) for s in range(60)]  # "MM:SS." by second
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,24 +188,63 @@ def _row_values(scenario: Scenario, until: datetime | None) -> Iterator[tuple[st
             _NULL,
             _NULL,
         )
-    for row in import_rows(scenario, until=until):
-        # str(datetime), as psycopg dumps a naive one (a timestamptz read in the session's UTC)
-        started = _NULL if row.started_at is None else row.started_at.isoformat(" ")
-        completed = _NULL if row.completed_at is None else row.completed_at.isoformat(" ")
-        yield (
-            _row_id(row.user_id.int),
-            uuid_text(row.user_id.int),
-            started,
-            started if row.completed_at is None else completed,  # updated_at
-            "seeded user",
-            "processing" if row.status == "processing" else "complete",
-            "42",
-            _copy_text(row.status),
-            started,
-            completed,
-            _NULL if row.error is None else _copy_text(row.error),
-            _NULL if row.memory_md is None else _copy_text(row.memory_md),
-        )
+    text = _CopyClock(scenario.t0).text
+    memory = _copy_text(memory_md("{user}"))  # a user id needs no escaping
+    for us, user, user_text, status, minutes, error in import_outcomes(scenario, until=until):
+        started = text(us)
+        if status == "complete":
+            completed = text(us + timedelta(minutes=minutes) // _US)
+            yield (
+                _row_id(user),
+                user_text,
+                started,
+                completed,  # updated_at
+                "seeded user",
+                "complete",
+                "42",
+                "complete",
+                started,
+                completed,
+                _NULL,
+                memory.replace("{user}", user_text),
+            )
+        else:
+            yield (
+                _row_id(user),
+                user_text,
+                started,
+                started,  # updated_at
+                "seeded user",
+                "processing" if status == "processing" else "complete",
+                "42",
+                status,
+                started,
+                _NULL,
+                _NULL if error is None else _copy_text(error),
+                _NULL,
+            )
+
+
+class _CopyClock:
+    """Instants in µs since t0 as COPY text of a naive timestamp (as psycopg dumps a naive
+    datetime; read as UTC by the session), the date and hour cached: a timestamp a row."""
+
+    __slots__ = ("_base", "_hours")
+
+    def __init__(self, t0: datetime) -> None:
+        self._base = (t0.replace(tzinfo=None) - _NAIVE_EPOCH) // _US
+        self._hours: dict[int, str] = {}
+
+    def text(self, us: int) -> str:
+        hour, rest = divmod(self._base + us, _HOUR_US)
+        prefix = self._hours.get(hour)
+        if prefix is None:
+            if len(self._hours) >= _CLOCK_CACHE:
+                self._hours.clear()
+            moment = _NAIVE_EPOCH + timedelta(hours=hour)
+            prefix = self._hours[hour] = moment.isoformat(" ")[:14]  # "YYYY-MM-DD HH:"
+        second, micro = divmod(rest, 1_000_000)
+        return prefix + _MINUTE_SECOND[second] + str(1_000_000 + micro)[1:]
 
 
 def _copy_text(value: str) -> str:
