@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +17,7 @@ from cutover.config import Settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.measure import Exports
 from cutover.profile import Profile
-from cutover.scenarios.artifacts import write_artifacts
+from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
 from cutover.scenarios.model import Scenario, load_scenario
 from cutover.simulator import SimulatorLog, serve_simulator
 from cutover.sources.database import Database, connect
@@ -27,6 +30,7 @@ from cutover.sources.vercel_env import (
 )
 from cutover.targets.base import DatabaseTarget
 from cutover.targets.select import open_database_target
+from cutover.targets.shared import shared_by_workers
 from cutover.timeutil import iso, utc_now
 
 
@@ -88,15 +92,36 @@ def cutover_scenario(cutover_settings: Settings) -> Scenario | None:
         raise pytest.UsageError(f"cutover: {exc}") from None
 
 
+def _once_per_run(
+    factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[], AbstractContextManager[dict[str, Any]]],
+) -> AbstractContextManager[dict[str, Any]]:
+    """`make()`, or under xdist the one description all workers of the run share."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return make()
+    return shared_by_workers(factory.getbasetemp().parent / f"cutover-{name}", worker, make)
+
+
 @pytest.fixture(scope="session")
 def cutover_target(
-    cutover_settings: Settings, cutover_scenario: Scenario | None, cutover_as_of: datetime
+    cutover_settings: Settings,
+    cutover_scenario: Scenario | None,
+    cutover_as_of: datetime,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DatabaseTarget]:
+    """The database measured; a seeded one is started and seeded once per run (under xdist,
+    by the first worker that needs it)."""
+
+    @contextmanager
+    def target() -> Iterator[dict[str, Any]]:
+        with open_database_target(cutover_settings, cutover_scenario, until=cutover_as_of) as t:
+            yield asdict(t)
+
     try:
-        with open_database_target(
-            cutover_settings, cutover_scenario, until=cutover_as_of
-        ) as target:
-            yield target
+        with _once_per_run(tmp_path_factory, "target", target) as description:
+            yield DatabaseTarget(**description)
     except ConfigError as exc:
         pytest.fail(f"cutover: {exc}", pytrace=False)
 
@@ -230,26 +255,36 @@ def cutover_exports(
     cutover_scenario: Scenario | None,
     cutover_as_of: datetime,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Exports:
-    """Configured exports win; a seeded run gets the scenario's, as exported at the instant."""
+) -> Iterator[Exports]:
+    """Configured exports win; a seeded run gets the scenario's, as exported at the instant
+    (once per run: under xdist, the first worker that needs them writes them)."""
     settings = cutover_settings
     if cutover_scenario is None:
-        return Exports(
+        yield Exports(
             settings.router_logs,
             settings.rlm_logs,
             settings.rlm_metrics,
             settings.router_log_date,
             settings.router_log_tz,
         )
-    directory = tmp_path_factory.mktemp("exports")
-    files = write_artifacts(cutover_scenario, directory, until=cutover_as_of)
-    return Exports(
-        router_logs=_first(settings.router_logs, files.router_logs),
-        rlm_logs=_first(settings.rlm_logs, files.rlm_logs),
-        rlm_metrics=_first(settings.rlm_metrics, files.rlm_metrics),
-        router_log_date=settings.router_log_date,
-        router_log_tz=settings.router_log_tz,
-    )
+        return
+    scenario = cutover_scenario
+
+    @contextmanager
+    def written() -> Iterator[dict[str, Any]]:
+        directory = tmp_path_factory.mktemp("exports")
+        files = write_artifacts(scenario, directory, until=cutover_as_of)
+        yield {name: str(path) for name, path in asdict(files).items()}
+
+    with _once_per_run(tmp_path_factory, "exports", written) as paths:
+        files = ScenarioFiles(**{name: Path(path) for name, path in paths.items()})
+        yield Exports(
+            router_logs=_first(settings.router_logs, files.router_logs),
+            rlm_logs=_first(settings.rlm_logs, files.rlm_logs),
+            rlm_metrics=_first(settings.rlm_metrics, files.rlm_metrics),
+            router_log_date=settings.router_log_date,
+            router_log_tz=settings.router_log_tz,
+        )
 
 
 def _first(*paths: Path | None) -> Path | None:
