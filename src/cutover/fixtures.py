@@ -234,19 +234,34 @@ def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:
 
 @pytest.fixture(scope="session")
 def cutover_ledger(
-    cutover_settings: Settings, cutover_scenario: Scenario | None, cutover_as_of: datetime
-) -> Callable[[], LedgerView]:
-    """A reader of this target's ledger as of the instant; a broken chain makes it unavailable."""
+    cutover_settings: Settings,
+    cutover_scenario: Scenario | None,
+    cutover_as_of: datetime,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[], LedgerView]]:
+    """A reader of this target's ledger as of the instant; a broken chain makes it unavailable.
+
+    A seeded run first writes the scenario's records, once per run: under xdist, two workers
+    checking for them at the same time would both append them."""
     evidence = cutover_settings.evidence_dir
-    if cutover_scenario is not None:
-        _seed_scenario_ledger(evidence, cutover_scenario)
+    scenario = cutover_scenario
     target = "live" if cutover_settings.live else "seeded"
-    name = None if cutover_scenario is None else cutover_scenario.name
+    name = None if scenario is None else scenario.name
 
     def view() -> LedgerView:
         return LedgerView.load(evidence, cutover_as_of, target=target, scenario=name)
 
-    return view
+    if scenario is None:
+        yield view
+        return
+
+    @contextmanager
+    def seeded() -> Iterator[dict[str, Any]]:
+        _seed_scenario_ledger(evidence, scenario)
+        yield {}
+
+    with _once_per_run(tmp_path_factory, "ledger", seeded):
+        yield view
 
 
 @pytest.fixture(scope="session")

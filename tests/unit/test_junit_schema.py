@@ -184,3 +184,11 @@ def test_xdist_records_the_same_properties_as_a_serial_run(
     [xdist_record] = [r for r in ledger.read(parallel.evidence_dir) if r.type == "checkpoint"]
     assert serial_record.data["results"].keys() == xdist_record.data["results"].keys()
     assert serial_record.data["as_of"] == xdist_record.data["as_of"] == AS_OF
+    # the scenario's records are written once, however many workers need the ledger
+    assert _scenario_records(serial)  # the scenario's stages and attestations
+    assert _scenario_records(parallel) == _scenario_records(serial)
+
+
+def _scenario_records(run: SuiteRun) -> list[tuple[str, str]]:
+    records = ledger.read(run.evidence_dir)
+    return sorted((r.type, str(r.data.get("at"))) for r in records if r.type != "checkpoint")
