@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,10 +116,26 @@ def test_the_description_is_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(mode) == 0o600
 
 
+def test_a_crashed_worker_is_not_waited_for(tmp_path: Path) -> None:
+    """A worker that died without leaving does not keep the server up."""
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    maker = Maker()
+    began = time.monotonic()
+    with shared_by_workers(tmp_path, "gw0", maker):
+        (tmp_path / "users" / "gw1").write_text(finished.stdout.strip())
+    assert maker.closed == 1
+    assert time.monotonic() - began < shared.WAIT_SECONDS / 10
+
+
 def test_the_maker_gives_up_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker that died without leaving does not keep the server up forever."""
+    """A worker that still runs but never leaves keeps the server up only so long."""
     monkeypatch.setattr(shared, "WAIT_SECONDS", 0.2)
     maker = Maker()
     with shared_by_workers(tmp_path, "gw0", maker):
-        (tmp_path / "users" / "gw-crashed").touch()
+        (tmp_path / "users" / "gw1").write_text(str(os.getpid()))  # alive: this process
     assert maker.closed == 1

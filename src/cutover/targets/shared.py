@@ -1,12 +1,13 @@
-"""One seeded target (and one set of exports) for all xdist workers of a run.
+"""One seeded target (and one set of exports, one ledger seeding) for all xdist workers of a run.
 
 Under `pytest -n N` every worker runs the session fixtures: N servers started and seeded with
 the same scenario. Instead, the first worker to need a resource makes it and publishes a small
 JSON description in a directory all workers of the run share (pytest's base temporary
-directory); the others read it. Each worker registers while it uses the resource; the maker
-tears it down only when no other worker is registered, and a worker that comes after that makes
-its own. The description may hold the seeded server's throw-away reader password: it is written
-owner-only (0600) into pytest's per-user temporary directory, never printed.
+directory); the others read it. Each worker registers (with its process id) while it uses the
+resource; the maker tears it down only when no other running worker is registered (a crashed
+worker never leaves), and a worker that comes after that makes its own. The description may
+hold the seeded server's throw-away reader password: it is written owner-only (0600) into
+pytest's per-user temporary directory, never printed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-WAIT_SECONDS = 1800.0  # the maker waits this long at most for the other workers to finish
+WAIT_SECONDS = 1800.0  # at most, the maker waits this long for the other workers
 _POLL_SECONDS = 0.05
 _VALUE = "value.json"
 
@@ -47,7 +48,7 @@ def shared_by_workers(
                 description = owned.enter_context(make())
                 owned.callback(_wait_for_others, directory, users)  # runs before make's exit
                 _write_private(value_file, json.dumps(description))
-            me.touch()
+            me.write_text(str(os.getpid()), encoding="utf-8")
         try:
             yield description
         finally:
@@ -60,10 +61,22 @@ def _wait_for_others(directory: Path, users: Path) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         with _locked(directory):
-            if not any(users.iterdir()) or time.monotonic() > deadline:
+            if not any(_alive(user) for user in users.iterdir()) or time.monotonic() > deadline:
                 (directory / _VALUE).unlink(missing_ok=True)
                 return
         time.sleep(_POLL_SECONDS)
+
+
+def _alive(user: Path) -> bool:
+    """Whether the worker that registered as `user` still runs (a crashed one never leaves)."""
+    try:
+        pid = int(user.read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):
+        return True  # gone meanwhile, being written, or not ours to signal: wait for it
+    return True
 
 
 @contextmanager
