@@ -10,6 +10,8 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
+import pytest
+
 from cutover.sources import seek
 
 
@@ -40,3 +42,9 @@ class CountingFile(io.FileIO):
 def counting_open(path: Path, mode: str = "rb") -> io.BufferedReader:
     assert mode == "rb"
     return io.BufferedReader(CountingFile(path))
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count the bytes the log readers read (they open files through cutover.sources.seek)."""
+    monkeypatch.setattr(seek, "open", counting_open, raising=False)
+    CountingFile.total = 0

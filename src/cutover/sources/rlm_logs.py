@@ -37,17 +37,16 @@ This module reads and never decides: criteria judge the counts.
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from cutover.errors import SourceUnavailable
-from cutover.sources.seek import OUT_OF_ORDER_MARGIN, check_margin, last_instants, window_range
+from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
 from cutover.timeutil import as_utc
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
@@ -173,27 +172,11 @@ def scan_rlm_log(
 
     Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin.
     """
-    check_margin(margin)
-    source = f"rlm logs {path}"
     tally = _Tally(lo=_to_us(window_start), hi=_to_us(window_end))
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            reader = _Reader(tally)
-            first_end = reader.head(handle)
-            if first_end is not None:
-                window = (tally.lo, tally.hi)
-                start, stop = window_range(handle, _instants_of, first_end, size, window, margin)
-                reader.read(handle, start, stop, resumed=start > first_end)
-                tail = last_instants(handle, first_end, max(size, first_end), _instants_of)
-                if tail is not None:
-                    tally.widen(*tail)
-    except OSError as exc:
-        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+    window = (tally.lo, tally.hi)
+    tail = read_window(path, f"rlm logs {path}", window, margin, _instants_of, _Reader(tally))
+    if tail is not None:
+        tally.widen(*tail)
 
     return RlmLogCounts(
         deprecated_calls=tally.deprecated_calls,
@@ -220,7 +203,7 @@ class _Reader:
         self._previous: int | None = None  # instant of the last entry, for continuation lines
         self._rare = True  # whether the text being read may hold a rare pattern (see _RARE)
 
-    def head(self, handle: BinaryIO) -> int | None:
+    def head(self, handle: io.BufferedReader) -> int | None:
         """Read up to and including the first line with an instant; its end offset, or None
         when the file has none."""
         offset = 0
@@ -231,7 +214,7 @@ class _Reader:
                 return offset
         return None
 
-    def read(self, handle: BinaryIO, start: int, stop: int, *, resumed: bool) -> None:
+    def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """Read the lines of [start, stop). `resumed`: the read starts after skipped lines, so
         lines before its first instant continue an entry that lies before the window."""
         handle.seek(start)

@@ -56,19 +56,18 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cutover.errors import ConfigError, SourceUnavailable
-from cutover.sources.seek import OUT_OF_ORDER_MARGIN, check_margin, last_instants, window_range
+from cutover.errors import ConfigError
+from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
 from cutover.timeutil import as_utc
 
 ROUTING_MESSAGE = "Routing import request to RLM pipeline"
@@ -181,28 +180,14 @@ def count_routing(
     `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
     supplied.
     """
-    check_margin(margin)
-    source = f"router logs {path}"
     tally = _Tally(_to_us(window_start), _to_us(window_end))
     parser = _LineParser(text_date, text_tz, str(path))
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            first_end = _read_head(handle, parser, tally)
-            if first_end is not None:
-                instants = partial(_instants_of, parser=parser)
-                window = (tally.lo, tally.hi)
-                start, stop = window_range(handle, instants, first_end, size, window, margin)
-                _Scanner(parser, tally).scan(handle, start, stop)
-                tail = last_instants(handle, first_end, max(size, first_end), instants)
-                if tail is not None:
-                    tally.widen(*tail)
-    except OSError as exc:
-        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+    instants = partial(_instants_of, parser=parser)
+    window = (tally.lo, tally.hi)
+    reader = _Scanner(parser, tally)
+    tail = read_window(path, f"router logs {path}", window, margin, instants, reader)
+    if tail is not None:
+        tally.widen(*tail)
 
     return RoutingCounts(
         v1=tally.v1,
@@ -278,21 +263,6 @@ class _Tally:
             self.span_hi = high
 
 
-def _read_head(handle: BinaryIO, parser: _LineParser, tally: _Tally) -> int | None:
-    """Read line by line (every line decoded) up to and including the first timestamped one;
-    its end offset, or None when the file has no timestamp."""
-    offset = 0
-    for raw in handle:
-        offset += len(raw)
-        if raw.isspace():
-            continue
-        tally.lines += 1
-        routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
-        if tally.take(parser.records(raw, routing=routing)):
-            return offset
-    return None
-
-
 class _Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
 
@@ -304,7 +274,24 @@ class _Scanner:
         # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent)
         self._kinds: dict[tuple[bytes | None, ...], tuple[int, int | None]] = {}
 
-    def scan(self, handle: io.BufferedReader, start: int, stop: int) -> None:
+    def head(self, handle: io.BufferedReader) -> int | None:
+        """Read line by line (every line decoded) up to and including the first timestamped
+        one; its end offset, or None when the file has no timestamp."""
+        tally = self._tally
+        offset = 0
+        for raw in handle:
+            offset += len(raw)
+            if raw.isspace():
+                continue
+            tally.lines += 1
+            routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
+            if tally.take(self._parser.records(raw, routing=routing)):
+                return offset
+        return None
+
+    def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
+        """The lines of [start, stop), in blocks (a routing line stands alone: `resumed` does
+        not matter)."""
         handle.seek(start)
         position = start
         buf = bytearray(_CHUNK)  # reused: the lines of one block, after the rest of the last

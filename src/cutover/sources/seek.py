@@ -19,10 +19,15 @@ stops are out of order with it by more than ``margin``.
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from cutover.errors import SourceUnavailable
 
 # The instants (epoch microseconds) of one physical line; empty when it has none.
 InstantsOf = Callable[[bytes], Sequence[int]]
@@ -39,9 +44,49 @@ _TAIL_BLOCK = 1 << 16
 _ONE_US = timedelta(microseconds=1)
 
 
-def check_margin(margin: timedelta | None) -> None:
+class WindowReader(Protocol):
+    """What a log reader does with the parts of the file `read_window` gives it."""
+
+    def head(self, handle: io.BufferedReader) -> int | None:
+        """Read from the start up to and including the first timestamped line; the offset
+        where that line ends, or None when the file has no timestamp."""
+
+    def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
+        """Read the lines of [start, stop); `resumed`: lines before it were skipped."""
+
+
+def read_window(
+    path: Path,
+    source: str,
+    window: tuple[int, int],
+    margin: timedelta | None,
+    instants_of: InstantsOf,
+    reader: WindowReader,
+) -> tuple[int, int] | None:
+    """Give `reader` what the window [lo, hi) (epoch microseconds) needs of the file: its head,
+    then the byte range seeking finds; return the instants (min, max) of its last timestamped
+    line (None when it has none).
+
+    Raises ValueError for a negative margin and SourceUnavailable(`source`) when the file
+    cannot be read (or is not seekable, such as a pipe).
+    """
     if margin is not None and margin < timedelta(0):
         raise ValueError(f"margin must not be negative, got {margin}")
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            first_end = reader.head(handle)
+            if first_end is None:
+                return None
+            start, stop = window_range(handle, instants_of, first_end, size, window, margin)
+            reader.body(handle, start, stop, resumed=start > first_end)
+            return last_instants(handle, first_end, max(size, first_end), instants_of)
+    except OSError as exc:
+        raise SourceUnavailable(source, f"cannot read: {exc.strerror or exc}") from exc
 
 
 def window_range(
