@@ -1,7 +1,9 @@
 """Seeking by timestamp in a log written in time order, nearly: which bytes a window needs.
 
-Shared by the router and RLM log readers; each says how to read the instants of one physical
-line (``InstantsOf``). Nothing here decides anything: it only narrows what a reader reads.
+Shared by the router and RLM log readers: ``read_window`` opens the file, gives the reader its
+head and then the byte range the window needs, and returns the instants of its last timestamped
+line; each reader says how to read the instants of one physical line (``InstantsOf``). Nothing
+here decides anything: it only narrows what a reader reads.
 
 When ``margin`` is set (the readers default to ``OUT_OF_ORDER_MARGIN``, 30 minutes), a file
 with at least ``_SEEK_MIN_BYTES`` after its first timestamped line is not read whole: 32 sampled
