@@ -52,8 +52,10 @@ def run_suite(
     paths: tuple[str, ...] = ("tests/prereqs",),
     env: dict[str, str] | None = None,
     junit_name: str | None = None,
+    workers: int | None = None,
 ) -> SuiteRun:
-    """`pytest -m MARKER` in a fresh process, with its own evidence directory."""
+    """`pytest -m MARKER` in a fresh process, with its own evidence directory (serial, or with
+    `workers` xdist workers)."""
     evidence = tmp_path / "evidence"
     junit = evidence / (junit_name or f"junit-{marker}.xml")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(CUTOVER_ENV_PREFIX)}
@@ -70,8 +72,7 @@ def run_suite(
         marker,
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:xdist",
+        *(["-p", "no:xdist"] if workers is None else ["-n", str(workers)]),
         "-q",
         f"--junitxml={junit}",
         f"--evidence-dir={evidence}",

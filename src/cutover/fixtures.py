@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -96,12 +97,16 @@ def _once_per_run(
     factory: pytest.TempPathFactory,
     name: str,
     make: Callable[[], AbstractContextManager[dict[str, Any]]],
+    *identity: object,
 ) -> AbstractContextManager[dict[str, Any]]:
-    """`make()`, or under xdist the one description all workers of the run share."""
+    """`make()`, or under xdist the one description all workers of the run share. `identity`
+    (the scenario, the instant...) is part of the shared name: only the same thing is shared."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker is None:
         return make()
-    return shared_by_workers(factory.getbasetemp().parent / f"cutover-{name}", worker, make)
+    digest = hashlib.sha256(repr(identity).encode()).hexdigest()[:12]
+    directory = factory.getbasetemp().parent / f"cutover-{name}-{digest}"
+    return shared_by_workers(directory, worker, make)
 
 
 @pytest.fixture(scope="session")
@@ -111,19 +116,38 @@ def cutover_target(
     cutover_as_of: datetime,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DatabaseTarget]:
-    """The database measured; a seeded one is started and seeded once per run (under xdist,
-    by the first worker that needs it)."""
-
-    @contextmanager
-    def target() -> Iterator[dict[str, Any]]:
-        with open_database_target(cutover_settings, cutover_scenario, until=cutover_as_of) as t:
-            yield asdict(t)
-
     try:
-        with _once_per_run(tmp_path_factory, "target", target) as description:
-            yield DatabaseTarget(**description)
+        with database_target(
+            cutover_settings, cutover_scenario, cutover_as_of, tmp_path_factory
+        ) as target:
+            yield target
     except ConfigError as exc:
         pytest.fail(f"cutover: {exc}", pytrace=False)
+
+
+@contextmanager
+def database_target(
+    settings: Settings,
+    scenario: Scenario | None,
+    as_of: datetime,
+    factory: pytest.TempPathFactory,
+) -> Iterator[DatabaseTarget]:
+    """The database measured; a seeded one is started and seeded once per run (under xdist,
+    by the first worker that needs it). A live one is not shared: there is nothing to start,
+    and its DSN's password stays off the disk."""
+    if settings.live:
+        with open_database_target(settings) as live:
+            yield live
+        return
+
+    @contextmanager
+    def seeded() -> Iterator[dict[str, Any]]:
+        with open_database_target(settings, scenario, until=as_of) as target:
+            yield asdict(target)
+
+    identity = (settings.db, settings.postgres_image, scenario and scenario.name, as_of)
+    with _once_per_run(factory, "target", seeded, *identity) as description:
+        yield DatabaseTarget(**description)
 
 
 @pytest.fixture(scope="session")
@@ -260,7 +284,7 @@ def cutover_ledger(
         _seed_scenario_ledger(evidence, scenario)
         yield {}
 
-    with _once_per_run(tmp_path_factory, "ledger", seeded):
+    with _once_per_run(tmp_path_factory, "ledger", seeded, str(evidence), scenario.name):
         yield view
 
 
@@ -291,7 +315,7 @@ def cutover_exports(
         files = write_artifacts(scenario, directory, until=cutover_as_of)
         yield {name: str(path) for name, path in asdict(files).items()}
 
-    with _once_per_run(tmp_path_factory, "exports", written) as paths:
+    with _once_per_run(tmp_path_factory, "exports", written, scenario.name, cutover_as_of) as paths:
         files = ScenarioFiles(**{name: Path(path) for name, path in paths.items()})
         yield Exports(
             router_logs=_first(settings.router_logs, files.router_logs),

@@ -97,6 +97,19 @@ def test_unreachable_database_is_inconclusive_not_a_pass(tmp_path: Path, rlm_url
     assert "Sup3rS3cretPassw0rd" not in _evidence_text(tmp_path)
 
 
+def test_xdist_workers_keep_a_live_password_off_the_disk(tmp_path: Path, rlm_url: str) -> None:
+    """Workers share a seeded target through pytest's temporary directory; a live one is not
+    shared, so its DSN is written nowhere."""
+    dsn = f"postgresql://cutover:Sup3rS3cretPassw0rd@127.0.0.1:{free_port()}/postgres"
+    basetemp = tmp_path / "basetemp"
+    run = run_suite(tmp_path, f"--basetemp={basetemp}", env=_live_env(dsn, rlm_url), workers=2)
+
+    assert run.verdicts["prereq.validation_queries"] == "inconclusive", run.output
+    assert "bringing up nodes" in run.output  # xdist ran
+    assert "Sup3rS3cretPassw0rd" not in run.output
+    assert "Sup3rS3cretPassw0rd" not in _evidence_text(tmp_path)
+
+
 def test_without_a_vercel_source_the_percent_comes_from_the_ledger(
     tmp_path: Path, production: tuple[str, str], rlm_url: str
 ) -> None:

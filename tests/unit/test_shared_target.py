@@ -10,11 +10,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cutover.config import resolve_settings
+from cutover.fixtures import database_target
 from cutover.targets import shared
 from cutover.targets.shared import shared_by_workers
 
@@ -139,3 +142,17 @@ def test_the_maker_gives_up_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with shared_by_workers(tmp_path, "gw0", maker):
         (tmp_path / "users" / "gw1").write_text(str(os.getpid()))  # alive: this process
     assert maker.closed == 1
+
+
+def test_a_live_target_is_not_written_for_the_workers(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a seeded target is shared: a live DSN (and its password) stays off the disk."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    dsn = "postgresql://reader:Sup3rS3cret@127.0.0.1:1/postgres"
+    settings = resolve_settings({"database_url": dsn}, env={}, config_file=None)
+    run_dir = tmp_path_factory.getbasetemp().parent
+    before = set(run_dir.glob("cutover-target*"))
+    with database_target(settings, None, datetime(2026, 2, 2, tzinfo=UTC), tmp_path_factory) as t:
+        assert (t.kind, t.dsn) == ("live", dsn)
+        assert set(run_dir.glob("cutover-target*")) == before
