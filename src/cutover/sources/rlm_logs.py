@@ -234,7 +234,7 @@ class _Reader:
             self._rare = any(pattern in lowered for pattern in _RARE)
             for piece in text.split("\n"):
                 line = piece.strip()
-                if skipping and line and _line_instant(line) is None:
+                if skipping and line and not _line_instants(line):
                     continue  # lines of an entry that began before the read
                 skipping = False
                 self.line(line)
@@ -272,24 +272,18 @@ class _Reader:
 
 
 def _instants_of(raw: bytes) -> list[int]:
-    """Instants of one physical line, for seeking: its entries' (JSON) or its leading one."""
-    line = raw.decode("utf-8", "replace").strip()
+    """Instants of one physical line, for seeking."""
+    return _line_instants(raw.decode("utf-8", "replace").strip())
+
+
+def _line_instants(line: str) -> list[int]:
+    """Instants of a stripped line: its entries' (JSON) or its leading one."""
     if not line:
         return []
     if line[0] in "{[":
         return [instant for instant, _, _ in _json_entries(line) or () if instant is not None]
     instant = _leading_instant(line)
     return [] if instant is None else [instant]
-
-
-def _line_instant(line: str) -> int | None:
-    """The instant of a non-blank text line, or of a JSON line's first entry."""
-    if line[0] in "{[":
-        for instant, _, _ in _json_entries(line) or ():
-            if instant is not None:
-                return instant
-        return None
-    return _leading_instant(line)
 
 
 _Entry = tuple[int | None, str, bool]  # (instant in epoch microseconds, message, level is error)

@@ -56,8 +56,8 @@ def shared_by_workers(
 
 
 def _wait_for_others(directory: Path, users: Path) -> None:
-    """Until no other worker is registered; then withdraw the description (under the lock, so a
-    late worker either registered before or makes its own)."""
+    """Until no other running worker is registered; then withdraw the description (under the
+    lock, so a late worker either registered before or makes its own)."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         with _locked(directory):
