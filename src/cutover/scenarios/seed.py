@@ -189,40 +189,29 @@ def _row_values(scenario: Scenario, until: datetime | None) -> Iterator[tuple[st
             _NULL,
         )
     text = _CopyClock(scenario.t0).text
-    memory = _copy_text(memory_md("{user}"))  # a user id needs no escaping
+    memory_template = _copy_text(memory_md("{user}"))  # a user id needs no escaping
     for us, user, user_text, status, minutes, error in import_outcomes(scenario, until=until):
         started = text(us)
         if status == "complete":
             completed = text(us + timedelta(minutes=minutes) // _US)
-            yield (
-                _row_id(user),
-                user_text,
-                started,
-                completed,  # updated_at
-                "seeded user",
-                "complete",
-                "42",
-                "complete",
-                started,
-                completed,
-                _NULL,
-                memory.replace("{user}", user_text),
-            )
+            updated, memory = completed, memory_template.replace("{user}", user_text)
         else:
-            yield (
-                _row_id(user),
-                user_text,
-                started,
-                started,  # updated_at
-                "seeded user",
-                "processing" if status == "processing" else "complete",
-                "42",
-                status,
-                started,
-                _NULL,
-                _NULL if error is None else _copy_text(error),
-                _NULL,
-            )
+            completed = memory = _NULL
+            updated = started
+        yield (
+            _row_id(user),
+            user_text,
+            started,
+            updated,
+            "seeded user",
+            "processing" if status == "processing" else "complete",
+            "42",
+            status,
+            started,
+            completed,
+            _NULL if error is None else _copy_text(error),
+            memory,
+        )
 
 
 class _CopyClock:
