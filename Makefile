@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 # bytecode caches matter here: the tests start many Python processes
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test lint typecheck unit docker-image bench clean
+.PHONY: install demo test golden lint typecheck unit docker-image bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cutover-gates needs Python 3.11+; set PYTHON=/path/to/python3.11")'
@@ -32,6 +32,11 @@ typecheck: $(STAMP)
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
 	$(BIN)/pytest tests/unit tests/integration tests/router -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+## Golden runs: every seeded scenario through every gate marker, against tests/golden/snapshots
+## (CUTOVER_UPDATE_GOLDEN=1 rewrites them on purpose; review the diff like code).
+golden: $(STAMP)
+	$(BIN)/pytest tests/golden -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 ## Benchmarks: ratios against baselines measured in the same run (see bench/README.md).
 bench: $(STAMP)
