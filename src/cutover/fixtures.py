@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,72 +13,26 @@ import pytest
 
 from cutover import ledger
 from cutover.config import Settings
-from cutover.errors import ConfigError, SourceUnavailable
-from cutover.measure import Exports
+from cutover.errors import ConfigError
 from cutover.profile import Profile
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
 from cutover.scenarios.model import Scenario, load_scenario
-from cutover.simulator import SimulatorLog, serve_simulator
-from cutover.sources.database import Database, connect
+from cutover.simulator import serve_simulator
+from cutover.sources.database import LazyDatabase
+from cutover.sources.exports import Exports
 from cutover.sources.ledger_view import LedgerView
+from cutover.sources.rlm_http import RlmEndpoints
 from cutover.sources.vercel_env import (
     VARIABLE,
     RolloutSetting,
+    percent_from_ledger,
     read_env_pull_file,
     write_env_pull_file,
 )
 from cutover.targets.base import DatabaseTarget
 from cutover.targets.select import open_database_target
-from cutover.targets.shared import shared_by_workers
-from cutover.timeutil import iso, utc_now
-
-
-class LazyDatabase:
-    """Connects on first use, so an unreachable database makes each criterion inconclusive."""
-
-    def __init__(self, target: DatabaseTarget, statement_timeout_ms: int) -> None:
-        self.target = target
-        self._timeout = statement_timeout_ms
-        self._database: Database | None = None
-        self._failure: SourceUnavailable | None = None
-
-    def get(self) -> Database:
-        if self._failure is not None:
-            raise self._failure
-        if self._database is None:
-            try:
-                self._database = Database(
-                    connect(self.target.dsn, statement_timeout_ms=self._timeout)
-                )
-            except SourceUnavailable as exc:
-                self._failure = exc
-                raise
-        return self._database
-
-    def close(self) -> None:
-        if self._database is not None:
-            self._database.connection.close()
-
-
-@dataclass(frozen=True, slots=True)
-class RlmEndpoints:
-    """The production RLM and the local one (the only one the v1 probe may touch)."""
-
-    url: str | None
-    local_url: str | None
-    log: SimulatorLog | None = None
-
-    def production(self) -> str:
-        if self.url is None:
-            raise SourceUnavailable("RLM", "CUTOVER_RLM_URL / --rlm-url is not set")
-        return self.url
-
-    def local(self) -> str:
-        if self.local_url is None:
-            raise SourceUnavailable(
-                "local RLM", "CUTOVER_RLM_LOCAL_URL / --rlm-local-url is not set"
-            )
-        return self.local_url
+from cutover.targets.shared import once_per_run
+from cutover.timeutil import utc_now
 
 
 @pytest.fixture(scope="session")
@@ -99,14 +51,7 @@ def _once_per_run(
     make: Callable[[], AbstractContextManager[dict[str, Any]]],
     *identity: object,
 ) -> AbstractContextManager[dict[str, Any]]:
-    """`make()`, or under xdist the one description all workers of the run share. `identity`
-    (the scenario, the instant...) is part of the shared name: only the same thing is shared."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
-        return make()
-    digest = hashlib.sha256(repr(identity).encode()).hexdigest()[:12]
-    directory = factory.getbasetemp().parent / f"cutover-{name}-{digest}"
-    return shared_by_workers(directory, worker, make)
+    return once_per_run(factory.getbasetemp().parent, name, make, *identity)
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +99,7 @@ def database_target(
 def cutover_db(
     cutover_target: DatabaseTarget, cutover_settings: Settings
 ) -> Iterator[LazyDatabase]:
-    database = LazyDatabase(cutover_target, cutover_settings.profile.statement_timeout_ms)
+    database = LazyDatabase(cutover_target.dsn, cutover_settings.profile.statement_timeout_ms)
     yield database
     database.close()
 
@@ -179,7 +124,7 @@ def cutover_rlm(
         yield RlmEndpoints(url, local_url)
         return
     with serve_simulator(cutover_scenario.rlm) as simulator:
-        yield RlmEndpoints(url or simulator.url, local_url or simulator.url, simulator.log)
+        yield RlmEndpoints(url or simulator.url, local_url or simulator.url)
 
 
 @pytest.fixture(scope="session")
@@ -206,25 +151,9 @@ def cutover_rollout_setting(
             return RolloutSetting(cutover_settings.rollout_percent, origin)
         if env_file is not None:
             return read_env_pull_file(env_file)
-        return _percent_from_ledger(cutover_ledger())
+        return percent_from_ledger(cutover_ledger())
 
     return read
-
-
-def _percent_from_ledger(view: LedgerView) -> RolloutSetting:
-    stage = view.current_stage()
-    rollback = view.last_rollback()
-    if stage is not None:
-        origin = f"ledger: stage {stage.stage} started {iso(stage.started)} (recorded, not read "
-        return RolloutSetting(str(stage.percent), origin + "from Vercel)")
-    if rollback is not None:
-        origin = f"ledger: rollback recorded {iso(rollback[0])} (recorded, not read from Vercel)"
-        return RolloutSetting("0", origin)
-    raise SourceUnavailable(
-        "V2_ROLLOUT_PERCENT",
-        "no source: set CUTOVER_ROLLOUT_PERCENT / --rollout-percent or CUTOVER_VERCEL_ENV_FILE / "
-        "--vercel-env-file (a `vercel env pull` file); the ledger records no stage either",
-    )
 
 
 def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:

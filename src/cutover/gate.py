@@ -7,8 +7,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TypeVar
 
-from cutover.criteria import prereq, rollback, stage  # noqa: F401  (registers the criteria)
-from cutover.criteria.registry import Context, get
+import cutover.criteria  # noqa: F401  (registers the criteria)
+from cutover.criteria.registry import Context, Criterion, get
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Outcome, Result
 from cutover.redact import redact_text
@@ -29,7 +29,8 @@ def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Res
             source=redact_text(exc.source),
         )
     else:
-        result = registered.fn(measurement, dataclasses.replace(context, criterion=criterion_id))
+        evaluated = registered.fn(measurement, dataclasses.replace(context, criterion=criterion_id))
+        result = _with_decision_table(evaluated, registered)
     # one function may serve several ids (stage1.success_rate, stage2.success_rate, ...)
     return dataclasses.replace(
         result,
@@ -37,3 +38,11 @@ def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Res
         on_fail=registered.on_fail if result.on_fail is None else result.on_fail,
         source=result.source or registered.source,
     )
+
+
+def _with_decision_table(result: Result, registered: Criterion) -> Result:
+    """A rollback trigger's evidence carries its row of the runbook's decision table."""
+    if not registered.severity:
+        return result
+    table = {"severity": registered.severity, "timeframe": registered.timeframe}
+    return dataclasses.replace(result, details={**table, **result.details})

@@ -41,6 +41,9 @@ DEFAULT_STAGES: tuple[StagePlan, ...] = (
 class Profile:
     """Every threshold the gates use. Defaults: the runbook, then the planning notes."""
 
+    # the validation queries' own windows: Queries 1, 3 and 4 look at 24 h, Query 6 at 6 h
+    query_window_hours: float = 24.0
+    timeline_window_hours: float = 6.0
     # Query 1 and the success-rate criteria
     success_rate_min_pct: float = 95.0
     success_rate_basis: str = "settled"  # "settled" (default) or "query1" (the runbook's number)
@@ -73,6 +76,12 @@ class Profile:
     # RLM stability: a significant upward trend that grows more than this over the window fails
     memory_growth_max_pct: float = 10.0
     cpu_growth_max_pct: float = 25.0
+    cpu_trend_from_stage: int = 2  # stage 1 asks for no leak or crash; from stage 2, stable CPU too
+    # v1 traffic: none for 24 h at stage 3, none for 7 days of deprecation at stage 4; v1 goes
+    # only after 14 days at 100% in all (stage 3 and 4)
+    stage3_v1_quiet_hours: float = 24.0
+    stage4_v1_quiet_days: float = 7.0
+    days_at_100_before_removal: float = 14.0
     # statistics
     split_alpha: float = 0.001
     split_min_requests: int = 100

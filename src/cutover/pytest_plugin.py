@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -20,6 +20,7 @@ from cutover.evidence.console import criteria_table
 from cutover.evidence.properties import RecordedResult, recorded, result_properties
 from cutover.evidence.verdict import exit_status, run_verdict
 from cutover.gate import decide
+from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
 from cutover.profile import Profile
 from cutover.timeutil import iso, utc_now
@@ -35,7 +36,6 @@ GATE_MARKERS = {
     "rollback_verify": "checks that a rollback took",
     "router": "the router model and its split test",
 }
-M = TypeVar("M")
 
 
 class CriterionFailed(AssertionError):
@@ -155,15 +155,40 @@ __all__ = [
 ]
 
 
+def marker_of(criterion_id: str) -> str:
+    """The gate marker a criterion runs under: `stage2.x` -> stage2_gate, `rollback.x` ->
+    rollback, `prereq.x` -> prereq."""
+    group = criterion_id.split(".", 1)[0]
+    marker = f"{group}_gate" if group.startswith("stage") else group
+    if marker not in GATE_MARKERS:
+        raise ValueError(f"criterion {criterion_id!r} belongs to no gate marker")
+    return marker
+
+
+def gate_table(*rows: tuple[str, Measurement]) -> pytest.MarkDecorator:
+    """A gate test per (criterion, measurement) row, each under its gate's marker, with the
+    criterion id as the test id (so `-k success_rate` selects by criterion)."""
+    return pytest.mark.parametrize(
+        ("criterion", "measurement"),
+        [
+            pytest.param(
+                criterion, fn, marks=getattr(pytest.mark, marker_of(criterion)), id=criterion
+            )
+            for criterion, fn in rows
+        ],
+    )
+
+
 @dataclass
 class Gate:
     """What a gate test uses: decide one criterion and record its evidence on the test."""
 
     item: pytest.Item
     context: Context
+    inputs: Inputs
 
-    def decide(self, criterion_id: str, measure: Callable[[], M]) -> Result:
-        result = decide(criterion_id, measure, self.context)
+    def decide(self, criterion_id: str, measurement: Measurement) -> Result:
+        result = decide(criterion_id, lambda: measurement(self.inputs, criterion_id), self.context)
         for name, value in result_properties(
             result, as_of=self.context.as_of, target=self.context.target
         ):
@@ -177,10 +202,22 @@ class Gate:
 
 @pytest.fixture
 def gate(request: pytest.FixtureRequest, cutover_as_of: datetime) -> Gate:
+    """The sources are the session fixtures, each set up when a measurement first reads it."""
     settings = settings_for(request.config)
     target = "live" if settings.live else "seeded"
+    fixture = request.getfixturevalue
+    inputs = Inputs(
+        profile=settings.profile,
+        as_of=cutover_as_of,
+        target=target,
+        database=lambda: fixture("cutover_db").get(),
+        ledger=lambda: fixture("cutover_ledger")(),
+        exports=lambda: fixture("cutover_exports"),
+        rlm=lambda: fixture("cutover_rlm"),
+        rollout=lambda: fixture("cutover_rollout_setting")(),
+    )
     context = Context(profile=settings.profile, as_of=cutover_as_of, target=target)
-    return Gate(item=request.node, context=context)
+    return Gate(item=request.node, context=context, inputs=inputs)
 
 
 # -- reporting ----------------------------------------------------------------------------------

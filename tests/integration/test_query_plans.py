@@ -2,7 +2,7 @@
 each reads user_profiles through an index of sql/indexes.sql, never by a sequential scan, so its
 cost follows the window it measures and not the size of the table.
 
-The queries run through the suite's own readers (`prereq_db`, `imports`, `measure_rollback`) on a
+The queries run through the suite's own readers (`prereq_db`, `imports`, `measure.rollback`) on a
 recording `Database` that also EXPLAINs each statement with the parameters it was given.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from cutover import measure_rollback
+from cutover.measure import Inputs, rollback
 from cutover.outcome import Window
 from cutover.paths import sql_dir
 from cutover.profile import Profile
@@ -114,7 +114,13 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
     with connect(server) as connection:
         db = ExplainingDatabase(connection)
         # prerequisites (an hour before stage 1 starts, as the demo runs them)
-        runs = prereq_db.run_validation_queries(db, AS_OF - timedelta(hours=1), stuck)
+        runs = prereq_db.run_validation_queries(
+            db,
+            AS_OF - timedelta(hours=1),
+            stuck,
+            window=timedelta(hours=profile.query_window_hours),
+            timeline_window=timedelta(hours=profile.timeline_window_hours),
+        )
         assert [run.error for run in runs] == [None] * len(runs), runs
         prereq_db.read_migration_columns(db)
         prereq_db.read_table_access(db)
@@ -125,10 +131,14 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
         imports.read_error_patterns(db, stage)
         imports.read_timeline(db, stage)
         # rollback triggers and the rollback check
-        measure_rollback.recent_success(db, AS_OF, profile)
-        measure_rollback.stuck_now(db, AS_OF, profile)
-        measure_rollback.slow_history(db, AS_OF, profile)
-        measure_rollback.integrity(db, AS_OF, profile)
+        inputs = Inputs(profile, AS_OF, database=lambda: db)
+        for measurement in (
+            rollback.recent_success,
+            rollback.stuck_now,
+            rollback.slow_history,
+            rollback.integrity,
+        ):
+            measurement(inputs, "rollback")
         rolled_back = AS_OF - timedelta(hours=1)
         lookback = Window(rolled_back - timedelta(hours=profile.in_flight_lookback_hours), AS_OF)
         imports.read_in_flight(db, lookback, rolled_back)

@@ -19,13 +19,13 @@ def rate(measured, ctx):
                   measured=measured, threshold=">= 95")
 
 
-def unreachable():
+def unreachable(inputs, criterion):
     raise SourceUnavailable("demo source", "connection refused for password=hunter2")
 
 
 @pytest.mark.stage1_gate
 def test_rate(gate):
-    gate.decide("demo.rate", lambda: RATE)
+    gate.decide("demo.rate", lambda inputs, criterion: RATE)
 """
 
 

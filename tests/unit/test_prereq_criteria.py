@@ -8,15 +8,11 @@ from typing import Any
 
 import pytest
 
-from cutover.criteria.prereq import (
-    deprecation_headers,
-    migration_columns,
-    read_only_access,
-    rlm_health,
-    rollout_percent_zero,
-    validation_queries,
-)
+from cutover import gate
+from cutover.criteria.prereq import migration_columns, read_only_access, validation_queries
 from cutover.criteria.registry import CRITERIA, Context
+from cutover.criteria.rlm import deprecation_headers, rlm_health
+from cutover.criteria.rollout import rollout_percent_zero
 from cutover.outcome import Action, Outcome
 from cutover.profile import Profile
 from cutover.sources.prereq_db import MigrationColumns, QueryRun, TableAccess
@@ -48,7 +44,8 @@ def test_prereq_criteria_are_registered_with_hold() -> None:
 
 @pytest.mark.parametrize("status", ["ok", "healthy"])
 def test_health_passes(status: str) -> None:
-    r = rlm_health(health(200, {"status": status, "processors_available": True}), CTX)
+    probe = health(200, {"status": status, "processors_available": True})
+    r = gate.decide("prereq.rlm_health", lambda: probe, CTX)
     assert r.outcome is Outcome.PASS
     assert r.criterion == "prereq.rlm_health"
     assert r.source == URL

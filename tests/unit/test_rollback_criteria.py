@@ -9,7 +9,7 @@ import pytest
 from cutover import gate
 from cutover.criteria import rollback
 from cutover.criteria.registry import CRITERIA, Context
-from cutover.measure_rollback import (
+from cutover.measure.rollback import (
     InFlightAfterRollback,
     Integrity,
     RecentComplaints,
@@ -90,7 +90,7 @@ def test_success_rate_query1_basis_counts_in_flight() -> None:
     q1 = Context(
         profile=Profile(success_rate_basis="query1"), as_of=NOW, target="seeded", criterion=""
     )
-    assert rollback.success_rate(c, CTX).outcome is PASS
+    assert decide("rollback.success_rate", c).outcome is PASS
     assert rollback.success_rate(c, q1).outcome is FAIL
 
 
@@ -139,15 +139,15 @@ def test_stuck_per_hour_11_fails() -> None:
 
 def test_stuck_per_hour_11_over_two_hours_passes() -> None:
     # started 07:55..08:05: 5 became stuck in the 09:00 hour and 6 in the 10:00 hour
-    assert rollback.stuck_per_hour(in_one_hour(11, minute0=55), CTX).outcome is PASS
+    assert decide("rollback.stuck_per_hour", in_one_hour(11, minute0=55)).outcome is PASS
 
 
 def test_stuck_users_2_passes_3_fails() -> None:
     t = NOW - timedelta(hours=3)
-    two = rollback.stuck_multiple_users(stuck(("a", t), ("b", t)), CTX)
+    two = decide("rollback.stuck_multiple_users", stuck(("a", t), ("b", t)))
     assert two.outcome is PASS
     assert_trigger(two, "Critical", "Now")
-    three = rollback.stuck_multiple_users(stuck(("a", t), ("b", t), ("c", t)), CTX)
+    three = decide("rollback.stuck_multiple_users", stuck(("a", t), ("b", t), ("c", t)))
     assert three.outcome is FAIL
     assert three.details["users"] == ["a", "b", "c"]
 
@@ -191,11 +191,11 @@ def test_last_hour_not_slow_passes() -> None:
 
 def test_slow_just_under_threshold_is_not_slow() -> None:
     hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 0, -1))
-    assert rollback.slow_imports(SlowHistory(DAY, hours), CTX).outcome is PASS
+    assert decide("rollback.slow_imports", SlowHistory(DAY, hours)).outcome is PASS
 
 
 def test_slow_without_completed_imports_is_inconclusive() -> None:
-    assert rollback.slow_imports(SlowHistory(DAY, ()), CTX).outcome is UNDECIDED
+    assert decide("rollback.slow_imports", SlowHistory(DAY, ())).outcome is UNDECIDED
 
 
 # -- RLM crash ----------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def crash(health: HealthProbe | None, error: str = "", oom_kills: int = 0) -> Rl
 
 
 def test_rlm_crash_healthy_passes() -> None:
-    r = rollback.rlm_crash(crash(HEALTHY), CTX)
+    r = decide("rollback.rlm_crash", crash(HEALTHY))
     assert r.outcome is PASS
     assert_trigger(r, "Critical", "Now")
 
@@ -224,13 +224,13 @@ def test_rlm_crash_503_fails() -> None:
 
 
 def test_rlm_crash_oom_fails() -> None:
-    r = rollback.rlm_crash(crash(HEALTHY, oom_kills=1), CTX)
+    r = decide("rollback.rlm_crash", crash(HEALTHY, oom_kills=1))
     assert r.outcome is FAIL
     assert "1 OOM" in r.reason
 
 
 def test_rlm_crash_unreachable_health_with_logs_ok_is_inconclusive() -> None:
-    r = rollback.rlm_crash(crash(None, "connection refused"), CTX)
+    r = decide("rollback.rlm_crash", crash(None, "connection refused"))
     assert r.outcome is UNDECIDED
     assert "connection refused" in r.reason
     assert_trigger(r, "Critical", "Now")
@@ -241,11 +241,11 @@ def test_rlm_crash_unreachable_health_with_logs_ok_is_inconclusive() -> None:
 
 def test_complaints_trigger() -> None:
     span = (NOW - timedelta(hours=2), NOW)
-    none = rollback.complaints(RecentComplaints(DAY, ()), CTX)
+    none = decide("rollback.complaints", RecentComplaints(DAY, ()))
     assert none.outcome is UNDECIDED
     zero = rollback.complaints(RecentComplaints(DAY, ((*span, 0, "support"),)), CTX)
     assert zero.outcome is PASS
-    one = rollback.complaints(RecentComplaints(DAY, ((*span, 1, "support"),)), CTX)
+    one = decide("rollback.complaints", RecentComplaints(DAY, ((*span, 1, "support"),)))
     assert one.outcome is FAIL
     assert_trigger(one, "High", "within 1 hour")
 
@@ -268,7 +268,7 @@ def test_data_corruption_lists_users_per_invariant() -> None:
 
 
 def test_no_corruption_passes() -> None:
-    r = rollback.data_corruption(Integrity(DAY, (), "sha"), CTX)
+    r = decide("rollback.data_corruption", Integrity(DAY, (), "sha"))
     assert r.outcome is PASS
     assert_trigger(r, "Critical", "Now + incident")
 
@@ -286,11 +286,11 @@ def drained(minutes_since: int, *users: str) -> InFlightAfterRollback:
 
 
 def test_in_flight_none_passes() -> None:
-    assert rollback.in_flight_drained(drained(5), CTX).outcome is PASS
+    assert decide("rollback_verify.in_flight_drained", drained(5)).outcome is PASS
 
 
 def test_in_flight_at_29_min_is_inconclusive() -> None:
-    r = rollback.in_flight_drained(drained(29, "u1"), CTX)
+    r = decide("rollback_verify.in_flight_drained", drained(29, "u1"))
     assert r.outcome is UNDECIDED
     assert r.details["users"] == ["u1"]
 
@@ -316,10 +316,10 @@ def test_routing_one_v2_request_fails() -> None:
 
 
 def test_routing_all_v1_passes() -> None:
-    assert rollback.routing_all_v1(routed(500, 0), CTX).outcome is PASS
+    assert decide("rollback_verify.routing_all_v1", routed(500, 0)).outcome is PASS
 
 
 def test_routing_all_v1_too_few_or_uncovered_is_inconclusive() -> None:
-    assert rollback.routing_all_v1(routed(10, 0), CTX).outcome is UNDECIDED
+    assert decide("rollback_verify.routing_all_v1", routed(10, 0)).outcome is UNDECIDED
     late = routed(500, 0, first=ROLLED_BACK + timedelta(minutes=30))
-    assert rollback.routing_all_v1(late, CTX).outcome is UNDECIDED
+    assert decide("rollback_verify.routing_all_v1", late).outcome is UNDECIDED

@@ -10,28 +10,31 @@ import numpy as np
 import pytest
 
 from cutover import gate
-from cutover.criteria import stage
+from cutover.criteria.complaints import complaints
+from cutover.criteria.durations import duration, duration_every, duration_vs_stage1
+from cutover.criteria.errors import new_error_patterns, systemic_errors
+from cutover.criteria.imports import stuck_imports, traffic
+from cutover.criteria.progress import deprecation_elapsed, elapsed, rollbacks
 from cutover.criteria.registry import CRITERIA, Context
-from cutover.criteria.signatures import Signature
-from cutover.measure import (
-    CheckpointReading,
+from cutover.criteria.routing import routing_split, v1_traffic
+from cutover.criteria.stability import rlm_stability
+from cutover.criteria.success import success_rate
+from cutover.measure.checkpoints import CheckpointReading, SuccessSeries
+from cutover.measure.logs import RlmStability, RoutingSplit, V1Traffic
+from cutover.measure.stage import (
     Complaints,
     DurationComparison,
     DurationSlices,
-    ErrorSignatures,
+    ErrorPatterns,
     NewErrorPatterns,
-    RlmStability,
     Rollbacks,
-    RoutingSplit,
     StageProgress,
     StuckStatus,
-    SuccessSeries,
     Traffic,
-    V1Traffic,
 )
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.profile import Profile
-from cutover.sources.imports import Durations, HourCount, StuckImport, SuccessCounts
+from cutover.sources.imports import Durations, ErrorPattern, HourCount, StuckImport, SuccessCounts
 from cutover.sources.metrics import MetricPoint, MetricSeries
 from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts
@@ -93,7 +96,7 @@ def series(*records: dict[str, Any] | None, current: SuccessCounts | None = None
 def test_success_rate_95_00_passes() -> None:
     record = counts(19, 1).as_record()
     assert record["settled_rate_pct"] == 95.0
-    r = stage.success_rate(series(record, record, record), CTX)
+    r = success_rate(series(record, record, record), CTX)
     assert r.outcome is PASS
     assert r.sample_size == 20
     assert r.details["basis"] == "settled"
@@ -112,16 +115,16 @@ def test_success_rate_null_rate_is_inconclusive() -> None:
     record = counts(0, 0).as_record()
     assert record["settled_rate_pct"] is None
     record["complete"] = 30  # even with a count, a NULL rate decides nothing
-    assert stage.success_rate(series(record), CTX).outcome is UNDECIDED
+    assert success_rate(series(record), CTX).outcome is UNDECIDED
 
 
 def test_success_rate_below_min_settled_is_inconclusive() -> None:
     small = counts(PROFILE.min_settled_imports - 1, 0).as_record()
-    r = stage.success_rate(series(small), CTX)
+    r = success_rate(series(small), CTX)
     assert r.outcome is UNDECIDED
     assert f"below {PROFILE.min_settled_imports}" in r.reason
     enough = counts(PROFILE.min_settled_imports, 0).as_record()
-    assert stage.success_rate(series(enough), CTX).outcome is PASS
+    assert success_rate(series(enough), CTX).outcome is PASS
 
 
 def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
@@ -135,29 +138,29 @@ def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
 
 
 def test_success_rate_failure_wins_over_missing_checkpoint() -> None:
-    r = stage.success_rate(series(None, counts(90, 10).as_record()), CTX)
+    r = success_rate(series(None, counts(90, 10).as_record()), CTX)
     assert r.outcome is FAIL
 
 
 def test_success_rate_no_checkpoint_due_is_inconclusive() -> None:
     s = SuccessSeries(DAY, (), counts(19, 1), not_yet_due=("+1h",))
-    assert stage.success_rate(s, CTX).outcome is UNDECIDED
+    assert success_rate(s, CTX).outcome is UNDECIDED
 
 
 def test_success_rate_query1_basis_gates_on_query1() -> None:
     # 40 complete, 3 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
     record = counts(40, 0, in_flight=3).as_record()
     assert record["settled_rate_pct"] == 100.0 and record["query1_rate_pct"] == 93.02
-    assert stage.success_rate(series(record), CTX).outcome is PASS
+    assert success_rate(series(record), CTX).outcome is PASS
     q1 = ctx(success_rate_basis="query1")
-    r = stage.success_rate(series(record), q1)
+    r = success_rate(series(record), q1)
     assert r.outcome is FAIL
     assert "93.02" in r.reason
     assert r.details["basis"] == "query1"
     # and the other way round: Query 1 at 95% with settled below
     other = {**counts(19, 1).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
-    assert stage.success_rate(series(other), q1).outcome is PASS
-    assert stage.success_rate(series(other), CTX).outcome is FAIL
+    assert success_rate(series(other), q1).outcome is PASS
+    assert success_rate(series(other), CTX).outcome is FAIL
 
 
 # -- elapsed ------------------------------------------------------------------------------------
@@ -184,14 +187,14 @@ def progress(
 
 
 def test_elapsed_before_24h_is_inconclusive() -> None:
-    r = stage.elapsed(progress(timedelta(hours=24) - timedelta(seconds=1)), CTX)
+    r = elapsed(progress(timedelta(hours=24) - timedelta(seconds=1)), CTX)
     assert r.outcome is UNDECIDED
     assert iso(T0 + timedelta(hours=24)) in r.reason
 
 
 @pytest.mark.parametrize("hours", [24, 30])
 def test_elapsed_at_and_after_24h_passes(hours: int) -> None:
-    assert stage.elapsed(progress(timedelta(hours=hours)), CTX).outcome is PASS
+    assert elapsed(progress(timedelta(hours=hours)), CTX).outcome is PASS
 
 
 def test_elapsed_cut_short_by_rollback_fails_with_hold() -> None:
@@ -205,7 +208,7 @@ def test_elapsed_cut_short_by_rollback_fails_with_hold() -> None:
 
 def test_elapsed_without_start_is_inconclusive() -> None:
     p = dataclasses.replace(progress(timedelta(hours=30)), started=None)
-    r = stage.elapsed(p, CTX)
+    r = elapsed(p, CTX)
     assert r.outcome is UNDECIDED
     assert "cutover stage start 1" in r.reason
 
@@ -213,11 +216,11 @@ def test_elapsed_without_start_is_inconclusive() -> None:
 def test_deprecation_needs_14_days_at_100_percent() -> None:
     week = timedelta(days=7)
     short = progress(week, number=4, since=T0 - timedelta(days=6))
-    assert stage.deprecation_elapsed(short, CTX).outcome is UNDECIDED
+    assert deprecation_elapsed(short, CTX).outcome is UNDECIDED
     full = progress(week, number=4, since=T0 - week)
-    assert stage.deprecation_elapsed(full, CTX).outcome is PASS
+    assert deprecation_elapsed(full, CTX).outcome is PASS
     early = progress(week - timedelta(hours=1), number=4, since=T0 - week)
-    assert stage.deprecation_elapsed(early, CTX).outcome is UNDECIDED
+    assert deprecation_elapsed(early, CTX).outcome is UNDECIDED
 
 
 # -- stuck imports ------------------------------------------------------------------------------
@@ -233,24 +236,24 @@ def stuck(*minutes: int, late: int = 0) -> StuckStatus:
 
 
 def test_stuck_none_passes() -> None:
-    assert stage.stuck_imports(stuck(), CTX).outcome is PASS
+    assert stuck_imports(stuck(), CTX).outcome is PASS
 
 
 @pytest.mark.parametrize("minutes", [PROFILE.stuck_after_minutes + 1, ALLOWANCE])
 def test_stuck_pending_is_inconclusive(minutes: int) -> None:
-    r = stage.stuck_imports(stuck(minutes), CTX)
+    r = stuck_imports(stuck(minutes), CTX)
     assert r.outcome is UNDECIDED
     assert r.details["stuck_users"] == ["u0"]
 
 
 def test_stuck_overdue_fails() -> None:
-    r = stage.stuck_imports(stuck(130, ALLOWANCE + 1), CTX)
+    r = stuck_imports(stuck(130, ALLOWANCE + 1), CTX)
     assert r.outcome is FAIL
     assert f"oldest {ALLOWANCE + 1} min" in r.reason
 
 
 def test_stuck_resolved_late_fails() -> None:
-    r = stage.stuck_imports(stuck(late=1), CTX)
+    r = stuck_imports(stuck(late=1), CTX)
     assert r.outcome is FAIL
     assert "finished only after" in r.reason
 
@@ -267,20 +270,20 @@ def attested(*spans: tuple[datetime, datetime, int]) -> Complaints:
 
 def test_complaints_full_coverage_with_zero_passes() -> None:
     mid = T0 + timedelta(hours=12)
-    r = stage.complaints(attested((T0, mid, 0), (mid, DAY.end, 0)), CTX)
+    r = complaints(attested((T0, mid, 0), (mid, DAY.end, 0)), CTX)
     assert r.outcome is PASS
     assert "support" in r.reason
 
 
 def test_complaints_gap_is_inconclusive() -> None:
     spans = ((T0, T0 + timedelta(hours=10), 0), (T0 + timedelta(hours=12), DAY.end, 0))
-    r = stage.complaints(attested(*spans), CTX)
+    r = complaints(attested(*spans), CTX)
     assert r.outcome is UNDECIDED
     assert iso(T0 + timedelta(hours=10)) in r.reason
 
 
 def test_complaints_none_attested_is_inconclusive() -> None:
-    assert stage.complaints(attested(), CTX).outcome is UNDECIDED
+    assert complaints(attested(), CTX).outcome is UNDECIDED
 
 
 def test_complaints_count_fails() -> None:
@@ -300,13 +303,13 @@ def test_complaints_count_fails() -> None:
     ],
 )
 def test_complaints_grace_at_the_ends(since: datetime, until: datetime, outcome: Outcome) -> None:
-    assert stage.complaints(attested((since, until, 0)), CTX).outcome is outcome
+    assert complaints(attested((since, until, 0)), CTX).outcome is outcome
 
 
 @pytest.mark.parametrize(("gap", "outcome"), [(GRACE, PASS), (GRACE + MINUTE, UNDECIDED)])
 def test_complaints_grace_between_attestations(gap: timedelta, outcome: Outcome) -> None:
     mid = T0 + timedelta(hours=12)
-    r = stage.complaints(attested((T0, mid, 0), (mid + gap, DAY.end, 0)), CTX)
+    r = complaints(attested((T0, mid, 0), (mid + gap, DAY.end, 0)), CTX)
     assert r.outcome is outcome
 
 
@@ -325,29 +328,29 @@ def durations(**buckets: int) -> Durations:
 
 
 def test_duration_exactly_10pct_slow_fails() -> None:
-    r = stage.duration(durations(lt5=18, gt30=2), CTX)
+    r = duration(durations(lt5=18, gt30=2), CTX)
     assert r.outcome is FAIL
     assert "10.0% take 30 min" in r.reason
 
 
 def test_duration_9_9pct_slow_passes() -> None:
-    r = stage.duration(durations(lt5=901, gt30=99), CTX)
+    r = duration(durations(lt5=901, gt30=99), CTX)
     assert r.outcome is PASS
     assert r.sample_size == 1000
 
 
 def test_duration_exactly_50pct_fast_fails() -> None:
-    r = stage.duration(durations(lt5=5, b5=5, b10=10), CTX)
+    r = duration(durations(lt5=5, b5=5, b10=10), CTX)
     assert r.outcome is FAIL
     assert "only 50.0% finish under 10 min" in r.reason
 
 
 def test_duration_just_over_50pct_fast_passes() -> None:
-    assert stage.duration(durations(b5=501, b20=499), CTX).outcome is PASS
+    assert duration(durations(b5=501, b20=499), CTX).outcome is PASS
 
 
 def test_duration_too_few_is_inconclusive() -> None:
-    assert stage.duration(durations(lt5=PROFILE.min_settled_imports - 1), CTX).outcome is UNDECIDED
+    assert duration(durations(lt5=PROFILE.min_settled_imports - 1), CTX).outcome is UNDECIDED
 
 
 def test_duration_vs_stage1() -> None:
@@ -355,7 +358,7 @@ def test_duration_vs_stage1() -> None:
 
     def comparison(bins: dict[float, int], baseline: dict[float, int] | None) -> Result:
         current = Durations(DAY, bins, {}, "sha")
-        return stage.duration_vs_stage1(DurationComparison(current, baseline), CTX)
+        return duration_vs_stage1(DurationComparison(current, baseline), CTX)
 
     none = comparison(base, None)
     assert none.outcome is UNDECIDED and "no stage 1" in none.reason
@@ -377,30 +380,30 @@ def timeline(per_hour: dict[int, int]) -> Traffic:
 
 
 def test_traffic_every_hour_passes() -> None:
-    r = stage.traffic(timeline({10: 3, 11: 8, 12: 8, 13: 8, 14: 8, 15: 8}), CTX)
+    r = traffic(timeline({10: 3, 11: 8, 12: 8, 13: 8, 14: 8, 15: 8}), CTX)
     assert r.outcome is PASS
 
 
 def test_traffic_empty_hour_fails_when_volume_is_high() -> None:
-    r = stage.traffic(timeline({11: 10, 12: 10, 14: 10, 15: 10}), CTX)
+    r = traffic(timeline({11: 10, 12: 10, 14: 10, 15: 10}), CTX)
     assert r.outcome is FAIL
     assert iso(T0.replace(hour=13)) in r.reason
 
 
 def test_traffic_empty_hour_is_inconclusive_when_volume_is_low() -> None:
-    r = stage.traffic(timeline({11: 1, 12: 1, 14: 1, 15: 1}), CTX)
+    r = traffic(timeline({11: 1, 12: 1, 14: 1, 15: 1}), CTX)
     assert r.outcome is UNDECIDED
 
 
 def test_traffic_no_import_at_all_fails() -> None:
-    r = stage.traffic(timeline({}), CTX)
+    r = traffic(timeline({}), CTX)
     assert r.outcome is FAIL
     assert "routing is broken" in r.reason
 
 
 def test_traffic_before_a_full_hour_is_inconclusive() -> None:
     short = Traffic(Window(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90)), ())
-    assert stage.traffic(short, CTX).outcome is UNDECIDED
+    assert traffic(short, CTX).outcome is UNDECIDED
 
 
 # -- routing split ------------------------------------------------------------------------------
@@ -416,27 +419,27 @@ def split(
 
 
 def test_routing_split_consistent_passes() -> None:
-    r = stage.routing_split(split(900, 100), CTX)
+    r = routing_split(split(900, 100), CTX)
     assert r.outcome is PASS
     assert r.details["v2"] == 100
 
 
 def test_routing_split_skewed_fails() -> None:
-    assert stage.routing_split(split(700, 300), CTX).outcome is FAIL
+    assert routing_split(split(700, 300), CTX).outcome is FAIL
 
 
 def test_routing_split_too_few_is_inconclusive() -> None:
-    assert stage.routing_split(split(45, 5), CTX).outcome is UNDECIDED
+    assert routing_split(split(45, 5), CTX).outcome is UNDECIDED
 
 
 def test_routing_split_wrong_percent_seen_fails() -> None:
-    r = stage.routing_split(split(900, 100, {10: 990, 0: 10}), CTX)
+    r = routing_split(split(900, 100, {10: 990, 0: 10}), CTX)
     assert r.outcome is FAIL
     assert "10 lines at 0%" in r.reason
 
 
 def test_routing_split_log_gap_is_inconclusive() -> None:
-    r = stage.routing_split(split(900, 100, first=T0 + timedelta(hours=6)), CTX)
+    r = routing_split(split(900, 100, first=T0 + timedelta(hours=6)), CTX)
     assert r.outcome is UNDECIDED
     assert "covers" in r.reason
 
@@ -467,25 +470,25 @@ def stability(log: RlmLogCounts, series: MetricSeries, check_cpu: bool = False) 
 
 
 def test_rlm_stability_oom_fails() -> None:
-    r = stage.rlm_stability(stability(logs(oom_kills=1), metrics(FLAT)), CTX)
+    r = rlm_stability(stability(logs(oom_kills=1), metrics(FLAT)), CTX)
     assert r.outcome is FAIL
     assert "1 OOM" in r.reason
 
 
 def test_rlm_stability_crash_fails() -> None:
-    assert stage.rlm_stability(stability(logs(crashes=2), metrics(FLAT)), CTX).outcome is FAIL
+    assert rlm_stability(stability(logs(crashes=2), metrics(FLAT)), CTX).outcome is FAIL
 
 
 def test_rlm_stability_uncovered_log_is_inconclusive() -> None:
     # zero OOM lines in a log that starts 6 h into the window prove nothing about the first 6 h
     partial = logs(first=T0 + timedelta(hours=6))
-    r = stage.rlm_stability(stability(partial, metrics(FLAT)), CTX)
+    r = rlm_stability(stability(partial, metrics(FLAT)), CTX)
     assert r.outcome is UNDECIDED
     assert "the RLM log covers" in r.reason
 
 
 def test_rlm_stability_flat_noisy_memory_passes() -> None:
-    r = stage.rlm_stability(stability(logs(), metrics(FLAT)), CTX)
+    r = rlm_stability(stability(logs(), metrics(FLAT)), CTX)
     assert r.outcome is PASS
     assert r.sample_size == 48
 
@@ -500,20 +503,20 @@ def test_rlm_stability_leak_fails() -> None:
 
 def test_rlm_stability_small_significant_growth_passes() -> None:
     creep = [500.0 + 0.5 * i for i in range(48)]  # steady, but ~4.6% over the window
-    assert stage.rlm_stability(stability(logs(), metrics(creep)), CTX).outcome is PASS
+    assert rlm_stability(stability(logs(), metrics(creep)), CTX).outcome is PASS
 
 
 def test_rlm_stability_rising_cpu_fails_when_checked() -> None:
     cpu = [10.0 + 1.0 * i for i in range(48)]
     series = metrics(FLAT, cpu)
-    assert stage.rlm_stability(stability(logs(), series), CTX).outcome is PASS
-    r = stage.rlm_stability(stability(logs(), series, check_cpu=True), CTX)
+    assert rlm_stability(stability(logs(), series), CTX).outcome is PASS
+    r = rlm_stability(stability(logs(), series, check_cpu=True), CTX)
     assert r.outcome is FAIL
     assert "cpu rises" in r.reason
 
 
 def test_rlm_stability_too_few_points_is_inconclusive() -> None:
-    r = stage.rlm_stability(stability(logs(), metrics(FLAT[:5])), CTX)
+    r = rlm_stability(stability(logs(), metrics(FLAT[:5])), CTX)
     assert r.outcome is UNDECIDED
     assert f"below {PROFILE.min_trend_points}" in r.reason
 
@@ -535,7 +538,7 @@ def v1(
 
 
 def test_v1_traffic_none_passes() -> None:
-    assert stage.v1_traffic(v1(), CTX).outcome is PASS
+    assert v1_traffic(v1(), CTX).outcome is PASS
 
 
 def test_v1_traffic_any_call_fails() -> None:
@@ -546,22 +549,22 @@ def test_v1_traffic_any_call_fails() -> None:
 
 
 def test_v1_traffic_coverage_gap_is_inconclusive() -> None:
-    r = stage.v1_traffic(v1(first=T0 + timedelta(hours=2)), CTX)
+    r = v1_traffic(v1(first=T0 + timedelta(hours=2)), CTX)
     assert r.outcome is UNDECIDED
     assert "prove nothing" in r.reason
 
 
 def test_v1_traffic_short_window_is_inconclusive() -> None:
     short = Window(T0, T0 + timedelta(hours=12))
-    r = stage.v1_traffic(v1(window=short), CTX)
+    r = v1_traffic(v1(window=short), CTX)
     assert r.outcome is UNDECIDED
     assert "only 12.0 h" in r.reason
 
 
 def test_rollbacks() -> None:
-    assert stage.rollbacks(Rollbacks(DAY, ()), CTX).outcome is PASS
+    assert rollbacks(Rollbacks(DAY, ()), CTX).outcome is PASS
     at = T0 + timedelta(hours=3)
-    r = stage.rollbacks(Rollbacks(DAY, ((at, "success rate 90%"),)), CTX)
+    r = rollbacks(Rollbacks(DAY, ((at, "success rate 90%"),)), CTX)
     assert r.outcome is FAIL
     assert iso(at) in r.reason and "success rate 90%" in r.reason
 
@@ -569,29 +572,30 @@ def test_rollbacks() -> None:
 # -- error patterns -----------------------------------------------------------------------------
 
 
-def signatures(*sigs: Signature) -> ErrorSignatures:
-    return ErrorSignatures(DAY, sigs)
+def signatures(*rows: ErrorPattern) -> ErrorPatterns:
+    return ErrorPatterns(DAY, rows)
 
 
-TIMEOUT = Signature("TimeoutError: RLM timed out", 4, 4, "systemic")
-BAD_FILE = Signature("ValueError: bad file format", 9, 9, "user")
-ODD = Signature("KeyError: <str>", 1, 1, "unclassified")
+TIMEOUT = ErrorPattern("TimeoutError: RLM timed out", 4, 4)  # systemic
+BAD_FILE = ErrorPattern("ValueError: bad file format", 9, 9)  # user-side
+ODD = ErrorPattern("KeyError: 'conversations'", 1, 1)  # unclassified: one user
+ODD_SIGNATURE = "KeyError: <str>"
 
 
 def test_systemic_errors() -> None:
-    assert stage.systemic_errors(signatures(BAD_FILE, ODD), CTX).outcome is PASS
-    r = stage.systemic_errors(signatures(BAD_FILE, TIMEOUT), CTX)
+    assert systemic_errors(signatures(BAD_FILE, ODD), CTX).outcome is PASS
+    r = systemic_errors(signatures(BAD_FILE, TIMEOUT), CTX)
     assert r.outcome is FAIL
     assert "TimeoutError" in r.reason
 
 
 def test_new_error_patterns() -> None:
     current = signatures(TIMEOUT, BAD_FILE, ODD)
-    missing = stage.new_error_patterns(NewErrorPatterns(current, None), CTX)
+    missing = new_error_patterns(NewErrorPatterns(current, None), CTX)
     assert missing.outcome is UNDECIDED
-    known = frozenset({TIMEOUT.text, ODD.text})  # the user-specific one is new, but never counts
-    assert stage.new_error_patterns(NewErrorPatterns(current, known), CTX).outcome is PASS
-    r = stage.new_error_patterns(NewErrorPatterns(current, frozenset({ODD.text})), CTX)
+    known = frozenset({TIMEOUT.text, ODD_SIGNATURE})  # the user-side one is new, never counts
+    assert new_error_patterns(NewErrorPatterns(current, known), CTX).outcome is PASS
+    r = new_error_patterns(NewErrorPatterns(current, frozenset({ODD_SIGNATURE})), CTX)
     assert r.outcome is FAIL
     assert TIMEOUT.text in r.reason
     assert r.measured == "1 new of 2"
@@ -600,9 +604,7 @@ def test_new_error_patterns() -> None:
 def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> None:
     t0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
     hours = (HourCount(t0.replace(hour=11), 10), HourCount(t0.replace(hour=12), 10))
-    result = stage.traffic(
-        Traffic(Window(t0, t0 + timedelta(hours=3)), hours), ctx("stage1.traffic")
-    )
+    result = traffic(Traffic(Window(t0, t0 + timedelta(hours=3)), hours), ctx("stage1.traffic"))
     assert result.outcome is Outcome.FAIL
     assert "2026-02-02T10:00:00Z" in result.reason
 
@@ -611,17 +613,17 @@ def test_stage3_duration_fails_when_any_three_day_slice_is_slow() -> None:
     healthy = durations(lt5=90, b5=10)
     slow = durations(lt5=40, b20=40, gt30=20)
     slices = DurationSlices(DAY, (healthy, slow, healthy))
-    result = stage.duration_every(slices, ctx("stage3.duration"))
+    result = duration_every(slices, ctx("stage3.duration"))
     assert result.outcome is Outcome.FAIL
     assert result.reason.count("take 30 min or more") == 1
-    assert stage.duration_every(DurationSlices(DAY, (healthy,) * 3), ctx()).outcome is Outcome.PASS
+    assert duration_every(DurationSlices(DAY, (healthy,) * 3), ctx()).outcome is Outcome.PASS
 
 
 def test_success_rate_evidence_says_which_checkpoints_were_reconstructed() -> None:
     record = counts(19, 1).as_record()
     base = series(record, record, record)
     late = dataclasses.replace(base.readings[1], reconstructed=True)
-    r = stage.success_rate(
+    r = success_rate(
         dataclasses.replace(base, readings=(base.readings[0], late, base.readings[2])), CTX
     )
     marks = [(c["label"], c["origin"], c["reconstructed"]) for c in r.details["checkpoints"]]

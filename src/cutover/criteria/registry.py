@@ -31,18 +31,23 @@ class Criterion:
     fn: CriterionFn
     on_fail: Action
     source: str
+    # the runbook's rollback decision table: how bad, and how soon (in the result's details)
+    severity: str = ""
+    timeframe: str = ""
 
 
 CRITERIA: dict[str, Criterion] = {}
 
 
-def criterion(id: str, *, on_fail: Action, source: str) -> Callable[[F], F]:
+def criterion(
+    id: str, *, on_fail: Action, source: str, severity: str = "", timeframe: str = ""
+) -> Callable[[F], F]:
     """Register `fn` under `id`; ids are stable contract names such as `stage1.success_rate`."""
 
     def register(fn: F) -> F:
         if id in CRITERIA:
             raise ValueError(f"criterion {id!r} is registered twice")
-        CRITERIA[id] = Criterion(id=id, fn=fn, on_fail=on_fail, source=source)
+        CRITERIA[id] = Criterion(id, fn, on_fail, source, severity, timeframe)
         return fn
 
     return register

@@ -122,3 +122,29 @@ class Database:
             (table, column),
         ).fetchone()
         return row is not None
+
+
+class LazyDatabase:
+    """Connects on first use, so an unreachable database makes each criterion inconclusive
+    (the same failure for each, without trying again)."""
+
+    def __init__(self, dsn: str, statement_timeout_ms: int) -> None:
+        self._dsn = dsn
+        self._timeout = statement_timeout_ms
+        self._database: Database | None = None
+        self._failure: SourceUnavailable | None = None
+
+    def get(self) -> Database:
+        if self._failure is not None:
+            raise self._failure
+        if self._database is None:
+            try:
+                self._database = Database(connect(self._dsn, statement_timeout_ms=self._timeout))
+            except SourceUnavailable as exc:
+                self._failure = exc
+                raise
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.connection.close()

@@ -85,7 +85,9 @@ class HourCount:
 
 
 def window_params(window: Window, stuck_after_minutes: int, limit: int = 10) -> dict[str, Any]:
-    start = window.start if window.start is not None else window.end - timedelta(hours=24)
+    """The queries' parameters; a window without a start (Query 2: all time) starts at its end,
+    which the queries that read `window_start` never get."""
+    start = window.start if window.start is not None else window.end
     return {
         "as_of": window.end,
         "window_start": start,

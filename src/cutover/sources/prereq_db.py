@@ -79,12 +79,16 @@ def read_table_access(db: Database) -> TableAccess:
 
 
 def run_validation_queries(
-    db: Database, as_of: datetime, stuck_after_minutes: int
+    db: Database,
+    as_of: datetime,
+    stuck_after_minutes: int,
+    *,
+    window: timedelta,
+    timeline_window: timedelta,
 ) -> list[QueryRun]:
-    """Run every query file in sql/ that the runbook names, over the runbook's windows (24 h;
-    6 h for Query 6); each error is kept, not raised."""
-    last_day = Window(as_of - timedelta(hours=24), as_of)
-    params = window_params(last_day, stuck_after_minutes)
+    """Run every query file in sql/ that the runbook names, over the queries' windows (the
+    runbook's 24 h; 6 h for Query 6, the timeline); each error is kept, not raised."""
+    params = window_params(Window(as_of - window, as_of), stuck_after_minutes)
     names = sorted(p.stem for p in sql_dir().glob("q*.sql"))
     runs: list[QueryRun] = []
     for name in names:
@@ -93,11 +97,11 @@ def run_validation_queries(
         if needs is not None and not db.has_column(*needs):
             runs.append(QueryRun(name, query.sha256, None, f"skipped: no {needs[1]} column"))
             continue
-        window = dict(params)
+        values = dict(params)
         if name == "q6_recent_timeline":
-            window["window_start"] = as_of - timedelta(hours=6)
+            values["window_start"] = as_of - timeline_window
         try:
-            result = db.run(name, window)
+            result = db.run(name, values)
         except SourceUnavailable as exc:
             runs.append(QueryRun(name, query.sha256, None, exc.message))
             continue

@@ -17,6 +17,26 @@ PROBE_BODY = {"user_id": "cutover-gates-probe", "storage_path": "cutover-gates-p
 
 
 @dataclass(frozen=True, slots=True)
+class RlmEndpoints:
+    """The production RLM and the local one (the only one the v1 probe may touch)."""
+
+    url: str | None
+    local_url: str | None
+
+    def production(self) -> str:
+        if self.url is None:
+            raise SourceUnavailable("RLM", "CUTOVER_RLM_URL / --rlm-url is not set")
+        return self.url
+
+    def local(self) -> str:
+        if self.local_url is None:
+            raise SourceUnavailable(
+                "local RLM", "CUTOVER_RLM_LOCAL_URL / --rlm-local-url is not set"
+            )
+        return self.local_url
+
+
+@dataclass(frozen=True, slots=True)
 class HealthProbe:
     url: str
     status_code: int

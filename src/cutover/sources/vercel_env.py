@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cutover.errors import ConfigError, SourceUnavailable
+from cutover.sources.ledger_view import LedgerView
+from cutover.timeutil import iso
 
 VARIABLE = "V2_ROLLOUT_PERCENT"
 SENSITIVE_MARKER = "[SENSITIVE]"
@@ -59,3 +61,21 @@ def write_env_pull_file(path: Path, values: dict[str, str]) -> None:
         escaped = values[key].replace("\n", "\\n").replace("\r", "\\r")
         lines.append(f'{key}="{escaped}"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def percent_from_ledger(view: LedgerView) -> RolloutSetting:
+    """The percent of the stage the ledger says is running (0 after a rollback): what was
+    recorded, not what Vercel holds, and the origin says so. No stage: no source."""
+    stage = view.current_stage()
+    rollback = view.last_rollback()
+    if stage is not None:
+        origin = f"ledger: stage {stage.stage} started {iso(stage.started)} (recorded, not read "
+        return RolloutSetting(str(stage.percent), origin + "from Vercel)")
+    if rollback is not None:
+        origin = f"ledger: rollback recorded {iso(rollback[0])} (recorded, not read from Vercel)"
+        return RolloutSetting("0", origin)
+    raise SourceUnavailable(
+        "V2_ROLLOUT_PERCENT",
+        "no source: set CUTOVER_ROLLOUT_PERCENT / --rollout-percent or CUTOVER_VERCEL_ENV_FILE / "
+        "--vercel-env-file (a `vercel env pull` file); the ledger records no stage either",
+    )

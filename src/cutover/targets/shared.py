@@ -13,6 +13,7 @@ pytest's per-user temporary directory, never printed.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -24,6 +25,22 @@ from typing import Any
 WAIT_SECONDS = 1800.0  # at most, the maker waits this long for the other workers
 _POLL_SECONDS = 0.05
 _VALUE = "value.json"
+
+
+def once_per_run(
+    base: Path,
+    name: str,
+    make: Callable[[], AbstractContextManager[dict[str, Any]]],
+    *identity: object,
+) -> AbstractContextManager[dict[str, Any]]:
+    """`make()`, or under xdist the one description all workers of the run share. `base` is
+    the directory all of them share (pytest's base temporary directory's parent); `identity`
+    (the scenario, the instant...) is part of the shared name: only the same thing is shared."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return make()
+    digest = hashlib.sha256(repr(identity).encode()).hexdigest()[:12]
+    return shared_by_workers(base / f"cutover-{name}-{digest}", worker, make)
 
 
 @contextmanager

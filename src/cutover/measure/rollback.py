@@ -7,25 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.errors import SourceUnavailable
-from cutover.measure import Exports
+from cutover.measure.inputs import Inputs
+from cutover.measure.stage import Attested
 from cutover.outcome import Window
-from cutover.profile import Profile
 from cutover.sources import imports
-from cutover.sources.database import Database
 from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import HealthProbe, probe_health
-from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
+from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts
 from cutover.timeutil import iso
 
 
-def recent(as_of: datetime, hours: float) -> Window:
-    return Window(as_of - timedelta(hours=hours), as_of)
+def trigger_window(inputs: Inputs) -> Window:
+    """The triggers' rates and integrity look back this far from the instant."""
+    span = timedelta(hours=inputs.profile.rollback_window_hours)
+    return Window(inputs.as_of - span, inputs.as_of)
 
 
-def recent_success(db: Database, as_of: datetime, profile: Profile) -> imports.SuccessCounts:
-    window = recent(as_of, profile.rollback_window_hours)
-    return imports.read_success(db, window, profile.stuck_after_minutes)
+def recent_success(inputs: Inputs, criterion: str) -> imports.SuccessCounts:
+    profile = inputs.profile
+    return imports.read_success(
+        inputs.database(), trigger_window(inputs), profile.stuck_after_minutes
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,9 @@ class StuckNow:
     stuck: tuple[imports.StuckImport, ...]
 
 
-def stuck_now(db: Database, as_of: datetime, profile: Profile) -> StuckNow:
-    return StuckNow(as_of, tuple(imports.read_stuck(db, as_of, profile.stuck_after_minutes)))
+def stuck_now(inputs: Inputs, criterion: str) -> StuckNow:
+    stuck = imports.read_stuck(inputs.database(), inputs.as_of, inputs.profile.stuck_after_minutes)
+    return StuckNow(inputs.as_of, tuple(stuck))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +48,12 @@ class SlowHistory:
     hours: tuple[imports.SlowHour, ...]
 
 
-def slow_history(db: Database, as_of: datetime, profile: Profile) -> SlowHistory:
-    window = recent(as_of, profile.rollback_window_hours)
-    hours = imports.read_slow_by_hour(db, window, profile.slow_import_minutes)
-    return SlowHistory(window, tuple(hours))
+def slow_history(inputs: Inputs, criterion: str) -> SlowHistory:
+    window = trigger_window(inputs)
+    slow_minutes = inputs.profile.slow_import_minutes
+    return SlowHistory(
+        window, tuple(imports.read_slow_by_hour(inputs.database(), window, slow_minutes))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +64,13 @@ class RlmCrashSignals:
     health_error: str  # why /health could not be read ("" when it answered)
 
 
-def rlm_crash_signals(
-    exports: Exports, rlm_url: str | None, as_of: datetime, profile: Profile
-) -> RlmCrashSignals:
+def rlm_crash_signals(inputs: Inputs, criterion: str) -> RlmCrashSignals:
+    profile, as_of = inputs.profile, inputs.as_of
     window = Window(as_of - timedelta(minutes=profile.rollback_log_window_minutes), as_of)
-    logs = scan_rlm_log(exports.need("rlm_logs"), window.start or as_of, as_of)
+    logs = inputs.exports().scan_rlm_log(window.start or as_of, as_of)
     health: HealthProbe | None = None
     error = "CUTOVER_RLM_URL / --rlm-url is not set"
+    rlm_url = inputs.rlm().url
     if rlm_url is not None:
         try:
             health, error = probe_health(rlm_url, timeout=profile.http_timeout_seconds), ""
@@ -76,16 +82,16 @@ def rlm_crash_signals(
 @dataclass(frozen=True, slots=True)
 class RecentComplaints:
     window: Window
-    attestations: tuple[tuple[datetime, datetime, int, str], ...]
+    attestations: tuple[Attested, ...]
 
 
-def recent_complaints(view: LedgerView, profile: Profile) -> RecentComplaints:
+def recent_complaints(inputs: Inputs, criterion: str) -> RecentComplaints:
     """Attestations that overlap the current stage (or the trigger window when none runs)."""
+    view = inputs.ledger()
     stage = view.current_stage()
-    start = stage.started if stage else view.as_of - timedelta(hours=profile.rollback_window_hours)
-    window = Window(start, view.as_of)
+    start = stage.started if stage else trigger_window(inputs).start or view.as_of
     relevant = [a for a in view.complaint_attestations() if a[1] >= start]
-    return RecentComplaints(window, tuple(relevant))
+    return RecentComplaints(Window(start, view.as_of), tuple(relevant))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +101,10 @@ class Integrity:
     query_sha256: str
 
 
-def integrity(db: Database, as_of: datetime, profile: Profile) -> Integrity:
-    window = recent(as_of, profile.rollback_window_hours)
-    rows, sha = imports.read_integrity(db, window, profile.integrity_max_listed)
+def integrity(inputs: Inputs, criterion: str) -> Integrity:
+    window = trigger_window(inputs)
+    limit = inputs.profile.integrity_max_listed
+    rows, sha = imports.read_integrity(inputs.database(), window, limit)
     return Integrity(window, tuple(rows), sha)
 
 
@@ -121,9 +128,10 @@ class RoutingAfterRollback:
     counts: RoutingCounts
 
 
-def routing_after_rollback(view: LedgerView, exports: Exports) -> RoutingAfterRollback:
+def routing_after_rollback(inputs: Inputs, criterion: str) -> RoutingAfterRollback:
+    view = inputs.ledger()
     at, _ = rollback_at(view)
-    counts = exports.count_routing(at, view.as_of)
+    counts = inputs.exports().count_routing(at, view.as_of)
     return RoutingAfterRollback(Window(at, view.as_of), counts)
 
 
@@ -134,9 +142,10 @@ class InFlightAfterRollback:
     in_flight: tuple[imports.InFlight, ...]
 
 
-def in_flight_after_rollback(
-    db: Database, view: LedgerView, profile: Profile
-) -> InFlightAfterRollback:
+def in_flight_after_rollback(inputs: Inputs, criterion: str) -> InFlightAfterRollback:
+    view = inputs.ledger()
     at, _ = rollback_at(view)
-    window = Window(at - timedelta(hours=profile.in_flight_lookback_hours), view.as_of)
-    return InFlightAfterRollback(at, view.as_of, tuple(imports.read_in_flight(db, window, at)))
+    lookback = timedelta(hours=inputs.profile.in_flight_lookback_hours)
+    window = Window(at - lookback, view.as_of)
+    in_flight = imports.read_in_flight(inputs.database(), window, at)
+    return InFlightAfterRollback(at, view.as_of, tuple(in_flight))

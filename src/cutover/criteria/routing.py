@@ -1,0 +1,94 @@
+"""Where requests go: the v1/v2 split the router logs, and calls that still reach v1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cutover.criteria.coverage import coverage_gap
+from cutover.criteria.registry import Context
+from cutover.criteria.result import FAIL, PASS, UNDECIDED, hours, result
+from cutover.measure.logs import RoutingSplit, V1Traffic
+from cutover.outcome import Result
+from cutover.statistics import split_test
+from cutover.timeutil import iso
+
+
+def routing_split(r: RoutingSplit, ctx: Context) -> Result:
+    profile = ctx.profile
+    counts = r.counts
+    slack = timedelta(minutes=profile.log_coverage_slack_minutes)
+    threshold = (
+        f"v2 share consistent with {r.percent}% (exact binomial, alpha={profile.split_alpha:g},"
+        f" >= {profile.split_min_requests} requests); every line logs v2RolloutPercent={r.percent}"
+    )
+    common = dict(
+        threshold=threshold, window=r.window, sample_size=counts.v1 + counts.v2, source=counts.path
+    )
+    gap = coverage_gap(counts.first_seen, counts.last_seen, r.window, slack, "the router log")
+    if gap:
+        return result(UNDECIDED, gap, **common)
+    wrong = {p: n for p, n in counts.percent_seen.items() if p != r.percent}
+    test = split_test(
+        counts.v1,
+        counts.v2,
+        r.percent,
+        alpha=profile.split_alpha,
+        min_requests=profile.split_min_requests,
+    )
+    details = {
+        "v1": counts.v1,
+        "v2": counts.v2,
+        "p_value": test.p_value,
+        "ci_low": test.ci_low,
+        "ci_high": test.ci_high,
+        "percent_seen": counts.percent_seen,
+    }
+    measured = f"v2 {counts.v2} of {counts.v1 + counts.v2}" + (
+        f" ({100 * test.observed_share:.2f}%, p={test.p_value:.3g})"
+        if test.observed_share is not None and test.p_value is not None
+        else ""
+    )
+    if wrong:
+        listed = ", ".join(f"{n} lines at {p}%" for p, n in sorted(wrong.items()))
+        return result(
+            FAIL,
+            f"the router logged another percent ({listed}): the deploy did not take",
+            measured=measured,
+            details=details,
+            **common,
+        )
+    return result(test.outcome, test.reason, measured=measured, details=details, **common)
+
+
+def v1_traffic(v: V1Traffic, ctx: Context) -> Result:
+    slack = timedelta(minutes=ctx.profile.log_coverage_slack_minutes)
+    threshold = (
+        f"0 `[DEPRECATED] /process-full called` lines in {iso(v.window.start)}..{iso(v.window.end)}"
+    )
+    common = dict(
+        threshold=threshold,
+        window=v.window,
+        source=v.logs.path,
+        measured=f"{v.logs.deprecated_calls} v1 calls",
+    )
+    if v.logs.deprecated_calls:
+        users = sorted(v.logs.deprecated_users)[: ctx.profile.integrity_max_listed]
+        return result(
+            FAIL,
+            f"{v.logs.deprecated_calls} v1 calls from {len(v.logs.deprecated_users)} "
+            f"users; check V2_ROLLOUT_PERCENT, the deploy, and hard-coded v1 clients",
+            details={"users": users},
+            **common,
+        )
+    gap = coverage_gap(v.logs.first_seen, v.logs.last_seen, v.window, slack, "the RLM log")
+    if gap:
+        return result(UNDECIDED, gap + ": zero hits there prove nothing", **common)
+    length = v.window.end - (v.window.start or v.window.end)
+    if length < v.required:
+        return result(
+            UNDECIDED,
+            f"only {hours(length)} at this stage so far; the runbook asks for "
+            f"{hours(v.required)} without v1 calls",
+            **common,
+        )
+    return result(PASS, "no v1 call in the window", **common)

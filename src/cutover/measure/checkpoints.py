@@ -1,0 +1,83 @@
+"""The success rate over a stage's checkpoints: this run's Query 1, and the earlier
+checkpoints' readings from the ledger (`user_profiles` keeps no history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cutover.measure.inputs import Inputs
+from cutover.measure.stage import stage_window
+from cutover.outcome import Window
+from cutover.sources import imports
+from cutover.sources.ledger_view import CheckpointValue
+from cutover.timeutil import utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointReading:
+    label: str  # "+6h"
+    due: datetime
+    as_of: datetime | None  # when it was measured (None: missing)
+    counts: dict[str, Any] | None  # SuccessCounts.as_record()
+    origin: str  # "this run" | "ledger" | "missing"
+    # measured well after the instant it describes (a --as-of backfill): the table keeps no
+    # history, so imports re-run since then are lost and the figure is a reconstruction
+    reconstructed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessSeries:
+    window: Window
+    readings: tuple[CheckpointReading, ...]
+    current: imports.SuccessCounts
+    not_yet_due: tuple[str, ...] = field(default=())
+
+
+def checkpoint_label(offset: timedelta) -> str:
+    """`+6h`, `+36h`, `+3d`: hours up to two days, then whole days."""
+    hours = offset.total_seconds() / 3600
+    return f"+{hours:g}h" if hours < 48 or hours % 24 else f"+{hours / 24:g}d"
+
+
+def success_series(inputs: Inputs, criterion: str) -> SuccessSeries:
+    """This run's Query 1 plus earlier checkpoints of the same criterion from the ledger."""
+    profile, view, plan = inputs.profile, inputs.ledger(), inputs.plan(criterion)
+    window = stage_window(view, plan)
+    start = window.start or window.end
+    # Query 1's own window, never reaching back before the stage started
+    span = timedelta(hours=profile.query_window_hours)
+    query_window = Window(max(start, window.end - span), window.end)
+    current = imports.read_success(inputs.database(), query_window, profile.stuck_after_minutes)
+    earlier = view.checkpoint_values(criterion)
+    tolerance = timedelta(minutes=profile.checkpoint_tolerance_minutes)
+    readings: list[CheckpointReading] = []
+    not_due: list[str] = []
+    for offset in plan.checkpoints:
+        due, label = start + offset, checkpoint_label(offset)
+        if due > window.end:
+            not_due.append(label)
+        elif due <= window.end <= due + tolerance:
+            reconstructed = utc_now() - window.end > tolerance
+            record = current.as_record()
+            readings.append(
+                CheckpointReading(label, due, window.end, record, "this run", reconstructed)
+            )
+        else:
+            readings.append(_from_ledger(label, due, earlier, tolerance))
+    return SuccessSeries(window, tuple(readings), current, tuple(not_due))
+
+
+def _from_ledger(
+    label: str, due: datetime, earlier: list[CheckpointValue], tolerance: timedelta
+) -> CheckpointReading:
+    """The earliest recorded reading within the tolerance after `due`, else a missing one."""
+    matches = [v for v in earlier if due <= v.as_of <= due + tolerance and "current" in v.details]
+    if not matches:
+        return CheckpointReading(label, due, None, None, "missing")
+    best = min(matches, key=lambda v: v.as_of)
+    reconstructed = best.recorded_at - best.as_of > tolerance
+    return CheckpointReading(
+        label, due, best.as_of, best.details["current"], "ledger", reconstructed
+    )

@@ -1,0 +1,196 @@
+"""Measurements for the stage gates from the database and the ledger, over the stage window:
+from the stage's start to the instant measured (or to when the stage ended)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cutover.errors import SourceUnavailable
+from cutover.measure.inputs import Inputs
+from cutover.outcome import Window
+from cutover.profile import StagePlan
+from cutover.sources import imports
+from cutover.sources.ledger_view import LedgerView, StageRun
+from cutover.timeutil import iso
+
+
+@dataclass(frozen=True, slots=True)
+class StageProgress:
+    plan: StagePlan
+    started: datetime | None  # the stage's latest start at or before the instant
+    ended: datetime | None  # a later stage start or rollback, if any
+    ended_by: str
+    current: StageRun | None
+    as_of: datetime
+    hundred_percent_since: datetime | None = None  # stage 4: when 100% began (stage 3 start)
+
+
+def progress_of(view: LedgerView, plan: StagePlan) -> StageProgress:
+    started = view.stage_started(plan.number)
+    ended: datetime | None = None
+    ended_by = ""
+    if started is not None:
+        later = [
+            (r.at, r.type, r.data.get("stage"))
+            for r in view.records
+            if r.type in ("stage_started", "rollback") and started < r.at <= view.as_of
+        ]
+        if later:
+            at, kind, stage = min(later, key=lambda item: item[0])
+            ended, ended_by = at, "rollback" if kind == "rollback" else f"stage {stage} start"
+    return StageProgress(
+        plan=plan,
+        started=started,
+        ended=ended,
+        ended_by=ended_by,
+        current=view.current_stage(),
+        as_of=view.as_of,
+        hundred_percent_since=view.stage_started(3),
+    )
+
+
+def stage_window(view: LedgerView, plan: StagePlan) -> Window:
+    """From the stage's start to the instant (or to when the stage ended); no start: unavailable."""
+    progress = progress_of(view, plan)
+    if progress.started is None:
+        raise SourceUnavailable(
+            f"ledger (stage {plan.number})",
+            f"no stage {plan.number} start at or before {iso(view.as_of)}; record it with "
+            f"`cutover stage start {plan.number} --at <when it started>`",
+        )
+    end = min(view.as_of, progress.ended) if progress.ended else view.as_of
+    return Window(progress.started, end)
+
+
+def window_of(inputs: Inputs, criterion: str) -> Window:
+    return stage_window(inputs.ledger(), inputs.plan(criterion))
+
+
+def stage_progress(inputs: Inputs, criterion: str) -> StageProgress:
+    return progress_of(inputs.ledger(), inputs.plan(criterion))
+
+
+@dataclass(frozen=True, slots=True)
+class StuckStatus:
+    window: Window
+    stuck_now: tuple[imports.StuckImport, ...]
+    resolved_late: int  # completed in the window, but only after being stuck past the allowance
+
+
+def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
+    window = window_of(inputs, criterion)
+    profile, db = inputs.profile, inputs.database()
+    stuck = imports.read_stuck(db, window.end, profile.stuck_after_minutes)
+    durations = imports.read_durations(db, window)
+    limit = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
+    late = sum(n for minutes, n in durations.bins.items() if minutes > limit)
+    return StuckStatus(window, tuple(stuck), late)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPatterns:
+    """Query 4's rows over the stage window: error texts, counts and users (unjudged)."""
+
+    window: Window
+    patterns: tuple[imports.ErrorPattern, ...]
+
+
+def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
+    window = window_of(inputs, criterion)
+    return ErrorPatterns(window, tuple(imports.read_error_patterns(inputs.database(), window)))
+
+
+@dataclass(frozen=True, slots=True)
+class NewErrorPatterns:
+    current: ErrorPatterns
+    baseline: frozenset[str] | None  # stage 1's signatures from the ledger (None: missing)
+
+
+def new_error_patterns(inputs: Inputs, criterion: str) -> NewErrorPatterns:
+    current = error_patterns(inputs, criterion)
+    baseline = latest_details(inputs.ledger(), "stage1.systemic_errors", "signatures")
+    return NewErrorPatterns(current, None if baseline is None else frozenset(baseline))
+
+
+def latest_details(view: LedgerView, criterion: str, key: str) -> Any:
+    """`details[key]` of the latest checkpoint of `criterion` that recorded one (None: none)."""
+    values = [v for v in view.checkpoint_values(criterion) if key in v.details]
+    return max(values, key=lambda v: v.as_of).details[key] if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class DurationSlices:
+    window: Window
+    slices: tuple[imports.Durations, ...]
+
+
+def duration_slices(inputs: Inputs, criterion: str) -> DurationSlices:
+    """Query 3 over the stage window; in stage 3 over each slice of the profile's length."""
+    plan = inputs.plan(criterion)
+    window = window_of(inputs, criterion)
+    every = (
+        timedelta(hours=inputs.profile.stage3_duration_every_hours) if plan.number == 3 else None
+    )
+    start = window.start or window.end
+    bounds = [start]
+    while every is not None and bounds[-1] + every < window.end:
+        bounds.append(bounds[-1] + every)
+    edges = [*bounds, window.end]
+    db = inputs.database()
+    slices = tuple(
+        imports.read_durations(db, Window(a, b)) for a, b in zip(edges, edges[1:], strict=False)
+    )
+    return DurationSlices(window, slices)
+
+
+@dataclass(frozen=True, slots=True)
+class DurationComparison:
+    current: imports.Durations
+    baseline_bins: dict[float, int] | None
+
+
+def duration_comparison(inputs: Inputs, criterion: str) -> DurationComparison:
+    current = imports.read_durations(inputs.database(), window_of(inputs, criterion))
+    bins = latest_details(inputs.ledger(), "stage1.duration", "bins")
+    baseline = None if bins is None else {float(k): int(v) for k, v in bins.items()}
+    return DurationComparison(current, baseline)
+
+
+Attested = tuple[datetime, datetime, int, str]  # (since, until, count, by)
+
+
+@dataclass(frozen=True, slots=True)
+class Complaints:
+    window: Window
+    attestations: tuple[Attested, ...]
+
+
+def complaints(inputs: Inputs, criterion: str) -> Complaints:
+    view = inputs.ledger()
+    window = stage_window(view, inputs.plan(criterion))
+    return Complaints(window, tuple(view.complaint_attestations()))
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    window: Window
+    hours: tuple[imports.HourCount, ...]
+
+
+def traffic(inputs: Inputs, criterion: str) -> Traffic:
+    window = window_of(inputs, criterion)
+    return Traffic(window, tuple(imports.read_timeline(inputs.database(), window)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rollbacks:
+    window: Window
+    rollbacks: tuple[tuple[datetime, str], ...]
+
+
+def rollbacks(inputs: Inputs, criterion: str) -> Rollbacks:
+    view = inputs.ledger()
+    start = stage_window(view, inputs.plan(criterion)).start or view.as_of
+    return Rollbacks(Window(start, view.as_of), tuple(view.rollbacks_since(start)))
