@@ -6,6 +6,7 @@ Times in a scenario are offsets from `t0`, the instant stage 1 starts (e.g. "-48
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -311,60 +312,41 @@ class _Reader:
             f"scenario file {self.path}: {self.prefix}{key} is {value!r}; expected {expected}"
         )
 
-    def string(self, key: str, default: str) -> str:
+    def _typed(self, key: str, default: Any, fits: Callable[[Any], bool], expected: str) -> Any:
+        """The value at `key` (`default` when absent) if `fits` accepts it, else an error."""
         value = self._get(key)
         if value is None:
             return default
-        if not isinstance(value, str):
-            raise self._error(key, value, "a string")
+        if not fits(value):
+            raise self._error(key, value, expected)
         return value
+
+    def string(self, key: str, default: str) -> str:
+        return str(self._typed(key, default, _is_str, "a string"))
 
     def optional_string(self, key: str, default: str | None = None) -> str | None:
-        value = self._get(key)
-        if value is None:
-            return default
-        if value is False:
+        if self._get(key) is False:
             return None
-        if not isinstance(value, str):
-            raise self._error(key, value, "a string (or false for absent)")
-        return value
+        value = self._typed(key, default, _is_str, "a string (or false for absent)")
+        return None if value is None else str(value)
 
     def strings(self, key: str) -> list[str]:
-        value = self._get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._error(key, value, "a list of strings")
-        return value
+        value = self._typed(key, [], _is_str_list, "a list of strings")
+        return list(value)
 
     def integer(self, key: str, default: int) -> int:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self._error(key, value, "a whole number")
-        return value
+        return int(self._typed(key, default, _is_int, "a whole number"))
 
     def number(self, key: str, default: float | None) -> float:
-        value = self._get(key)
-        if value is None:
-            if default is None:
-                raise self._error(key, value, "a number (required)")
-            return default
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self._error(key, value, "a number")
-        return float(value)
+        if self._get(key) is None and default is None:
+            raise self._error(key, None, "a number (required)")
+        return float(self._typed(key, default, _is_number, "a number"))
 
     def optional_number(self, key: str) -> float | None:
         return None if self._get(key) is None else self.number(key, None)
 
     def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self._error(key, value, "true or false")
-        return value
+        return bool(self._typed(key, default, _is_bool, "true or false"))
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.string(key, default)
@@ -406,3 +388,23 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self._error(key, value, "an array of tables ([[...]])")
         return [_Reader(self.path, v, f"{key}[{i}].") for i, v in enumerate(value)]
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
