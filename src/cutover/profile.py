@@ -7,9 +7,11 @@ a threshold, and tests never inline one.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cutover.errors import ConfigError
@@ -127,10 +129,90 @@ class Profile:
 _SETTINGS = frozenset(f.name for f in dataclasses.fields(Profile) if f.name != "stages")
 
 
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The values a number of the profile may take: finite, within [low, high] (an open end
+    excludes the bound)."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def admits(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open or math.isinf(self.high) else "]"
+        high = "inf" if math.isinf(self.high) else f"{self.high:g}"
+        return f"a finite number in {left}{self.low:g}, {high}{right}"
+
+
+PERCENT = Limit(0.0, 100.0)
+POSITIVE = Limit(0.0, low_open=True)
+NON_NEGATIVE = Limit(0.0)
+PROBABILITY = Limit(0.0, 1.0, low_open=True, high_open=True)
+AT_LEAST_ONE = Limit(1.0)
+
+#: every number of the profile and what it may be; a number without a limit is refused by a test
+LIMITS: dict[str, Limit] = {
+    "query_window_hours": POSITIVE,
+    "timeline_window_hours": POSITIVE,
+    "success_rate_min_pct": PERCENT,
+    "min_settled_imports": AT_LEAST_ONE,
+    "stuck_after_minutes": AT_LEAST_ONE,
+    "stuck_resolved_within_minutes": NON_NEGATIVE,
+    "fast_import_minutes": POSITIVE,
+    "slow_import_minutes": POSITIVE,
+    "max_slow_pct": PERCENT,
+    "min_fast_pct": PERCENT,
+    "duration_slowdown_max_pct": NON_NEGATIVE,
+    "stage3_duration_every_hours": POSITIVE,
+    "error_rate_max_pct": PERCENT,
+    "stuck_per_hour_max": NON_NEGATIVE,
+    "stuck_users_max": NON_NEGATIVE,
+    "slow_persist_hours": NON_NEGATIVE,
+    "in_flight_drain_minutes": NON_NEGATIVE,
+    "integrity_max_listed": AT_LEAST_ONE,
+    "rollback_window_hours": POSITIVE,
+    "rollback_log_window_minutes": POSITIVE,
+    "in_flight_lookback_hours": POSITIVE,
+    "checkpoint_tolerance_minutes": NON_NEGATIVE,
+    "log_coverage_slack_minutes": NON_NEGATIVE,
+    "attestation_grace_minutes": NON_NEGATIVE,
+    "traffic_min_expected_per_hour": NON_NEGATIVE,
+    "memory_growth_max_pct": NON_NEGATIVE,
+    "cpu_growth_max_pct": NON_NEGATIVE,
+    "cpu_trend_from_stage": Limit(1.0, 4.0),
+    "stage3_v1_quiet_hours": POSITIVE,
+    "stage4_v1_quiet_days": POSITIVE,
+    "days_at_100_before_removal": POSITIVE,
+    "split_alpha": PROBABILITY,
+    "split_min_requests": NON_NEGATIVE,
+    "trend_alpha": PROBABILITY,
+    "min_trend_points": Limit(3.0),
+    "systemic_min_users": AT_LEAST_ONE,
+    "http_timeout_seconds": POSITIVE,
+    "statement_timeout_ms": AT_LEAST_ONE,
+}
+#: settings that name one of a few modes
+CHOICES: dict[str, tuple[str, ...]] = {
+    "success_rate_basis": ("settled", "query1"),
+}
+#: lists that must hold at least one entry (an empty one would silently match nothing)
+NON_EMPTY = frozenset({"rlm_health_statuses"})
+
+
 def profile_from_mapping(
     values: Mapping[str, Any], *, origin: Callable[[str], str] = lambda key: "profile"
 ) -> Profile:
-    """Build a profile from a `[profile]` table; errors name the key and where it was written."""
+    """Build a profile from a `[profile]` table; errors name the key, where it was written, and
+    what was expected."""
     defaults = Profile()
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
@@ -140,13 +222,37 @@ def profile_from_mapping(
                 f"{origin(key)}: unknown profile setting {key!r}; known settings: {known}"
             )
         kwargs[key] = _coerce(key, value, getattr(defaults, key), origin(key))
-    profile = dataclasses.replace(defaults, **kwargs)
-    if profile.success_rate_basis not in ("settled", "query1"):
-        raise ConfigError(
-            f"{origin('success_rate_basis')}: profile setting 'success_rate_basis' is "
-            f"{profile.success_rate_basis!r}; expected 'settled' or 'query1'"
-        )
-    return profile
+        problem = value_problem(key, kwargs[key])
+        if problem:
+            raise ConfigError(
+                f"{origin(key)}: profile setting {key!r} is {value!r}; expected {problem}"
+            )
+    return dataclasses.replace(defaults, **kwargs)
+
+
+def value_problem(key: str, value: Any) -> str:
+    """What a profile setting was expected to be, when `value` is not that ("" when it is)."""
+    limit = LIMITS.get(key)
+    if limit is not None and not limit.admits(float(value)):
+        return limit.describe()
+    choices = CHOICES.get(key)
+    if choices is not None and value not in choices:
+        return " or ".join(repr(c) for c in choices)
+    if isinstance(value, tuple) and any(not item.strip() for item in value):
+        return "a list of non-empty strings"
+    if key in NON_EMPTY and not value:
+        return "a list with at least one entry"
+    if key == "sunset" and _http_date_problem(value):
+        return "an HTTP date such as 'Sat, 01 Mar 2026 00:00:00 GMT'"
+    return ""
+
+
+def _http_date_problem(value: str) -> bool:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return True
+    return parsed.tzinfo is None
 
 
 def _coerce(key: str, value: Any, default: Any, origin: str) -> Any:

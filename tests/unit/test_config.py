@@ -264,3 +264,16 @@ def test_bad_router_log_date_or_zone_names_the_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=rf"environment variable {variable}: .*{expected}"):
         resolve_settings({}, env={variable: value}, config_file=toml(tmp_path, ""))
+
+
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf", "+nan", "101", "-0.5"])
+def test_a_profile_number_out_of_range_names_file_line_and_range(
+    tmp_path: Path, literal: str
+) -> None:
+    text = f'[cutover]\nscenario = "x"\n\n[profile]\nsuccess_rate_min_pct = {literal}\n'
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, text=text)
+    message = str(info.value)
+    assert message.startswith(f"config file {tmp_path / 'cutover.toml'}, line 5: ")
+    assert "'success_rate_min_pct'" in message
+    assert "expected a finite number in [0, 100]" in message

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from cutover.errors import ConfigError
-from cutover.profile import Profile, profile_from_mapping
+from cutover.profile import LIMITS, Profile, profile_from_mapping, value_problem
 from cutover.timeutil import as_utc, iso, parse_duration, parse_instant
 
 
@@ -158,3 +160,42 @@ def test_profile_from_mapping_wrong_type(key: str, value: object, expected: str)
 def test_profile_from_mapping_bad_basis() -> None:
     with pytest.raises(ConfigError, match="expected 'settled' or 'query1'"):
         profile_from_mapping({"success_rate_basis": "mean"})
+
+
+def test_every_number_of_the_profile_has_a_limit_and_its_default_fits() -> None:
+    for f in dataclasses.fields(Profile):
+        default = getattr(Profile(), f.name)
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            assert f.name in LIMITS, f"{f.name} has no limit"
+        if f.name != "stages":
+            assert value_problem(f.name, default) == "", f.name
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("success_rate_min_pct", math.nan, "a finite number in [0, 100]"),
+        ("success_rate_min_pct", math.inf, "a finite number in [0, 100]"),
+        ("success_rate_min_pct", 100.5, "a finite number in [0, 100]"),
+        ("success_rate_min_pct", -1, "a finite number in [0, 100]"),
+        ("error_rate_max_pct", -math.inf, "a finite number in [0, 100]"),
+        ("split_alpha", 0, "a finite number in (0, 1)"),
+        ("split_alpha", 1.0, "a finite number in (0, 1)"),
+        ("trend_alpha", math.nan, "a finite number in (0, 1)"),
+        ("min_settled_imports", 0, "a finite number in [1, inf)"),
+        ("http_timeout_seconds", 0, "a finite number in (0, inf)"),
+        ("http_timeout_seconds", math.inf, "a finite number in (0, inf)"),
+        ("statement_timeout_ms", -5, "a finite number in [1, inf)"),
+        ("min_trend_points", 2, "a finite number in [3, inf)"),
+        ("success_rate_basis", "mean", "'settled' or 'query1'"),
+        ("systemic_error_patterns", ["timeout", " "], "a list of non-empty strings"),
+        ("rlm_health_statuses", [], "a list with at least one entry"),
+        ("sunset", "next March", "an HTTP date"),
+    ],
+)
+def test_profile_values_out_of_range_are_refused(key: str, value: object, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        profile_from_mapping({key: value}, origin=lambda k: f"cutover.toml, line 7 ({k})")
+    message = str(info.value)
+    assert message.startswith(f"cutover.toml, line 7 ({key}): profile setting {key!r} is ")
+    assert f"expected {expected}" in message
