@@ -71,3 +71,27 @@ def test_missing_file_is_unavailable(tmp_path: Path) -> None:
         read_env_pull_file(path)
     assert str(path) in info.value.source
     assert "cannot be read" in info.value.message
+
+
+def test_a_key_written_twice_takes_its_last_value(tmp_path: Path) -> None:
+    """dotenv and Vercel take the last; the first would read a stale 0 as the rollout."""
+    path = tmp_path / ".env.local"
+    path.write_text(
+        'V2_ROLLOUT_PERCENT="0"\nOTHER="x"\nV2_ROLLOUT_PERCENT="10"\n', encoding="utf-8"
+    )
+    setting = read_env_pull_file(path)
+    assert setting.raw == "10"
+    assert setting.origin == f"{path}, line 3"
+
+
+def test_an_export_prefix_is_read_as_dotenv_does(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("export V2_ROLLOUT_PERCENT=0\n", encoding="utf-8")
+    assert read_env_pull_file(path).raw == "0"
+
+
+def test_a_file_that_is_not_text_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / ".env.local"
+    path.write_bytes(b"V2_ROLLOUT_PERCENT=\xff\xfe\n")
+    with pytest.raises(SourceUnavailable, match="not UTF-8 text"):
+        read_env_pull_file(path)

@@ -23,18 +23,19 @@ class RolloutSetting:
 
 
 def read_env_pull_file(path: Path) -> RolloutSetting:
-    """Read V2_ROLLOUT_PERCENT from `.env.local` as `vercel env pull` writes it."""
+    """Read V2_ROLLOUT_PERCENT from `.env.local` as `vercel env pull` writes it. A key written
+    twice takes its last value, as dotenv and Vercel do."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceUnavailable(
-            f"vercel env file {path}", f"cannot be read ({exc.strerror})"
-        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SourceUnavailable(f"vercel env file {path}", f"cannot be read ({reason})") from None
+    found = RolloutSetting(None, f"{path} (no {VARIABLE} line)")
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        key, sep, value = stripped.partition("=")
+        key, sep, value = stripped.removeprefix("export ").partition("=")
         if not sep:
             raise ConfigError(f'{path}, line {number}: expected KEY="value", got {line!r}')
         if key.strip() != VARIABLE:
@@ -42,9 +43,10 @@ def read_env_pull_file(path: Path) -> RolloutSetting:
         value = _unquote(value.strip())
         origin = f"{path}, line {number}"
         if value == SENSITIVE_MARKER:
-            return RolloutSetting(None, origin, readable=False)
-        return RolloutSetting(value, origin)
-    return RolloutSetting(None, f"{path} (no {VARIABLE} line)")
+            found = RolloutSetting(None, origin, readable=False)
+        else:
+            found = RolloutSetting(value, origin)
+    return found
 
 
 def _unquote(value: str) -> str:
