@@ -10,14 +10,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cutover.errors import ConfigError
 from cutover.profile import Profile, profile_from_mapping
-from cutover.timeutil import parse_instant
+from cutover.timeutil import iso, parse_instant, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,21 @@ def resolve_settings(
         if profile_table
         else Profile()
     )
+    _check_not_ahead(values.get("as_of"), origins.get("as_of", ""), profile)
     return Settings(**values, profile=profile, origins=origins)
+
+
+def _check_not_ahead(as_of: datetime | None, origin: str, profile: Profile) -> None:
+    """An instant after now cannot have been measured: a stage would 'elapse' that never ran."""
+    if as_of is None:
+        return
+    allowance = timedelta(minutes=profile.clock_skew_minutes)
+    now = utc_now()
+    if as_of > now + allowance:
+        raise ConfigError(
+            f"{origin}: as_of is {iso(as_of)}, after the clock's {iso(now)} (allowance "
+            f"{profile.clock_skew_minutes:g} min); expected an instant that has passed"
+        )
 
 
 def _first_set(

@@ -70,6 +70,7 @@ class Profile:
     rollback_log_window_minutes: int = 60  # OOM / crash lines that call for a rollback now
     in_flight_lookback_hours: float = 48.0  # how far back imports may still be in flight
     # checkpoints, coverage and attestations
+    clock_skew_minutes: float = 5.0  # how far after the clock an --as-of may lie
     checkpoint_tolerance_minutes: int = 60
     log_coverage_slack_minutes: int = 15
     attestation_grace_minutes: int = 15
@@ -182,6 +183,7 @@ LIMITS: dict[str, Limit] = {
     "rollback_window_hours": POSITIVE,
     "rollback_log_window_minutes": POSITIVE,
     "in_flight_lookback_hours": POSITIVE,
+    "clock_skew_minutes": NON_NEGATIVE,
     "checkpoint_tolerance_minutes": NON_NEGATIVE,
     "log_coverage_slack_minutes": NON_NEGATIVE,
     "attestation_grace_minutes": NON_NEGATIVE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from cutover.config import Settings, resolve_settings
 from cutover.errors import ConfigError
 from cutover.profile import Profile
+from cutover.timeutil import iso, utc_now
 
 
 def toml(tmp_path: Path, text: str) -> Path:
@@ -277,3 +278,16 @@ def test_a_profile_number_out_of_range_names_file_line_and_range(
     assert message.startswith(f"config file {tmp_path / 'cutover.toml'}, line 5: ")
     assert "'success_rate_min_pct'" in message
     assert "expected a finite number in [0, 100]" in message
+
+
+def test_an_as_of_after_the_clock_is_a_usage_error(tmp_path: Path) -> None:
+    """A year ahead made stage1.elapsed pass with '11607 h' (issue 11)."""
+    ahead = iso(utc_now() + timedelta(days=365))
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, env={"CUTOVER_AS_OF": ahead})
+    message = str(info.value)
+    assert message.startswith("environment variable CUTOVER_AS_OF: as_of is ")
+    assert "expected an instant that has passed" in message
+    # within the clock-skew allowance it is taken as given
+    near = iso(utc_now() + timedelta(minutes=2))
+    assert resolve(tmp_path, env={"CUTOVER_AS_OF": near}).as_of is not None

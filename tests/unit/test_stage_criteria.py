@@ -228,11 +228,18 @@ def test_deprecation_needs_14_days_at_100_percent() -> None:
 ALLOWANCE = PROFILE.stuck_after_minutes + PROFILE.stuck_resolved_within_minutes
 
 
-def stuck(*minutes: int, late: int = 0) -> StuckStatus:
+def stuck(*minutes: int, late: int = 0, started: int = 200) -> StuckStatus:
     items = tuple(
         StuckImport(f"u{i}", DAY.end - timedelta(minutes=m), m) for i, m in enumerate(minutes)
     )
-    return StuckStatus(DAY, items, late)
+    return StuckStatus(DAY, items, late, started)
+
+
+def test_stuck_on_no_imports_at_all_is_inconclusive() -> None:
+    """An empty table, or every row hidden by row-level security, is not 'none stuck'."""
+    r = stuck_imports(stuck(started=0), CTX)
+    assert r.outcome is UNDECIDED
+    assert "row-level security" in r.reason
 
 
 def test_stuck_none_passes() -> None:
@@ -572,8 +579,14 @@ def test_rollbacks() -> None:
 # -- error patterns -----------------------------------------------------------------------------
 
 
-def signatures(*rows: ErrorPattern) -> ErrorPatterns:
-    return ErrorPatterns(DAY, rows)
+def signatures(*rows: ErrorPattern, started: int = 200) -> ErrorPatterns:
+    return ErrorPatterns(DAY, rows, started)
+
+
+def test_systemic_errors_on_no_imports_at_all_is_inconclusive() -> None:
+    assert systemic_errors(signatures(started=0), CTX).outcome is UNDECIDED
+    # a failure found is a failure, whatever else is missing
+    assert systemic_errors(signatures(TIMEOUT, started=0), CTX).outcome is FAIL
 
 
 TIMEOUT = ErrorPattern("TimeoutError: RLM timed out", 4, 4)  # systemic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.criteria.imports import NO_IMPORTS
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.criteria.signatures import Signature, classify
@@ -26,7 +27,9 @@ def systemic_errors(e: ErrorPatterns, ctx: Context) -> Result:
     if systemic:
         listed = "; ".join(f"{s.text!r} x{s.count} ({s.users} users)" for s in systemic[:5])
         return result(FAIL, f"systemic errors: {listed}", **common)
-    return result(PASS, "no systemic error signature", **common)
+    if e.started == 0:
+        return result(UNDECIDED, NO_IMPORTS, **common)
+    return result(PASS, f"no systemic error signature in {e.started} imports", **common)
 
 
 def new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:

@@ -11,6 +11,12 @@ from cutover.outcome import Result
 from cutover.timeutil import iso
 
 
+NO_IMPORTS = (
+    "no v2 import started in the window: nothing to judge (no traffic, an empty table, or "
+    "rows that this role's row-level security hides)"
+)
+
+
 def stuck_imports(s: StuckStatus, ctx: Context) -> Result:
     profile = ctx.profile
     allowance = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
@@ -40,7 +46,9 @@ def stuck_imports(s: StuckStatus, ctx: Context) -> Result:
             f"{len(pending)} stuck imports may still resolve in time; measure again within 2 h",
             **common,
         )
-    return result(PASS, "no stuck imports", **common)
+    if s.started == 0:
+        return result(UNDECIDED, NO_IMPORTS, **common)
+    return result(PASS, f"no stuck imports of {s.started} started", **common)
 
 
 def traffic(t: Traffic, ctx: Context) -> Result:

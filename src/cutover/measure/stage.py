@@ -72,11 +72,19 @@ def stage_progress(inputs: Inputs, criterion: str) -> StageProgress:
     return progress_of(inputs.ledger(), inputs.plan(criterion))
 
 
+def imports_started(inputs: Inputs, window: Window) -> int:
+    """How many v2 imports the table shows started in the window: none means nothing to judge
+    (no traffic, an empty table, or rows this role's row-level security hides)."""
+    counts = imports.read_success(inputs.database(), window, inputs.profile.stuck_after_minutes)
+    return counts.total
+
+
 @dataclass(frozen=True, slots=True)
 class StuckStatus:
     window: Window
     stuck_now: tuple[imports.StuckImport, ...]
     resolved_late: int  # completed in the window, but only after being stuck past the allowance
+    started: int  # v2 imports started in the window
 
 
 def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
@@ -86,7 +94,7 @@ def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
     durations = imports.read_durations(db, window)
     limit = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
     late = sum(n for minutes, n in durations.bins.items() if minutes > limit)
-    return StuckStatus(window, tuple(stuck), late)
+    return StuckStatus(window, tuple(stuck), late, imports_started(inputs, window))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +103,13 @@ class ErrorPatterns:
 
     window: Window
     patterns: tuple[imports.ErrorPattern, ...]
+    started: int  # v2 imports started in the window
 
 
 def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
     window = window_of(inputs, criterion)
-    return ErrorPatterns(window, tuple(imports.read_error_patterns(inputs.database(), window)))
+    patterns = tuple(imports.read_error_patterns(inputs.database(), window))
+    return ErrorPatterns(window, patterns, imports_started(inputs, window))
 
 
 @dataclass(frozen=True, slots=True)
