@@ -116,7 +116,8 @@ class Profile:
     # RLM
     rlm_health_statuses: tuple[str, ...] = ("healthy", "ok")
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
-    http_timeout_seconds: float = 10.0
+    http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
+    http_max_body_bytes: int = 1_000_000
     statement_timeout_ms: int = 30_000
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
@@ -200,6 +201,7 @@ LIMITS: dict[str, Limit] = {
     "min_trend_points": Limit(3.0),
     "systemic_min_users": AT_LEAST_ONE,
     "http_timeout_seconds": POSITIVE,
+    "http_max_body_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
 }
 #: settings that name one of a few modes

@@ -6,21 +6,19 @@ does and keeps the log lines the real service would write.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from cutover.loopback import serve
 from cutover.scenarios.model import Rlm
 from cutover.timeutil import iso, utc_now
 
@@ -113,12 +111,6 @@ async def _json(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True, slots=True)
 class RunningSimulator:
     url: str
@@ -127,23 +119,9 @@ class RunningSimulator:
 
 @contextmanager
 def serve_simulator(faults: Rlm, *, startup_timeout: float = 10.0) -> Iterator[RunningSimulator]:
-    """Run the simulator under uvicorn on 127.0.0.1 in a thread; stop it on exit."""
+    """Run the simulator on 127.0.0.1 in a thread; stop it on exit."""
     log = SimulatorLog()
-    port = free_port()
-    config = uvicorn.Config(
-        build_app(faults, log), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="rlm-simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"the RLM simulator did not start on 127.0.0.1:{port}")
-        time.sleep(0.01)
-    try:
-        yield RunningSimulator(url=f"http://127.0.0.1:{port}", log=log)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(
+        build_app(faults, log), name="rlm-simulator", startup_timeout=startup_timeout
+    ) as url:
+        yield RunningSimulator(url=url, log=log)

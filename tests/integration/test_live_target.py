@@ -9,9 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from cutover.loopback import free_port
 from cutover.scenarios.model import Rlm, load_scenario
 from cutover.scenarios.seed import seed_database
-from cutover.simulator import free_port, serve_simulator
+from cutover.simulator import serve_simulator
 from cutover.sources.database import connect
 from cutover.targets.embedded import embedded_postgres
 from suite_runner import run_suite

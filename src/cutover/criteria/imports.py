@@ -10,7 +10,6 @@ from cutover.measure.stage import StuckStatus, Traffic
 from cutover.outcome import Result
 from cutover.timeutil import iso
 
-
 NO_IMPORTS = (
     "no v2 import started in the window: nothing to judge (no traffic, an empty table, or "
     "rows that this role's row-level security hides)"

@@ -23,6 +23,8 @@ def rlm_health(probe: HealthProbe, ctx: Context) -> Result:
     if probe.status_code != 200:
         detail = body.get("detail", "no detail")
         outcome, reason = FAIL, f"{probe.url} answered {probe.status_code}: {detail}"
+    elif probe.body_problem:
+        outcome, reason = FAIL, f"{probe.url} answered 200, but its {probe.body_problem}"
     elif processors is not True:
         outcome, reason = FAIL, f"processors_available is {processors!r}, expected true"
     elif status not in allowed:

@@ -160,7 +160,9 @@ def rlm_crash(r: RlmCrashSignals, ctx: Context) -> Result:
         detail = (health.body or {}).get("detail", "")
         problems.append(f"/health answered {health.status_code} {detail}".strip())
     if health is not None and health.status_code == 200:
-        if (health.body or {}).get("processors_available") is not True:
+        if health.body_problem:
+            problems.append(f"/health answered 200, but its {health.body_problem}")
+        elif (health.body or {}).get("processors_available") is not True:
             problems.append("/health says processors_available is not true")
     fields: dict[str, Any] = dict(
         measured=f"{logs.oom_kills} OOM, {logs.crashes} crashes; health "

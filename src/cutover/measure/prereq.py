@@ -34,14 +34,20 @@ def rollout_setting(inputs: Inputs, criterion: str) -> RolloutSetting:
 
 def rlm_health(inputs: Inputs, criterion: str) -> rlm_http.HealthProbe:
     timeout = inputs.profile.http_timeout_seconds
-    return rlm_http.probe_health(inputs.rlm().production(), timeout=timeout)
+    return rlm_http.probe_health(
+        inputs.rlm().production(), timeout=timeout, max_bytes=inputs.profile.http_max_body_bytes
+    )
 
 
 def deprecation_headers(inputs: Inputs, criterion: str) -> rlm_http.HeaderProbe:
     timeout = inputs.profile.http_timeout_seconds
-    return rlm_http.probe_deprecation(inputs.rlm().local(), timeout=timeout)
+    return rlm_http.probe_deprecation(
+        inputs.rlm().local(), timeout=timeout, max_bytes=inputs.profile.http_max_body_bytes
+    )
 
 
 def v1_removed(inputs: Inputs, criterion: str) -> rlm_http.RemovalProbe:
     timeout = inputs.profile.http_timeout_seconds
-    return rlm_http.probe_v1_removed(inputs.rlm().production(), timeout=timeout)
+    return rlm_http.probe_v1_removed(
+        inputs.rlm().production(), timeout=timeout, max_bytes=inputs.profile.http_max_body_bytes
+    )

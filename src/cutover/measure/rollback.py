@@ -73,7 +73,8 @@ def rlm_crash_signals(inputs: Inputs, criterion: str) -> RlmCrashSignals:
     rlm_url = inputs.rlm().url
     if rlm_url is not None:
         try:
-            health, error = probe_health(rlm_url, timeout=profile.http_timeout_seconds), ""
+            timeout, cap = profile.http_timeout_seconds, profile.http_max_body_bytes
+            health, error = probe_health(rlm_url, timeout=timeout, max_bytes=cap), ""
         except SourceUnavailable as exc:
             error = exc.message
     return RlmCrashSignals(window, logs, health, error)

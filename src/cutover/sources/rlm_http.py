@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.redact import redact_url
+from cutover.sources.http import DEFAULT_MAX_BYTES, Answer, fetch
 
 PROBE_BODY = {"user_id": "cutover-gates-probe", "storage_path": "cutover-gates-probe.json"}
 
@@ -42,6 +41,7 @@ class HealthProbe:
     status_code: int
     body: dict[str, Any] | None
     elapsed_ms: float
+    body_problem: str = ""  # why the body could not be read as a JSON object ("" when it was)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +54,27 @@ class HeaderProbe:
     has_notice: bool
 
 
-def _get_json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+def _json_object(answer: Answer) -> tuple[dict[str, Any] | None, str]:
+    value, problem = answer.json()
+    if problem:
+        return None, problem
+    if not isinstance(value, dict):
+        return None, f"body is JSON but not an object (first bytes: {answer.body[:60]!r})"
+    return value, ""
 
 
-def probe_health(base_url: str, *, timeout: float) -> HealthProbe:
+def probe_health(
+    base_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
+) -> HealthProbe:
     """GET {base}/health; a refused or timed-out request makes the source unavailable."""
     url = base_url.rstrip("/") + "/health"
     started = time.perf_counter()
-    try:
-        response = httpx.get(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(f"RLM {redact_url(url)}", f"no answer: {exc}") from None
+    answer = fetch(
+        "GET", url, deadline=timeout, max_bytes=max_bytes, source=f"RLM {redact_url(url)}"
+    )
     elapsed = (time.perf_counter() - started) * 1000
-    return HealthProbe(redact_url(url), response.status_code, _get_json(response), elapsed)
+    body, problem = _json_object(answer)
+    return HealthProbe(answer.url, answer.status_code, body, elapsed, problem)
 
 
 def require_local(url: str, *, setting: str) -> None:
@@ -89,22 +92,28 @@ def require_local(url: str, *, setting: str) -> None:
         )
 
 
-def probe_deprecation(local_url: str, *, timeout: float) -> HeaderProbe:
+def probe_deprecation(
+    local_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
+) -> HeaderProbe:
     """POST {local}/process-full with a probe body and read the deprecation headers."""
     require_local(local_url, setting="CUTOVER_RLM_LOCAL_URL / --rlm-local-url")
     url = local_url.rstrip("/") + "/process-full"
-    try:
-        response = httpx.post(url, json=PROBE_BODY, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(f"local RLM {redact_url(url)}", f"no answer: {exc}") from None
-    body = _get_json(response) or {}
+    answer = fetch(
+        "POST",
+        url,
+        deadline=timeout,
+        max_bytes=max_bytes,
+        source=f"local RLM {redact_url(url)}",
+        json_body=PROBE_BODY,
+    )
+    body, _ = _json_object(answer)
     return HeaderProbe(
-        url=redact_url(url),
-        status_code=response.status_code,
-        deprecation=response.headers.get("Deprecation"),
-        sunset=response.headers.get("Sunset"),
-        link=response.headers.get("Link"),
-        has_notice=bool(body.get("deprecation_notice")),
+        url=answer.url,
+        status_code=answer.status_code,
+        deprecation=answer.headers.get("Deprecation"),
+        sunset=answer.headers.get("Sunset"),
+        link=answer.headers.get("Link"),
+        has_notice=bool((body or {}).get("deprecation_notice")),
     )
 
 
@@ -114,13 +123,14 @@ class RemovalProbe:
     status_code: int
 
 
-def probe_v1_removed(base_url: str, *, timeout: float) -> RemovalProbe:
+def probe_v1_removed(
+    base_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
+) -> RemovalProbe:
     """POST {base}/process-full with no body, as the runbook's check does.
 
     Without a body a still-present v1 endpoint answers 422 (validation) and starts nothing."""
     url = base_url.rstrip("/") + "/process-full"
-    try:
-        response = httpx.post(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(f"RLM {redact_url(url)}", f"no answer: {exc}") from None
-    return RemovalProbe(redact_url(url), response.status_code)
+    answer = fetch(
+        "POST", url, deadline=timeout, max_bytes=max_bytes, source=f"RLM {redact_url(url)}"
+    )
+    return RemovalProbe(answer.url, answer.status_code)
