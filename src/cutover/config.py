@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cutover.errors import ConfigError
 from cutover.profile import Profile, profile_from_mapping
+from cutover.redact import dsn_secrets, redact_text, register_secret, register_secrets
 from cutover.timeutil import iso, parse_instant, utc_now
 
 
@@ -140,10 +142,14 @@ def resolve_settings(
     file_values, profile_table, file_origin, file_text = _read_config_file(config_file, env)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    register_secret(env.get("PGPASSWORD"))
     for setting in SETTINGS:
         raw, origin = _first_set(setting, options, env, file_values, file_origin, file_text)
         if raw is None:
             continue
+        if setting.secret:
+            # before anything can print it: a malformed value's error message included
+            register_secrets([raw, *dsn_secrets(raw)])
         values[setting.name] = _convert(setting, raw, origin)
         origins[setting.name] = origin
     profile = (
@@ -223,9 +229,49 @@ def _convert(setting: Setting, raw: str, origin: str) -> Any:
         if raw.strip() == "":
             raise ConfigError(f"{origin}: {setting.name} is empty; expected a file or folder path")
         return Path(raw)
-    if setting.name == "database_url" and not raw.strip():
-        raise ConfigError(f"{origin}: {setting.name} is empty; expected a postgresql:// URL")
+    if setting.name == "database_url":
+        _check_dsn(raw, origin)
+    if setting.name in _URLS:
+        _check_http_url(setting, raw, origin)
     return raw
+
+
+_URLS = {"rlm_url", "rlm_local_url"}
+_DSN_SCHEMES = ("postgresql", "postgres")
+_DSN_EXPECTED = (
+    "expected postgresql://user:password@host:port/dbname (or a key=value conninfo string)"
+)
+
+
+def _check_dsn(raw: str, origin: str) -> None:
+    """A DSN psycopg would misread, or that would print its password in an error, is refused
+    here; the message shows it masked."""
+    shown = redact_text(raw)
+    if not raw.strip():
+        raise ConfigError(f"{origin}: database_url is empty; {_DSN_EXPECTED}")
+    if raw != raw.strip():
+        raise ConfigError(
+            f"{origin}: database_url {shown!r} has white space around it; {_DSN_EXPECTED}"
+        )
+    if "://" not in raw:
+        if "=" in raw and "@" not in raw.split("=", 1)[0]:
+            return  # key=value conninfo: psycopg reads it, and says what is wrong with it
+        raise ConfigError(f"{origin}: database_url {shown!r} has no scheme; {_DSN_EXPECTED}")
+    scheme = raw.split("://", 1)[0].lower()
+    if scheme not in _DSN_SCHEMES:
+        raise ConfigError(
+            f"{origin}: database_url {shown!r} has the scheme {scheme!r}; {_DSN_EXPECTED}"
+        )
+
+
+def _check_http_url(setting: Setting, raw: str, origin: str) -> None:
+    shown = redact_text(raw)
+    parts = urlsplit(raw.strip()) if raw.strip() == raw else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{origin}: {setting.name} is {shown!r}; expected an http:// or https:// URL "
+            "such as https://soulprint-landing.onrender.com"
+        )
 
 
 def _read_config_file(

@@ -23,6 +23,7 @@ from cutover.gate import decide
 from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
 from cutover.profile import Profile
+from cutover.redact import redact_text
 from cutover.timeutil import iso, utc_now
 
 GATE_MARKERS = {
@@ -193,10 +194,11 @@ class Gate:
             result, as_of=self.context.as_of, target=self.context.target
         ):
             self.item.user_properties.append((name, value))
+        said = f"{result.criterion}: {redact_text(result.reason)}"
         if result.outcome is Outcome.FAIL:
-            raise CriterionFailed(f"{result.criterion}: {result.reason}")
+            raise CriterionFailed(said)
         if result.outcome is Outcome.INCONCLUSIVE:
-            pytest.skip(f"inconclusive: {result.criterion}: {result.reason}")
+            pytest.skip(f"inconclusive: {said}")
         return result
 
 

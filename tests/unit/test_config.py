@@ -291,3 +291,33 @@ def test_an_as_of_after_the_clock_is_a_usage_error(tmp_path: Path) -> None:
     # within the clock-skew allowance it is taken as given
     near = iso(utc_now() + timedelta(minutes=2))
     assert resolve(tmp_path, env={"CUTOVER_AS_OF": near}).as_of is not None
+
+
+@pytest.mark.parametrize(
+    ("dsn", "said"),
+    [
+        ("reader:S3cretZ@127.0.0.1:5432/postgres", "has no scheme"),
+        ("postgresql:/reader:S3cretZ@127.0.0.1/postgres", "has no scheme"),
+        (" postgresql://reader:S3cretZ@127.0.0.1/postgres", "has white space around it"),
+        ("postgresql://reader:S3cretZ@127.0.0.1/postgres\n", "has white space around it"),
+        ("mysql://reader:S3cretZ@127.0.0.1/postgres", "has the scheme 'mysql'"),
+        ("", "is empty"),
+        ("   ", "is empty"),
+    ],
+)
+def test_a_malformed_dsn_is_refused_without_its_password(
+    tmp_path: Path, dsn: str, said: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, env={"CUTOVER_DATABASE_URL": dsn})
+    message = str(info.value)
+    assert message.startswith("environment variable CUTOVER_DATABASE_URL: database_url ")
+    assert said in message
+    assert "expected postgresql://user:password@host:port/dbname" in message
+    assert "S3cretZ" not in message
+
+
+@pytest.mark.parametrize("url", ["soulprint-landing.onrender.com", "ftp://x", "", "http://"])
+def test_an_rlm_url_without_a_scheme_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"expected an http:// or https:// URL"):
+        resolve(tmp_path, env={"CUTOVER_RLM_URL": url})

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
-from cutover.redact import redact_text, redact_url
+from cutover.redact import dsn_secrets, redact_text, redact_url, register_secret
 
 
 def test_url_password_is_masked_and_the_rest_kept() -> None:
@@ -109,3 +109,43 @@ def test_quoted_conninfo_password_with_escaped_quote_is_masked_whole() -> None:
 
 def test_raw_at_sign_in_url_password_is_masked_in_free_text() -> None:
     assert redact_text("see postgresql://user:p@ss@host/db") == "see postgresql://user:***@host/db"
+
+
+# -- masking by value ---------------------------------------------------------------------------
+
+DSN_FORMS = [
+    "postgresql://reader:Sx9-secret-pw@127.0.0.1:5432/postgres",
+    "postgres://reader:Sx9-secret-pw@127.0.0.1/postgres",
+    "reader:Sx9-secret-pw@127.0.0.1:5432/postgres",  # no scheme
+    "postgresql:/reader:Sx9-secret-pw@127.0.0.1/postgres",  # one slash
+    "postgresql:reader:Sx9-secret-pw@127.0.0.1/postgres",
+    "postgresql://reader:Sx9-secret-pw@@127.0.0.1/postgres",
+    "host=127.0.0.1 user=reader password=Sx9-secret-pw dbname=postgres",
+    "host=127.0.0.1 user=reader password='Sx9-secret-pw' dbname=postgres",
+    "postgresql://reader@127.0.0.1/postgres?password=Sx9-secret-pw",
+]
+
+
+@pytest.mark.parametrize("dsn", DSN_FORMS)
+def test_the_password_of_every_dsn_form_is_found(dsn: str) -> None:
+    assert "Sx9-secret-pw" in [s.strip("'") for s in dsn_secrets(dsn)]
+
+
+def test_a_registered_secret_is_masked_wherever_it_appears() -> None:
+    register_secret("Qk2-not-a-pattern")
+    # no URL, no `password=`: only its value gives it away
+    text = "connection to server failed: FATAL: role 'Qk2-not-a-pattern' (Qk2-not-a-pattern)"
+    assert "Qk2-not-a-pattern" not in redact_text(text)
+    assert "Qk2-not-a-pattern" not in redact_url("http://x/Qk2-not-a-pattern")
+
+
+def test_the_percent_decoded_form_is_masked_too() -> None:
+    register_secret("pw%40Zq9x")
+    assert redact_text("password authentication failed for pw@Zq9x") == (
+        "password authentication failed for ***"
+    )
+
+
+def test_very_short_values_are_left_to_the_patterns() -> None:
+    register_secret("ab")
+    assert redact_text("table ab") == "table ab"
