@@ -1,7 +1,8 @@
 """Settings, resolved once into a frozen dataclass.
 
 Order: explicit argument (command-line option), then environment variable, then `cutover.toml`,
-then default. Values are compared with `is None`, never with `or`: `0` and `""` are real values.
+then default. Values are compared with `is None`, never with `or`: `0` and `""` are real values,
+except that an environment variable set to `""` is unset (CI passes undefined secrets so).
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ def _first_set(
     option_value = options.get(setting.name)
     if option_value is not None:
         return option_value, f"option {setting.option}"
-    if setting.env in env:
+    # CI secrets and variables arrive as "" when nobody defined them: empty is unset there
+    if env.get(setting.env, "") != "":
         return env[setting.env], f"environment variable {setting.env}"
     if setting.name in file_values:
         value = file_values[setting.name]

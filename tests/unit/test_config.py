@@ -82,16 +82,24 @@ def test_falsy_option_does_not_fall_through(tmp_path: Path, value: str) -> None:
     assert settings.origins["rollout_percent"] == "option --rollout-percent"
 
 
-@pytest.mark.parametrize("value", ["0", ""])
-def test_falsy_env_does_not_fall_through(tmp_path: Path, value: str) -> None:
+def test_zero_from_env_does_not_fall_through(tmp_path: Path) -> None:
     settings = resolve(
         tmp_path,
         {},
-        {"CUTOVER_ROLLOUT_PERCENT": value},
+        {"CUTOVER_ROLLOUT_PERCENT": "0"},
         '[cutover]\nrollout_percent = "100"\n',
     )
-    assert settings.rollout_percent == value
+    assert settings.rollout_percent == "0"
     assert settings.origins["rollout_percent"] == "environment variable CUTOVER_ROLLOUT_PERCENT"
+
+
+def test_an_empty_environment_variable_is_unset(tmp_path: Path) -> None:
+    """CI secrets and variables that nobody defined arrive as empty strings."""
+    env = {"CUTOVER_ROLLOUT_PERCENT": "", "CUTOVER_DATABASE_URL": "", "CUTOVER_RLM_URL": ""}
+    settings = resolve(tmp_path, {}, env, '[cutover]\nrollout_percent = "100"\n')
+    assert settings.rollout_percent == "100"
+    assert settings.database_url is None and settings.live is False
+    assert settings.rlm_url is None
 
 
 def test_integer_in_file_is_kept_as_its_string(tmp_path: Path) -> None:
@@ -221,7 +229,7 @@ def test_invalid_toml_errors(tmp_path: Path) -> None:
 
 def test_empty_path_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="evidence_dir is empty"):
-        resolve(tmp_path, env={"CUTOVER_EVIDENCE_DIR": ""})
+        resolve(tmp_path, {"evidence_dir": ""})
 
 
 def test_bad_as_of_in_file_names_the_setting(tmp_path: Path) -> None:
@@ -309,9 +317,9 @@ def test_a_malformed_dsn_is_refused_without_its_password(
     tmp_path: Path, dsn: str, said: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        resolve(tmp_path, env={"CUTOVER_DATABASE_URL": dsn})
+        resolve(tmp_path, {"database_url": dsn})  # an option: "" from the environment is unset
     message = str(info.value)
-    assert message.startswith("environment variable CUTOVER_DATABASE_URL: database_url ")
+    assert message.startswith("option --db-url: database_url ")
     assert said in message
     assert "expected postgresql://user:password@host:port/dbname" in message
     assert "S3cretZ" not in message
@@ -320,4 +328,4 @@ def test_a_malformed_dsn_is_refused_without_its_password(
 @pytest.mark.parametrize("url", ["soulprint-landing.onrender.com", "ftp://x", "", "http://"])
 def test_an_rlm_url_without_a_scheme_is_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError, match=r"expected an http:// or https:// URL"):
-        resolve(tmp_path, env={"CUTOVER_RLM_URL": url})
+        resolve(tmp_path, {"rlm_url": url})
