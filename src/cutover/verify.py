@@ -29,13 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from cutover import ledger
+from cutover.evidence.junit import JUnitFile, read_junit_dir
 from cutover.paths import sql_dir
-from cutover.report.model import (
-    Checkpoint,
-    JUnitFile,
-    criterion_result,
-    read_junit_dir,
-)
+from cutover.report.model import Checkpoint, criterion_result
 from cutover.timeutil import iso, utc_now
 
 HEAD_NAME = "ledger.head"
