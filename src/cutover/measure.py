@@ -10,11 +10,11 @@ from typing import Any
 
 from cutover.criteria.signatures import Signature, classify
 from cutover.errors import SourceUnavailable
+from cutover.ledger.view import LedgerView, StageRun
 from cutover.outcome import Window
 from cutover.profile import Profile, StagePlan
 from cutover.sources import imports
 from cutover.sources.database import Database
-from cutover.sources.ledger_view import LedgerView, StageRun
 from cutover.sources.metrics import MetricSeries, read_metrics_csv
 from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
 from cutover.sources.router_logs import RoutingCounts, count_routing

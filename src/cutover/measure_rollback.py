@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.errors import SourceUnavailable
+from cutover.ledger.view import LedgerView
 from cutover.measure import Exports
 from cutover.outcome import Window
 from cutover.profile import Profile
 from cutover.sources import imports
 from cutover.sources.database import Database
-from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import HealthProbe, probe_health
 from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
 from cutover.sources.router_logs import RoutingCounts

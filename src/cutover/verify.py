@@ -2,41 +2,33 @@
 
 Three checks, each reported line by line, then a one-line summary:
 
-1. The ledger's hash chain: every record's `prev` is the SHA-256 of the line before it, so a
-   record changed, removed or reordered breaks the chain at the line after the change.
-2. The JUnit files: every criterion a JUnit file records appears in a ledger checkpoint of the
-   same instant with the same verdict (and measured value), and the JUnit status agrees with it.
-3. The query files: each `query_sha256` a checkpoint recorded is the SHA-256 of a file in
-   `sql/` now (a named hash, `name:sha`, must match `sql/<name>.sql` itself).
+1. The ledger (`chain`): every record's `prev` is the SHA-256 of the line before it, so a record
+   changed, removed or reordered breaks the chain at the line after the change; `ledger.head`,
+   when present, still anchors the last record it covered; every checkpoint fits its schema.
+2. The JUnit files (`junit`): every criterion a JUnit file records appears in a ledger
+   checkpoint of the same instant with the same verdict (and measured value), and the JUnit
+   status agrees with it.
+3. The query files (`queries`): each `query_sha256` a checkpoint recorded is the SHA-256 of a
+   file in `sql/` now (a named hash, `name:sha`, must match `sql/<name>.sql` itself).
 
-The chain cannot catch a change to the *last* record or the removal of records from the end:
-nothing after them carries their hash. `write_head` writes `ledger.head`, an anchor holding the
-last record's line and hash, and `verify` compares it when present. The anchor lives beside the
-ledger, so anyone who can rewrite both can still forge them together: keep the head hash
-somewhere else too (the report prints it, so a CI job summary keeps a copy).
+The ledger is read through `cutover.ledger.store` (the same chain walker the gates read with),
+the JUnit files through `cutover.evidence.junit`; nothing here imports the report.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from cutover import ledger
-from cutover.evidence.junit import JUnitFile, read_junit_dir
+from cutover.evidence.junit import JUnitCase, JUnitFile, read_junit_dir
+from cutover.ledger import store as ledger_store
+from cutover.ledger.errors import RecordInvalid
+from cutover.ledger.records import Checkpoint
+from cutover.ledger.store import HEAD_NAME, Chain, Link, Store
 from cutover.paths import sql_dir
-from cutover.report.model import Checkpoint, criterion_result
-from cutover.timeutil import iso, utc_now
-
-HEAD_NAME = "ledger.head"
-_SHA = re.compile(r"^[0-9a-f]{64}$")
-_JUNIT_STATUS = {"pass": "passed", "fail": "failed", "inconclusive": "skipped"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +43,7 @@ class Finding:
         return f"{self.status:<4} {self.check}: {self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Verification:
     """All findings for an evidence directory; it holds when none failed."""
 
@@ -82,76 +74,31 @@ class Verification:
         return f"cutover verify: FAILED — {first.check}: {first.message}{more}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    number: int
-    raw: bytes
-    data: dict[str, Any] | None  # None: not a JSON object
-
-
-def _digest(raw: bytes) -> str:
-    # the same digest the ledger chains with (ledger._digest): the line without its newline
-    return hashlib.sha256(raw.rstrip(b"\n")).hexdigest()
-
-
-def _lines(path: Path) -> list[_Line]:
-    lines: list[_Line] = []
-    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            data = None
-        lines.append(_Line(number, raw, data if isinstance(data, dict) else None))
-    return lines
-
-
-def verify(evidence_dir: Path) -> Verification:
-    """Run every check on an evidence directory."""
-    result = Verification(evidence_dir)
-    path = ledger.ledger_path(evidence_dir)
-    if not path.exists():
-        result.add("FAIL", "ledger", f"no {path.name} in {evidence_dir}")
-        checkpoints: list[Checkpoint] = []
-    else:
-        lines = _lines(path)
-        _check_chain(result, path, lines)
-        _check_head(result, evidence_dir, lines)
-        checkpoints = _checkpoints(lines)
-    _check_junit(result, read_junit_dir(evidence_dir), checkpoints)
-    _check_queries(result, checkpoints, sql_dir())
-    return result
-
-
-def _check_chain(result: Verification, path: Path, lines: Sequence[_Line]) -> None:
-    if not lines:
-        result.add("FAIL", "ledger", f"{path.name} holds no record")
+def check_chain(result: Verification, chain: Chain) -> None:
+    """Every break of the chain (not just the first), with what most likely happened."""
+    name = chain.path.name
+    if not chain.links:
+        result.add("FAIL", "ledger", f"{name} holds no record")
         return
-    digests = {_digest(line.raw): line.number for line in lines}
-    previous: _Line | None = None
+    digests = {ledger_store.digest(link.line.raw): link.line.number for link in chain.links}
     breaks = 0
-    for line in lines:
-        if line.data is None:
-            result.add("FAIL", "ledger", f"{path.name} line {line.number}: not a JSON record")
+    for link in chain.links:
+        if link.line.data is None:
+            result.add("FAIL", "ledger", f"{name} line {link.line.number}: not a JSON record")
             breaks += 1
-        else:
-            expected = _digest(previous.raw) if previous is not None else ""
-            prev = line.data.get("prev")
-            if prev != expected:
-                result.add("FAIL", "ledger", _break_message(path, line, previous, prev, digests))
-                breaks += 1
-        previous = line
+        elif not link.intact:
+            result.add("FAIL", "ledger", _break_message(name, link, digests))
+            breaks += 1
     if not breaks:
-        result.add("ok", "ledger", f"{path.name}: {len(lines)} records, hash chain intact")
+        result.add("ok", "ledger", f"{name}: {len(chain.links)} records, hash chain intact")
 
 
-def _break_message(
-    path: Path, line: _Line, previous: _Line | None, prev: Any, digests: dict[str, int]
-) -> str:
-    where = f"{path.name} line {line.number}: hash chain broken"
+def _break_message(name: str, link: Link, digests: Mapping[str, int]) -> str:
+    line, previous = link.line, link.previous
+    where = f"{name} line {line.number}: hash chain broken"
     if previous is None:
         return f"{where}: the first record names a predecessor (records removed before it?)"
+    prev = line.data.get("prev") if line.data is not None else None
     elsewhere = digests.get(str(prev)) if prev else None
     if elsewhere is not None and elsewhere != previous.number:
         return f"{where}: it follows line {elsewhere}, not line {previous.number} (reordered)"
@@ -162,54 +109,15 @@ def _break_message(
     )
 
 
-def head_path(evidence_dir: Path) -> Path:
-    return evidence_dir / HEAD_NAME
-
-
-def write_head(evidence_dir: Path) -> Path:
-    """Anchor the ledger's last record in `ledger.head` (line, SHA-256); returns its path.
-
-    Refuses (LedgerBroken) to anchor a chain that does not verify: an anchor must not make a
-    changed ledger look whole. Written atomically; a later append leaves the anchor valid for
-    the records it covers."""
-    path = ledger.ledger_path(evidence_dir)
-    with open(path, "rb") as handle:
-        # a shared lock: appends (exclusive) wait, so the last line read is a whole record
-        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-        try:
-            content = handle.read()
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    numbered = [(n, raw) for n, raw in enumerate(content.split(b"\n"), start=1) if raw.strip()]
-    if not numbered:
-        raise ledger.LedgerBroken(path, 0, "no record to anchor")
-    previous = ""
-    for number, raw in numbered:
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ledger.LedgerBroken(path, number, "not a JSON record") from None
-        if not isinstance(data, dict) or data.get("prev") != previous:
-            raise ledger.LedgerBroken(path, number, "hash chain broken: not anchoring it")
-        previous = _digest(raw)
-    number, raw = numbered[-1]
-    anchor = {
-        "line": number,
-        "sha256": _digest(raw),
-        "records": len(numbered),
-        "at": iso(utc_now()),
-    }
-    target = head_path(evidence_dir)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(anchor, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(partial, target)
-    return target
-
-
-def _check_head(result: Verification, evidence_dir: Path, lines: Sequence[_Line]) -> None:
-    target = head_path(evidence_dir)
-    last = lines[-1].number if lines else 0
-    if not target.exists():
+def check_head(result: Verification, store: Store, chain: Chain) -> None:
+    """The anchored line is still there and unchanged; later records are noted, not anchored."""
+    last = chain.links[-1].line.number if chain.links else 0
+    try:
+        head = store.head()
+    except ValueError:
+        result.add("FAIL", "head", f"{HEAD_NAME} is not a readable anchor")
+        return
+    if head is None:
         result.add(
             "note",
             "head",
@@ -217,32 +125,26 @@ def _check_head(result: Verification, evidence_dir: Path, lines: Sequence[_Line]
             "the end cannot be detected",
         )
         return
-    try:
-        anchor = json.loads(target.read_text(encoding="utf-8"))
-        number, sha = int(anchor["line"]), str(anchor["sha256"])
-    except (ValueError, KeyError, TypeError):
-        result.add("FAIL", "head", f"{HEAD_NAME} is not a readable anchor")
-        return
-    by_number = {line.number: line for line in lines}
-    anchored = by_number.get(number)
+    by_number = {link.line.number: link.line for link in chain.links}
+    anchored = by_number.get(head.line)
     if anchored is None:
         result.add(
             "FAIL",
             "head",
-            f"{HEAD_NAME} anchors line {number}, but the ledger ends at line {last}: "
+            f"{HEAD_NAME} anchors line {head.line}, but the ledger ends at line {last}: "
             "records were removed from the end",
         )
         return
-    if _digest(anchored.raw) != sha:
+    if ledger_store.digest(anchored.raw) != head.sha256:
         result.add(
             "FAIL",
             "head",
-            f"ledger.jsonl line {number} does not match {HEAD_NAME}: the anchored record "
+            f"ledger.jsonl line {head.line} does not match {HEAD_NAME}: the anchored record "
             "was changed",
         )
         return
-    result.add("ok", "head", f"line {number} matches {HEAD_NAME}")
-    later = [line.number for line in lines if line.number > number]
+    result.add("ok", "head", f"line {head.line} matches {HEAD_NAME}")
+    later = [number for number in by_number if number > head.line]
     if later:
         result.add(
             "note",
@@ -252,85 +154,80 @@ def _check_head(result: Verification, evidence_dir: Path, lines: Sequence[_Line]
         )
 
 
-def _checkpoints(lines: Iterable[_Line]) -> list[Checkpoint]:
-    found: list[Checkpoint] = []
-    for line in lines:
-        data = line.data
-        if data is None or data.get("type") != "checkpoint":
+def checkpoints(result: Verification, chain: Chain) -> list[tuple[int, Checkpoint]]:
+    """(line, record) of every checkpoint (also past a break); one that does not fit its schema
+    fails the ledger check."""
+    found: list[tuple[int, Checkpoint]] = []
+    for entry in chain.entries:
+        if entry.type != "checkpoint":
             continue
-        raw = data.get("results")
-        results = (
-            tuple(
-                criterion_result(str(name), values)
-                for name, values in sorted(raw.items())
-                if isinstance(values, dict)
-            )
-            if isinstance(raw, dict)
-            else ()
-        )
-        found.append(
-            Checkpoint(
-                line=line.number,
-                selection=str(data.get("selection", "")),
-                as_of=str(data.get("as_of", "")),
-                at=str(data.get("at", "")),
-                target=str(data.get("target", "")),
-                scenario=data.get("scenario"),
-                results=results,
-            )
-        )
+        try:
+            record = entry.parse()
+        except RecordInvalid as exc:
+            result.add("FAIL", "ledger", f"{chain.path.name} line {exc.line}: {exc.reason}")
+            continue
+        if isinstance(record, Checkpoint):
+            found.append((entry.line, record))
     return found
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
+_JUNIT_STATUS = {"pass": "passed", "fail": "failed", "inconclusive": "skipped"}
 
 
-def _check_junit(
-    result: Verification, files: Sequence[JUnitFile], checkpoints: Sequence[Checkpoint]
+def check_junit(
+    result: Verification, files: Sequence[JUnitFile], checkpoints: Sequence[tuple[int, Checkpoint]]
 ) -> None:
     for junit in files:
         if junit.problem:
             result.add("note", "junit", f"{junit.name}: skipped, {junit.problem}")
             continue
         decided = [c for c in junit.cases if c.criterion]
-        problems: list[str] = []
-        for case in decided:
-            props = case.properties
-            criterion, verdict = case.criterion, props.get("verdict", "")
-            expected_status = _JUNIT_STATUS.get(verdict)
-            if expected_status and case.status not in (expected_status, "error"):
-                problems.append(f"{criterion} is {verdict} but the test case is {case.status}")
-            same_instant = [
-                (c, r)
-                for c in checkpoints
-                if (r := c.result(criterion)) is not None and r.as_of == props.get("as_of", "")
-            ]
-            if not same_instant:
-                problems.append(
-                    f"{criterion} (as of {props.get('as_of', '?')}) is in no ledger checkpoint"
-                )
-                continue
-            if any(
-                r.verdict == verdict and _same(r.measured, props.get("measured", ""))
-                for _, r in same_instant
-            ):
-                continue
-            checkpoint, recorded = same_instant[-1]
-            if recorded.verdict != verdict:
-                problems.append(
-                    f"{criterion} is {verdict} here but {recorded.verdict} in the ledger "
-                    f"(line {checkpoint.line})"
-                )
-            else:
-                problems.append(
-                    f"{criterion} measured {props.get('measured', '')!r} here but "
-                    f"{recorded.measured!r} in the ledger (line {checkpoint.line})"
-                )
+        problems = [p for case in decided for p in _case_problems(case, checkpoints)]
         for problem in problems:
             result.add("FAIL", "junit", f"{junit.name}: {problem}")
         if not problems:
             result.add("ok", "junit", f"{junit.name}: {len(decided)} criteria match the ledger")
+
+
+def _case_problems(case: JUnitCase, checkpoints: Sequence[tuple[int, Checkpoint]]) -> list[str]:
+    props = case.properties
+    criterion, verdict = case.criterion, props.get("verdict", "")
+    problems: list[str] = []
+    expected_status = _JUNIT_STATUS.get(verdict)
+    if expected_status and case.status not in (expected_status, "error"):
+        problems.append(f"{criterion} is {verdict} but the test case is {case.status}")
+    same_instant = [
+        (line, r)
+        for line, c in checkpoints
+        if (r := c.result(criterion)) is not None and r.text("as_of") == props.get("as_of", "")
+    ]
+    if not same_instant:
+        problems.append(f"{criterion} (as of {props.get('as_of', '?')}) is in no ledger checkpoint")
+        return problems
+    if any(
+        r.text("verdict") == verdict and _same(r.text("measured"), props.get("measured", ""))
+        for _, r in same_instant
+    ):
+        return problems
+    line, recorded = same_instant[-1]
+    if recorded.text("verdict") != verdict:
+        problems.append(
+            f"{criterion} is {verdict} here but {recorded.text('verdict')} in the ledger "
+            f"(line {line})"
+        )
+    else:
+        problems.append(
+            f"{criterion} measured {props.get('measured', '')!r} here but "
+            f"{recorded.text('measured')!r} in the ledger (line {line})"
+        )
+    return problems
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _sql_hashes(directory: Path) -> dict[str, dict[str, str]]:
@@ -348,19 +245,19 @@ def _sql_hashes(directory: Path) -> dict[str, dict[str, str]]:
     return hashes
 
 
-def _check_queries(
-    result: Verification, checkpoints: Sequence[Checkpoint], directory: Path
+def check_queries(
+    result: Verification, checkpoints: Sequence[tuple[int, Checkpoint]], directory: Path
 ) -> None:
     hashes = _sql_hashes(directory)
     # one finding per changed file (or unknown hash), with every ledger line that recorded it
     changed: dict[str, tuple[str, list[int]]] = {}
     checked = 0
-    for checkpoint in checkpoints:
+    for line, checkpoint in checkpoints:
         for r in checkpoint.results:
-            recorded = _recorded_hashes(r.query_sha256)
+            recorded = _recorded_hashes(r.text("query_sha256"))
             checked += len(recorded)
-            for key, message in _query_problems(recorded, r.source, hashes, directory):
-                changed.setdefault(key, (message, []))[1].append(checkpoint.line)
+            for key, message in _query_problems(recorded, r.text("source"), hashes, directory):
+                changed.setdefault(key, (message, []))[1].append(line)
     for _, (message, lines) in sorted(changed.items()):
         shown = ", ".join(str(n) for n in sorted(set(lines))[:8])
         result.add("FAIL", "queries", f"{message} (recorded at ledger line {shown})")
@@ -417,6 +314,23 @@ def _query_problems(
                 for d in unnamed
             ]
     return problems
+
+
+def verify(evidence_dir: Path) -> Verification:
+    """Run every check on an evidence directory."""
+    result = Verification(evidence_dir)
+    store = Store(evidence_dir)
+    recorded: list[tuple[int, Checkpoint]] = []
+    if not store.path.exists():
+        result.add("FAIL", "ledger", f"no {store.path.name} in {evidence_dir}")
+    else:
+        chain = store.chain()
+        check_chain(result, chain)
+        check_head(result, store, chain)
+        recorded = checkpoints(result, chain)
+    check_junit(result, read_junit_dir(evidence_dir), recorded)
+    check_queries(result, recorded, sql_dir())
+    return result
 
 
 def main(evidence_dir: Path) -> int:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cutover import ledger
 from cutover.cli import main
+from cutover.ledger import Store
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def run(tmp_path: Path, *args: str) -> int:
 
 
 def records(tmp_path: Path) -> list[dict]:
-    return [dict(r.data) for r in ledger.read(tmp_path / "evidence")]
+    return [dict(r.data) for r in Store(tmp_path / "evidence").read()]
 
 
 def test_stage_start_records_the_stage_percent(

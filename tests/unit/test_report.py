@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cutover import ledger
 from cutover.cli import main
+from cutover.ledger import Store
+from cutover.ledger.records import Rollback
 from cutover.scenarios.artifacts import write_artifacts
 from cutover.scenarios.model import load_scenario
 from suite_runner import T0, at_hour, read_junit, run_checkpoint, run_suite
@@ -339,7 +340,7 @@ def test_html_escapes_ledger_text(evidence: dict[str, Path], tmp_path: Path) -> 
     copy = tmp_path / "evidence"
     shutil.copytree(evidence["low"], copy)
     reason = '<script>alert("x")</script> & <b>bold</b>'
-    ledger.append(copy, ledger.rollback(reason, T0 + timedelta(hours=25)))
+    Store(copy).append(Rollback(reason, T0 + timedelta(hours=25)), anchor=False)
     assert main(["report", "--evidence-dir", str(copy), "--out", str(tmp_path / "out")]) == 0
     markdown, page, html = reports(tmp_path / "out")
     assert "<script>" not in html and "<b>" not in html

@@ -7,21 +7,30 @@ reconstructed from the latest checkpoint of each selection with the same rules t
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cutover import ledger
 from cutover.evidence.junit import JUnitFile, read_junit_dir
 from cutover.evidence.properties import RecordedResult
 from cutover.evidence.verdict import RunVerdict, run_verdict
+from cutover.ledger import records
+from cutover.ledger.errors import RecordInvalid
+from cutover.ledger.records import (
+    ComplaintsAttestation,
+    CriterionRecord,
+    Entry,
+    LedgerRecord,
+    OtherRecord,
+    Rollback,
+    StageStarted,
+    as_text,
+)
+from cutover.ledger.store import Chain, Store
 from cutover.outcome import Action, Outcome
 from cutover.profile import Profile
-from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant
 
 # Gate selections in runbook order; anything else sorts after them.
@@ -41,7 +50,7 @@ VERDICTS = tuple(o.value for o in Outcome)
 
 @dataclass(frozen=True, slots=True)
 class CriterionResult:
-    """One criterion as a checkpoint record (or a JUnit file) holds it; every text redacted."""
+    """One criterion as a checkpoint record holds it; every text redacted."""
 
     criterion: str
     verdict: str
@@ -78,6 +87,26 @@ class CriterionResult:
         """The measured window as `start → end` (or just the end)."""
         return " → ".join(self.window_ends)
 
+    @classmethod
+    def of(cls, record: CriterionRecord) -> CriterionResult:
+        """A checkpoint's criterion record, every text redacted."""
+        return cls(
+            criterion=record.criterion,
+            verdict=record.text("verdict"),
+            measured=record.text("measured"),
+            threshold=record.text("threshold"),
+            window_start=record.text("window_start"),
+            window_end=record.text("window_end"),
+            as_of=record.text("as_of"),
+            sample_size=record.text("sample_size"),
+            source=record.text("source"),
+            target=record.text("target"),
+            reason=record.text("reason"),
+            on_fail=record.text("on_fail") or "HOLD",
+            query_sha256=record.text("query_sha256"),
+            details=record.details or {},
+        )
+
     def recorded(self) -> RecordedResult:
         """As the run's verdict logic reads it."""
         on_fail = Action[self.on_fail] if self.on_fail in Action.__members__ else Action.HOLD
@@ -96,6 +125,20 @@ class Checkpoint:
     target: str
     scenario: str | None
     results: tuple[CriterionResult, ...]
+
+    @classmethod
+    def of(cls, line: int, record: records.Checkpoint) -> Checkpoint:
+        """Ledger line `line`'s checkpoint record, every text redacted."""
+        scenario = record.origin.scenario
+        return cls(
+            line=line,
+            selection=as_text(record.selection) or "all gates",
+            as_of=iso(record.as_of),
+            at=iso(record.at),
+            target=as_text(record.origin.target),
+            scenario=None if scenario is None else as_text(scenario),
+            results=tuple(CriterionResult.of(r) for r in record.results),
+        )
 
     @property
     def seeded(self) -> bool:
@@ -183,11 +226,11 @@ class Evidence:
     @property
     def as_of(self) -> str:
         """The latest instant any selection was measured at."""
-        return max((s.checkpoint.as_of for s in self.latest), key=_instant_key, default="")
+        return max((s.checkpoint.as_of for s in self.latest), key=instant_key, default="")
 
     def timeline(self) -> list[TimelineEntry]:
         """Stage events, rollbacks, attestations and checkpoints, in the order they concern."""
-        latest = _instant_key(self.as_of) if self.as_of else None
+        latest = instant_key(self.as_of) if self.as_of else None
         entries = [
             TimelineEntry(e.line, e.kind, e.at, e.summary, _after(e.at, latest))
             for e in self.events
@@ -199,150 +242,11 @@ class Evidence:
             action = run_verdict([r.recorded() for r in c.results], selection="", seeded=False)
             summary = f"{c.selection} checkpoint: {counts} → {action.action.name}"
             entries.append(TimelineEntry(c.line, "checkpoint", c.as_of, summary, False))
-        return sorted(entries, key=lambda e: (_instant_key(e.at), e.line))
+        return sorted(entries, key=lambda e: (instant_key(e.at), e.line))
 
 
-# -- reading ------------------------------------------------------------------------------------
-
-
-def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidence:
-    """Read an evidence directory: the ledger (leniently, noting a broken chain) and JUnit files."""
-    records, chain = read_ledger_records(evidence_dir)
-    checkpoints: list[Checkpoint] = []
-    events: list[LedgerEvent] = []
-    problems: list[str] = []
-    for line, data in records:
-        kind = str(data.get("type", ""))
-        if kind == "checkpoint":
-            checkpoints.append(_checkpoint(line, data, problems))
-        else:
-            events.append(_event(line, data))
-    junit = tuple(read_junit_dir(evidence_dir))
-    latest = _latest(checkpoints, junit)
-    verdict = _overall(latest, chain, seeded=_any_seeded(checkpoints, events))
-    return Evidence(
-        directory=evidence_dir,
-        checkpoints=tuple(checkpoints),
-        events=tuple(events),
-        junit=junit,
-        chain=chain,
-        latest=tuple(latest),
-        verdict=verdict,
-        profile=profile or Profile(),
-        problems=tuple(problems),
-    )
-
-
-def read_ledger_records(evidence_dir: Path) -> tuple[list[tuple[int, dict[str, Any]]], ChainStatus]:
-    """Every JSON record with its line number, and the chain's status (checked by ledger.read).
-
-    The report still shows a ledger whose chain is broken (flagged), so records are parsed
-    leniently here; `cutover verify` says exactly what is wrong."""
-    path = ledger.ledger_path(evidence_dir)
-    if not path.exists():
-        return [], ChainStatus(ok=True, records=0, message="no ledger")
-    raw_lines = path.read_bytes().split(b"\n")
-    records: list[tuple[int, dict[str, Any]]] = []
-    last = b""
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        last = raw
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            records.append((number, data))
-    head = hashlib.sha256(last.rstrip(b"\n")).hexdigest() if last else ""
-    try:
-        ledger.read(evidence_dir)
-    except ledger.LedgerBroken as exc:
-        return records, ChainStatus(False, len(records), exc.line, exc.message, head)
-    return records, ChainStatus(True, len(records), head_sha256=head)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping | list):
-        return redact_text(json.dumps(value, sort_keys=True))
-    return redact_text(str(value))
-
-
-def criterion_result(criterion: str, values: Mapping[str, Any]) -> CriterionResult:
-    """A ledger result (or JUnit properties) as a CriterionResult."""
-    details = values.get("details")
-    if isinstance(details, str):  # JUnit carries details as JSON text
-        try:
-            details = json.loads(details)
-        except ValueError:
-            details = None
-    return CriterionResult(
-        criterion=criterion,
-        verdict=_text(values.get("verdict")),
-        measured=_text(values.get("measured")),
-        threshold=_text(values.get("threshold")),
-        window_start=_text(values.get("window_start")),
-        window_end=_text(values.get("window_end")),
-        as_of=_text(values.get("as_of")),
-        sample_size=_text(values.get("sample_size")),
-        source=_text(values.get("source")),
-        target=_text(values.get("target")),
-        reason=_text(values.get("reason")),
-        on_fail=_text(values.get("on_fail")) or "HOLD",
-        query_sha256=_text(values.get("query_sha256")),
-        details=details if isinstance(details, Mapping) else {},
-    )
-
-
-def _checkpoint(line: int, data: Mapping[str, Any], problems: list[str]) -> Checkpoint:
-    raw = data.get("results")
-    results: list[CriterionResult] = []
-    if isinstance(raw, Mapping):
-        for criterion, values in sorted(raw.items()):
-            if isinstance(values, Mapping):
-                results.append(criterion_result(str(criterion), values))
-            else:
-                problems.append(f"ledger line {line}: result {criterion!r} is not a record")
-    else:
-        problems.append(f"ledger line {line}: checkpoint without results")
-    scenario = data.get("scenario")
-    return Checkpoint(
-        line=line,
-        selection=_text(data.get("selection")) or "all gates",
-        as_of=_text(data.get("as_of")),
-        at=_text(data.get("at")),
-        target=_text(data.get("target")),
-        scenario=None if scenario is None else _text(scenario),
-        results=tuple(results),
-    )
-
-
-def _event(line: int, data: Mapping[str, Any]) -> LedgerEvent:
-    kind = _text(data.get("type")) or "record"
-    at = _text(data.get("at"))
-    if kind == "stage_started":
-        summary = f"stage {_text(data.get('stage'))} started at {_text(data.get('percent'))}%"
-    elif kind == "rollback":
-        summary = f"rollback to {_text(data.get('percent', 0))}%: {_text(data.get('reason'))}"
-    elif kind == "attestation" and data.get("kind") == "complaints":
-        summary = (
-            f"{_text(data.get('count'))} import-failure complaints attested by "
-            f"{_text(data.get('by'))} for {_text(data.get('since'))} → {at}"
-        )
-    else:
-        shown = {k: v for k, v in data.items() if k not in ("prev", "type", "at")}
-        summary = f"{kind}: {_text(shown)}"
-    return LedgerEvent(line, kind, at, summary, _text(data.get("target")), data)
-
-
-# -- verdicts -----------------------------------------------------------------------------------
-
-
-def _instant_key(text: str) -> datetime:
+def instant_key(text: str) -> datetime:
+    """An instant to sort by; text that is not one sorts first."""
     try:
         return parse_instant(text)
     except (ValueError, TypeError):
@@ -350,7 +254,7 @@ def _instant_key(text: str) -> datetime:
 
 
 def _after(at: str, latest: datetime | None) -> bool:
-    return latest is not None and _instant_key(at) > latest
+    return latest is not None and instant_key(at) > latest
 
 
 def selection_rank(selection: str) -> tuple[int, str]:
@@ -361,6 +265,76 @@ def selection_rank(selection: str) -> tuple[int, str]:
         return len(SELECTION_ORDER), selection
 
 
+def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidence:
+    """Read an evidence directory: the ledger (leniently, noting a broken chain) and JUnit files."""
+    chain = Store(evidence_dir).chain()
+    checkpoints: list[Checkpoint] = []
+    events: list[LedgerEvent] = []
+    problems: list[str] = []
+    for entry in chain.entries:
+        record = _parse(entry, problems)
+        if isinstance(record, records.Checkpoint):
+            checkpoints.append(Checkpoint.of(entry.line, record))
+        elif entry.type != "checkpoint":
+            events.append(_event(entry, record))
+    junit = tuple(read_junit_dir(evidence_dir))
+    latest = _latest(checkpoints, junit)
+    status = chain_status(chain)
+    verdict = _overall(latest, status, seeded=_any_seeded(checkpoints, events))
+    return Evidence(
+        directory=evidence_dir,
+        checkpoints=tuple(checkpoints),
+        events=tuple(events),
+        junit=junit,
+        chain=status,
+        latest=tuple(latest),
+        verdict=verdict,
+        profile=profile or Profile(),
+        problems=tuple(problems),
+    )
+
+
+def chain_status(chain: Chain) -> ChainStatus:
+    """Whether the chain verifies (where it first breaks), and the last record's digest."""
+    if not chain.links and not chain.path.exists():
+        return ChainStatus(ok=True, records=0, message="no ledger")
+    count = len(chain.entries)
+    broken = chain.broken()
+    if broken is not None:
+        return ChainStatus(False, count, broken.line, broken.message, chain.last_digest)
+    return ChainStatus(True, count, head_sha256=chain.last_digest)
+
+
+def _parse(entry: Entry, problems: list[str]) -> LedgerRecord:
+    """The typed record; one that does not fit its schema is noted and shown as written."""
+    try:
+        return entry.parse()
+    except RecordInvalid as exc:
+        problems.append(f"ledger line {exc.line}: {exc.reason}")
+        return OtherRecord(entry.data)
+
+
+def _event(entry: Entry, record: LedgerRecord) -> LedgerEvent:
+    kind = as_text(entry.type) or "record"
+    if isinstance(record, StageStarted):
+        summary = f"stage {record.stage} started at {record.percent}%"
+    elif isinstance(record, Rollback):
+        summary = f"rollback to {record.percent}%: {as_text(record.reason)}"
+    elif isinstance(record, ComplaintsAttestation):
+        summary = (
+            f"{record.count} import-failure complaints attested by {as_text(record.by)} "
+            f"for {iso(record.since)} → {iso(record.at)}"
+        )
+    else:
+        shown = {k: v for k, v in entry.data.items() if k not in ("prev", "type", "at")}
+        at, target = as_text(entry.data.get("at")), as_text(entry.data.get("target"))
+        return LedgerEvent(entry.line, kind, at, f"{kind}: {as_text(shown)}", target, entry.data)
+    return LedgerEvent(entry.line, kind, iso(record.at), summary, record.origin.target, entry.data)
+
+
+# -- verdicts -----------------------------------------------------------------------------------
+
+
 def _latest(
     checkpoints: Sequence[Checkpoint], junit: Sequence[JUnitFile]
 ) -> list[SelectionVerdict]:
@@ -368,8 +342,8 @@ def _latest(
     for checkpoint in checkpoints:
         current = by_selection.get(checkpoint.selection)
         # the latest instant measured wins; the same instant measured again: the later record
-        key = (_instant_key(checkpoint.as_of), checkpoint.line)
-        if current is None or key >= (_instant_key(current.as_of), current.line):
+        key = (instant_key(checkpoint.as_of), checkpoint.line)
+        if current is None or key >= (instant_key(current.as_of), current.line):
             by_selection[checkpoint.selection] = checkpoint
     latest: list[SelectionVerdict] = []
     for selection in sorted(by_selection, key=selection_rank):
@@ -420,9 +394,6 @@ def _overall(latest: Sequence[SelectionVerdict], chain: ChainStatus, *, seeded: 
     return run_verdict(results, selection=selection, seeded=seeded, errors=errors)
 
 
-# -- chart data ---------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class SuccessPoint:
     criterion: str
@@ -463,7 +434,7 @@ def _results(evidence: Evidence, suffix: str = "") -> Iterator[tuple[Checkpoint,
 
 def _measured(checkpoint: Checkpoint, result: CriterionResult) -> tuple[datetime, int]:
     """When a result was measured, for `latest wins` (a later record wins at the same instant)."""
-    return _instant_key(result.as_of or checkpoint.as_of), checkpoint.line
+    return instant_key(result.as_of or checkpoint.as_of), checkpoint.line
 
 
 def success_points(evidence: Evidence) -> list[SuccessPoint]:
@@ -477,7 +448,7 @@ def success_points(evidence: Evidence) -> list[SuccessPoint]:
         at = str(current.get("as_of") or result.as_of or checkpoint.as_of)
         if rate is None or not at:
             continue
-        point = SuccessPoint(result.criterion, _instant_key(at), rate, result.verdict)
+        point = SuccessPoint(result.criterion, instant_key(at), rate, result.verdict)
         found[(result.criterion, iso(point.as_of))] = point
     return sorted(found.values(), key=lambda p: (p.as_of, p.criterion))
 
@@ -500,7 +471,7 @@ def split_points(evidence: Evidence) -> list[SplitPoint]:
             configured_pct=_configured_percent(result.criterion, evidence.profile),
         )
         found[(point.criterion, point.as_of)] = point
-    return sorted(found.values(), key=lambda p: (_instant_key(p.as_of), p.criterion))
+    return sorted(found.values(), key=lambda p: (instant_key(p.as_of), p.criterion))
 
 
 def _configured_percent(criterion: str, profile: Profile) -> int | None:

@@ -1,0 +1,447 @@
+"""The ledger's records: one schema for every kind of line the ledger holds.
+
+- stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
+- attestations: what a person states, by kind (`complaints` today);
+- `checkpoint`: one run of a selection, with each criterion's recorded values;
+- `snapshot`: a source export kept in the evidence directory (no writer yet).
+
+Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
+record carries no mark (a checkpoint says `target` "live"); a seeded one carries `target`
+"seeded" and its `scenario`, so the two never mix.
+
+Versions: a record written today carries no `v` key, which means version 1. A change to a
+record's fields adds `"v": 2`; a reader refuses a version newer than it knows, naming the line,
+instead of misreading it. A record of a type this version has no schema for reads as
+`OtherRecord`, kept as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, TypeAlias
+
+from cutover.ledger.errors import RecordInvalid
+from cutover.outcome import Window
+from cutover.redact import redact_text
+from cutover.timeutil import iso, parse_instant, utc_now
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The target a record concerns: live, or one seeded scenario."""
+
+    target: str = "live"
+    scenario: str | None = None
+
+    @classmethod
+    def seeded(cls, scenario: str) -> Origin:
+        return cls("seeded", scenario)
+
+    @property
+    def live(self) -> bool:
+        return self.target == "live"
+
+    def matches(self, target: str, scenario: str | None) -> bool:
+        """Whether a reader of `target` (and, seeded, of `scenario`) reads this record."""
+        return self.target == target and (target == "live" or self.scenario == scenario)
+
+    def marks(self) -> dict[str, Any]:
+        """The keys an event carries: none when live (records written before seeding had none)."""
+        return {} if self.live else {"target": self.target, "scenario": self.scenario}
+
+
+LIVE = Origin()
+
+
+class _Fields:
+    """One line's values, read by name; anything that does not fit raises RecordInvalid."""
+
+    __slots__ = ("data", "kind", "line")
+
+    def __init__(self, line: int, kind: str, data: Mapping[str, Any]) -> None:
+        self.line = line
+        self.kind = kind
+        self.data = data
+
+    def invalid(self, message: str) -> RecordInvalid:
+        return RecordInvalid(self.line, f"{self.kind or 'a'} record: {message}")
+
+    def _value(self, key: str) -> Any:
+        if key not in self.data:
+            raise self.invalid(f"{key!r} is missing")
+        return self.data[key]
+
+    def integer(self, key: str) -> int:
+        value = self._value(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.invalid(f"{key!r} is {value!r}, expected an integer")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self._value(key)
+        if not isinstance(value, str):
+            raise self.invalid(f"{key!r} is {value!r}, expected text")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return None if self.data.get(key) is None else self.text(key)
+
+    def instant(self, key: str) -> datetime:
+        return self._instant(key, self.text(key))
+
+    def optional_instant(self, key: str) -> datetime | None:
+        """Absent, null or "": none."""
+        text = self.optional_text(key)
+        return self._instant(key, text) if text else None
+
+    def _instant(self, key: str, text: str) -> datetime:
+        try:
+            return parse_instant(text, what=repr(key))
+        except ValueError as exc:
+            raise self.invalid(str(exc)) from None
+
+    def mapping(self, key: str) -> Mapping[str, Any]:
+        value = self._value(key)
+        if not isinstance(value, Mapping):
+            raise self.invalid(f"{key!r} is {value!r}, expected an object")
+        return value
+
+    def origin(self) -> Origin:
+        target = self.data.get("target", "live")
+        if not isinstance(target, str):
+            raise self.invalid(f"'target' is {target!r}, expected 'live' or 'seeded'")
+        return Origin(target, self.optional_text("scenario"))
+
+
+# -- stage events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted:
+    """Stage `stage` started at `percent` (V2_ROLLOUT_PERCENT deployed)."""
+
+    stage: int
+    percent: int
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "stage_started"
+    version: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"stage": self.stage, "percent": self.percent, "at": iso(self.at)}
+        return {"type": self.type, **fields, **self.origin.marks()}
+
+    @classmethod
+    def read(cls, f: _Fields) -> StageStarted:
+        return cls(f.integer("stage"), f.integer("percent"), f.instant("at"), f.origin())
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Traffic went back to v1 (percent 0), for `reason`; it ends the stage in force."""
+
+    reason: str
+    at: datetime
+    percent: int = 0
+    origin: Origin = LIVE
+    type: ClassVar[str] = "rollback"
+    version: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"reason": self.reason, "percent": self.percent, "at": iso(self.at)}
+        return {"type": self.type, **fields, **self.origin.marks()}
+
+    @classmethod
+    def read(cls, f: _Fields) -> Rollback:
+        return cls(f.text("reason"), f.instant("at"), f.integer("percent"), f.origin())
+
+
+# -- attestations (type "attestation", by kind) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintsAttestation:
+    """`by` counted `count` import-failure complaints over since..at."""
+
+    count: int
+    by: str
+    since: datetime
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "attestation"
+    kind: ClassVar[str] = "complaints"
+    version: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"count": self.count, "by": self.by, "since": iso(self.since), "at": iso(self.at)}
+        return {"type": self.type, "kind": self.kind, **fields, **self.origin.marks()}
+
+    @classmethod
+    def read(cls, f: _Fields) -> ComplaintsAttestation:
+        return cls(
+            f.integer("count"), f.text("by"), f.instant("since"), f.instant("at"), f.origin()
+        )
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+
+
+def as_text(value: Any) -> str:
+    """A recorded value as evidence text (JSON for objects and lists), secrets masked."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping | list):
+        return redact_text(json.dumps(value, sort_keys=True))
+    return redact_text(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionRecord:
+    """One criterion in a checkpoint: its JUnit properties but `criterion`, `details` as JSON."""
+
+    criterion: str
+    values: Mapping[str, Any]
+
+    def text(self, key: str) -> str:
+        """A value as text, secrets masked ("" when it was not recorded)."""
+        return as_text(self.values.get(key))
+
+    @property
+    def details(self) -> Mapping[str, Any] | None:
+        """What the criterion measured beyond its properties; None when absent or unreadable."""
+        details = self.values.get("details")
+        if isinstance(details, str):  # kept as the JSON text when it did not parse
+            try:
+                details = json.loads(details)
+            except ValueError:
+                return None
+        return details if isinstance(details, Mapping) else None
+
+
+class Recorded(Protocol):
+    """A result as a run recorded it (`cutover.evidence.properties.RecordedResult`)."""
+
+    @property
+    def criterion(self) -> str: ...
+
+    @property
+    def properties(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """One run of a selection, as of an instant: each criterion's recorded values."""
+
+    selection: str
+    as_of: datetime | None  # None: no result recorded the instant
+    at: datetime  # when the run recorded it
+    results: tuple[CriterionRecord, ...]
+    origin: Origin = LIVE
+    type: ClassVar[str] = "checkpoint"
+    version: ClassVar[int] = 1
+
+    def result(self, criterion: str) -> CriterionRecord | None:
+        return next((r for r in self.results if r.criterion == criterion), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "selection": self.selection,
+            "as_of": iso(self.as_of),
+            "at": iso(self.at),
+            "target": self.origin.target,
+            "scenario": self.origin.scenario,
+            "results": {r.criterion: dict(r.values) for r in self.results},
+        }
+
+    @classmethod
+    def read(cls, f: _Fields) -> Checkpoint:
+        results = []
+        for criterion, values in sorted(f.mapping("results").items()):
+            if not isinstance(values, Mapping):
+                raise f.invalid(f"result {criterion!r} is {values!r}, expected an object")
+            results.append(CriterionRecord(str(criterion), values))
+        return cls(
+            f.text("selection"),
+            f.optional_instant("as_of"),
+            f.instant("at"),
+            tuple(results),
+            f.origin(),
+        )
+
+
+def checkpoint(
+    results: Iterable[Recorded],
+    *,
+    selection: str,
+    target: str,
+    scenario: str | None,
+    at: datetime | None = None,
+) -> Checkpoint:
+    """The checkpoint record of a run: its results (as of the instant they recorded), now."""
+    recorded = list(results)
+    as_of = next((r.properties["as_of"] for r in recorded if "as_of" in r.properties), "")
+    values = {r.criterion: _ledger_values(r.properties) for r in recorded}
+    return Checkpoint(
+        selection=selection,
+        as_of=parse_instant(as_of, what="as_of") if as_of else None,
+        at=at or utc_now(),
+        results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
+        origin=Origin(target, scenario),
+    )
+
+
+def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
+    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
+    if "details" in values:
+        try:
+            values["details"] = json.loads(values["details"])
+        except ValueError:
+            pass
+    return values
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A source's export kept under `<evidence>/snapshots/` (content-addressed by `sha256`):
+    what was asked of the source (`params`), the window it covers, its size in pages and lines,
+    and where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
+
+    source: str
+    params: Mapping[str, Any]
+    window: Window
+    pages: int
+    lines: int
+    sha256: str
+    path: str
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "snapshot"
+    version: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        window = {"start": iso(self.window.start), "end": iso(self.window.end)}
+        fields = {
+            "source": self.source,
+            "params": dict(self.params),
+            "window": window,
+            "pages": self.pages,
+            "lines": self.lines,
+            "sha256": self.sha256,
+            "path": self.path,
+            "at": iso(self.at),
+        }
+        return {"type": self.type, **fields, **self.origin.marks()}
+
+    @classmethod
+    def read(cls, f: _Fields) -> Snapshot:
+        window = _Fields(f.line, f"{f.kind} window", f.mapping("window"))
+        sha256 = f.text("sha256")
+        if not _SHA256.match(sha256):
+            raise f.invalid(f"'sha256' is {sha256!r}, expected 64 lowercase hex digits")
+        return cls(
+            source=f.text("source"),
+            params=f.mapping("params"),
+            window=Window(window.optional_instant("start"), window.instant("end")),
+            pages=f.integer("pages"),
+            lines=f.integer("lines"),
+            sha256=sha256,
+            path=f.text("path"),
+            at=f.instant("at"),
+            origin=f.origin(),
+        )
+
+
+# -- any record ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OtherRecord:
+    """A record of a type (or attestation kind) this version has no schema for, as written."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+LedgerRecord: TypeAlias = (
+    StageStarted | Rollback | ComplaintsAttestation | Checkpoint | Snapshot | OtherRecord
+)
+_Schema: TypeAlias = (
+    type[StageStarted]
+    | type[Rollback]
+    | type[ComplaintsAttestation]
+    | type[Checkpoint]
+    | type[Snapshot]
+)
+# (type, attestation kind) -> the record's schema
+_SCHEMAS: dict[tuple[str, str | None], _Schema] = {
+    ("stage_started", None): StageStarted,
+    ("rollback", None): Rollback,
+    ("attestation", "complaints"): ComplaintsAttestation,
+    ("checkpoint", None): Checkpoint,
+    ("snapshot", None): Snapshot,
+}
+
+
+def parse(line: int, data: Mapping[str, Any]) -> LedgerRecord:
+    """The typed record of ledger line `line`; RecordInvalid (naming the line) if it does not
+    fit its schema or was written with a newer version of it."""
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise RecordInvalid(line, f"a record needs a 'type', this one has {kind!r}")
+    fields = _Fields(line, kind, data)
+    sub = fields.optional_text("kind") if kind == "attestation" else None
+    schema = _SCHEMAS.get((kind, sub))
+    if schema is None:
+        return OtherRecord(data)
+    version = data.get("v", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise fields.invalid(f"'v' is {version!r}, expected a schema version (1, 2, ...)")
+    if version > schema.version:
+        raise fields.invalid(
+            f"written with version {version} of its schema; this reader knows up to version "
+            f"{schema.version} (upgrade cutover-gates to read it)"
+        )
+    record: LedgerRecord = schema.read(fields)
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A ledger line as read: its number and its JSON object. `parse()` gives the typed record."""
+
+    line: int
+    data: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    @property
+    def at(self) -> datetime:
+        return _Fields(self.line, self.type, self.data).instant("at")
+
+    @property
+    def origin(self) -> Origin:
+        return _Fields(self.line, self.type, self.data).origin()
+
+    def parse(self) -> LedgerRecord:
+        return parse(self.line, self.data)
