@@ -257,7 +257,8 @@ def test_healthy_html_has_the_four_charts(evidence: dict[str, Path]) -> None:
 
 
 def test_success_points_follow_the_checkpoints(evidence: dict[str, Path]) -> None:
-    from cutover.report.model import load_evidence, success_points
+    from cutover.report import load_evidence
+    from cutover.report.charts import success_points
 
     points = success_points(load_evidence(evidence["healthy"]))
     assert [p.as_of.isoformat() for p in points] == [
@@ -366,8 +367,8 @@ def test_a_broken_chain_never_reads_as_proceed(evidence: dict[str, Path], tmp_pa
 def test_memory_chart_is_omitted_with_a_note_when_the_csv_is_gone(
     evidence: dict[str, Path], tmp_path: Path
 ) -> None:
+    from cutover.report import load_evidence
     from cutover.report.html import memory_chart
-    from cutover.report.model import load_evidence
 
     loaded = load_evidence(evidence["healthy"])
     present = memory_chart(loaded)

@@ -17,14 +17,13 @@ from typing import Any
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.evidence.verdict import SEEDED_NOTE
 from cutover.report import tables
-from cutover.report.model import (
-    Evidence,
-    SelectionVerdict,
+from cutover.report.charts import (
     duration_histograms,
     metrics_source,
     split_points,
     success_points,
 )
+from cutover.report.model import Evidence, SelectionVerdict
 from cutover.report.tables import Cell, Table
 from cutover.timeutil import parse_instant
 
