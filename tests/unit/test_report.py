@@ -368,7 +368,7 @@ def test_memory_chart_is_omitted_with_a_note_when_the_csv_is_gone(
     evidence: dict[str, Path], tmp_path: Path
 ) -> None:
     from cutover.report import load_evidence
-    from cutover.report.html import memory_chart
+    from cutover.report.figures import memory_chart
 
     loaded = load_evidence(evidence["healthy"])
     present = memory_chart(loaded)
