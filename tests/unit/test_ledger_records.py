@@ -183,6 +183,10 @@ def test_a_newer_version_is_refused_naming_the_line() -> None:
         ({"type": "attestation", "kind": "complaints", "count": 1}, "'by' is missing"),
         ({"type": "stage_started", "v": "2"}, "'v' is '2'"),
         ({"stage": 1}, "a record needs a 'type'"),
+        (
+            {"type": "snapshot", "source": "router_logs", "params": {}, "window": {"start": ""}},
+            "snapshot record: 'window': 'end' is missing",
+        ),
         ({**StageStarted(1, 10, T0).to_json(), "target": 1}, "'target' is 1"),
     ],
 )

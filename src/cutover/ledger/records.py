@@ -18,18 +18,15 @@ instead of misreading it. A record of a type this version has no schema for read
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import Any, ClassVar, Protocol, Self, TypeAlias
 
 from cutover.ledger.errors import RecordInvalid
 from cutover.outcome import Window
 from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant, utc_now
-
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +59,18 @@ LIVE = Origin()
 class _Fields:
     """One line's values, read by name; anything that does not fit raises RecordInvalid."""
 
-    __slots__ = ("data", "kind", "line")
+    __slots__ = ("data", "line", "record_type", "within")
 
-    def __init__(self, line: int, kind: str, data: Mapping[str, Any]) -> None:
+    def __init__(
+        self, line: int, record_type: str, data: Mapping[str, Any], within: str = ""
+    ) -> None:
         self.line = line
-        self.kind = kind
+        self.record_type = record_type
         self.data = data
+        self.within = within  # the enclosing key, for values inside an object
 
     def invalid(self, message: str) -> RecordInvalid:
-        return RecordInvalid(self.line, f"{self.kind or 'a'} record: {message}")
+        return RecordInvalid(self.line, f"{self.record_type or 'a'} record: {self.within}{message}")
 
     def _value(self, key: str) -> Any:
         if key not in self.data:
@@ -118,12 +118,61 @@ class _Fields:
             raise self.invalid(f"'target' is {target!r}, expected 'live' or 'seeded'")
         return Origin(target, self.optional_text("scenario"))
 
+    def window(self, key: str) -> Window:
+        ends = _Fields(self.line, self.record_type, self.mapping(key), f"{key!r}: ")
+        return Window(ends.optional_instant("start"), ends.instant("end"))
+
+    def field(self, name: str, annotation: str) -> Any:
+        """A record's field, read as its declaration says (`origin` from the target's marks)."""
+        if name == "origin":
+            return self.origin()
+        return _READERS[annotation](self, name)
+
+
+_READERS: dict[str, Callable[[_Fields, str], Any]] = {
+    "int": _Fields.integer,
+    "str": _Fields.text,
+    "datetime": _Fields.instant,
+    "Mapping[str, Any]": _Fields.mapping,
+    "Window": _Fields.window,
+}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Window):
+        return {"start": iso(value.start), "end": iso(value.end)}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the typed records share: each field written under its name (an instant as ISO 8601
+    UTC) and read back as its declared type says; the target's marks; the schema version."""
+
+    type: ClassVar[str]
+    kind: ClassVar[str | None] = None  # an attestation's kind
+    version: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        values = {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+        origin: Origin = values.pop("origin")
+        kind = {} if self.kind is None else {"kind": self.kind}
+        return {"type": self.type, **kind, **values, **origin.marks()}
+
+    @classmethod
+    def read(cls, f: _Fields) -> Self:
+        return cls(**{x.name: f.field(x.name, str(x.type)) for x in fields(cls)})
+
 
 # -- stage events -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class StageStarted:
+class StageStarted(_Record):
     """Stage `stage` started at `percent` (V2_ROLLOUT_PERCENT deployed)."""
 
     stage: int
@@ -131,19 +180,10 @@ class StageStarted:
     at: datetime
     origin: Origin = LIVE
     type: ClassVar[str] = "stage_started"
-    version: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        fields = {"stage": self.stage, "percent": self.percent, "at": iso(self.at)}
-        return {"type": self.type, **fields, **self.origin.marks()}
-
-    @classmethod
-    def read(cls, f: _Fields) -> StageStarted:
-        return cls(f.integer("stage"), f.integer("percent"), f.instant("at"), f.origin())
 
 
 @dataclass(frozen=True, slots=True)
-class Rollback:
+class Rollback(_Record):
     """Traffic went back to v1 (percent 0), for `reason`; it ends the stage in force."""
 
     reason: str
@@ -151,22 +191,13 @@ class Rollback:
     percent: int = 0
     origin: Origin = LIVE
     type: ClassVar[str] = "rollback"
-    version: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        fields = {"reason": self.reason, "percent": self.percent, "at": iso(self.at)}
-        return {"type": self.type, **fields, **self.origin.marks()}
-
-    @classmethod
-    def read(cls, f: _Fields) -> Rollback:
-        return cls(f.text("reason"), f.instant("at"), f.integer("percent"), f.origin())
 
 
 # -- attestations (type "attestation", by kind) -------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class ComplaintsAttestation:
+class ComplaintsAttestation(_Record):
     """`by` counted `count` import-failure complaints over since..at."""
 
     count: int
@@ -175,18 +206,7 @@ class ComplaintsAttestation:
     at: datetime
     origin: Origin = LIVE
     type: ClassVar[str] = "attestation"
-    kind: ClassVar[str] = "complaints"
-    version: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        fields = {"count": self.count, "by": self.by, "since": iso(self.since), "at": iso(self.at)}
-        return {"type": self.type, "kind": self.kind, **fields, **self.origin.marks()}
-
-    @classmethod
-    def read(cls, f: _Fields) -> ComplaintsAttestation:
-        return cls(
-            f.integer("count"), f.text("by"), f.instant("since"), f.instant("at"), f.origin()
-        )
+    kind: ClassVar[str | None] = "complaints"
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -237,8 +257,9 @@ class Recorded(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """One run of a selection, as of an instant: each criterion's recorded values."""
+class Checkpoint(_Record):
+    """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
+    events, it always says its target (and scenario, null when live)."""
 
     selection: str
     as_of: datetime | None  # None: no result recorded the instant
@@ -246,7 +267,6 @@ class Checkpoint:
     results: tuple[CriterionRecord, ...]
     origin: Origin = LIVE
     type: ClassVar[str] = "checkpoint"
-    version: ClassVar[int] = 1
 
     def result(self, criterion: str) -> CriterionRecord | None:
         return next((r for r in self.results if r.criterion == criterion), None)
@@ -314,10 +334,10 @@ def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A source's export kept under `<evidence>/snapshots/` (content-addressed by `sha256`):
-    what was asked of the source (`params`), the window it covers, its size in pages and lines,
-    and where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
+class Snapshot(_Record):
+    """A source's export kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
+    was asked of the source (`params`), the window it covers, its size in pages and lines, and
+    where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
 
     source: str
     params: Mapping[str, Any]
@@ -329,39 +349,6 @@ class Snapshot:
     at: datetime
     origin: Origin = LIVE
     type: ClassVar[str] = "snapshot"
-    version: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        window = {"start": iso(self.window.start), "end": iso(self.window.end)}
-        fields = {
-            "source": self.source,
-            "params": dict(self.params),
-            "window": window,
-            "pages": self.pages,
-            "lines": self.lines,
-            "sha256": self.sha256,
-            "path": self.path,
-            "at": iso(self.at),
-        }
-        return {"type": self.type, **fields, **self.origin.marks()}
-
-    @classmethod
-    def read(cls, f: _Fields) -> Snapshot:
-        window = _Fields(f.line, f"{f.kind} window", f.mapping("window"))
-        sha256 = f.text("sha256")
-        if not _SHA256.match(sha256):
-            raise f.invalid(f"'sha256' is {sha256!r}, expected 64 lowercase hex digits")
-        return cls(
-            source=f.text("source"),
-            params=f.mapping("params"),
-            window=Window(window.optional_instant("start"), window.instant("end")),
-            pages=f.integer("pages"),
-            lines=f.integer("lines"),
-            sha256=sha256,
-            path=f.text("path"),
-            at=f.instant("at"),
-            origin=f.origin(),
-        )
 
 
 # -- any record ---------------------------------------------------------------------------------
@@ -393,11 +380,8 @@ _Schema: TypeAlias = (
 )
 # (type, attestation kind) -> the record's schema
 _SCHEMAS: dict[tuple[str, str | None], _Schema] = {
-    ("stage_started", None): StageStarted,
-    ("rollback", None): Rollback,
-    ("attestation", "complaints"): ComplaintsAttestation,
-    ("checkpoint", None): Checkpoint,
-    ("snapshot", None): Snapshot,
+    (schema.type, schema.kind): schema
+    for schema in (StageStarted, Rollback, ComplaintsAttestation, Checkpoint, Snapshot)
 }
 
 
@@ -407,20 +391,20 @@ def parse(line: int, data: Mapping[str, Any]) -> LedgerRecord:
     kind = data.get("type")
     if not isinstance(kind, str) or not kind:
         raise RecordInvalid(line, f"a record needs a 'type', this one has {kind!r}")
-    fields = _Fields(line, kind, data)
-    sub = fields.optional_text("kind") if kind == "attestation" else None
+    f = _Fields(line, kind, data)
+    sub = f.optional_text("kind") if kind == "attestation" else None
     schema = _SCHEMAS.get((kind, sub))
     if schema is None:
         return OtherRecord(data)
     version = data.get("v", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise fields.invalid(f"'v' is {version!r}, expected a schema version (1, 2, ...)")
+        raise f.invalid(f"'v' is {version!r}, expected a schema version (1, 2, ...)")
     if version > schema.version:
-        raise fields.invalid(
+        raise f.invalid(
             f"written with version {version} of its schema; this reader knows up to version "
             f"{schema.version} (upgrade cutover-gates to read it)"
         )
-    record: LedgerRecord = schema.read(fields)
+    record: LedgerRecord = schema.read(f)
     return record
 
 
