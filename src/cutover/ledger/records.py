@@ -18,161 +18,40 @@ instead of misreading it. A record of a type this version has no schema for read
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, Self, TypeAlias
+from typing import Any, ClassVar, Protocol, TypeAlias
 
 from cutover.ledger.errors import RecordInvalid
+from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
 from cutover.outcome import Window
 from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant, utc_now
 
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """The target a record concerns: live, or one seeded scenario."""
-
-    target: str = "live"
-    scenario: str | None = None
-
-    @classmethod
-    def seeded(cls, scenario: str) -> Origin:
-        return cls("seeded", scenario)
-
-    @property
-    def live(self) -> bool:
-        return self.target == "live"
-
-    def matches(self, target: str, scenario: str | None) -> bool:
-        """Whether a reader of `target` (and, seeded, of `scenario`) reads this record."""
-        return self.target == target and (target == "live" or self.scenario == scenario)
-
-    def marks(self) -> dict[str, Any]:
-        """The keys an event carries: none when live (records written before seeding had none)."""
-        return {} if self.live else {"target": self.target, "scenario": self.scenario}
-
-
-LIVE = Origin()
-
-
-class _Fields:
-    """One line's values, read by name; anything that does not fit raises RecordInvalid."""
-
-    __slots__ = ("data", "line", "record_type", "within")
-
-    def __init__(
-        self, line: int, record_type: str, data: Mapping[str, Any], within: str = ""
-    ) -> None:
-        self.line = line
-        self.record_type = record_type
-        self.data = data
-        self.within = within  # the enclosing key, for values inside an object
-
-    def invalid(self, message: str) -> RecordInvalid:
-        return RecordInvalid(self.line, f"{self.record_type or 'a'} record: {self.within}{message}")
-
-    def _value(self, key: str) -> Any:
-        if key not in self.data:
-            raise self.invalid(f"{key!r} is missing")
-        return self.data[key]
-
-    def integer(self, key: str) -> int:
-        value = self._value(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.invalid(f"{key!r} is {value!r}, expected an integer")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self._value(key)
-        if not isinstance(value, str):
-            raise self.invalid(f"{key!r} is {value!r}, expected text")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        return None if self.data.get(key) is None else self.text(key)
-
-    def instant(self, key: str) -> datetime:
-        return self._instant(key, self.text(key))
-
-    def optional_instant(self, key: str) -> datetime | None:
-        """Absent, null or "": none."""
-        text = self.optional_text(key)
-        return self._instant(key, text) if text else None
-
-    def _instant(self, key: str, text: str) -> datetime:
-        try:
-            return parse_instant(text, what=repr(key))
-        except ValueError as exc:
-            raise self.invalid(str(exc)) from None
-
-    def mapping(self, key: str) -> Mapping[str, Any]:
-        value = self._value(key)
-        if not isinstance(value, Mapping):
-            raise self.invalid(f"{key!r} is {value!r}, expected an object")
-        return value
-
-    def origin(self) -> Origin:
-        target = self.data.get("target", "live")
-        if not isinstance(target, str):
-            raise self.invalid(f"'target' is {target!r}, expected 'live' or 'seeded'")
-        return Origin(target, self.optional_text("scenario"))
-
-    def window(self, key: str) -> Window:
-        ends = _Fields(self.line, self.record_type, self.mapping(key), f"{key!r}: ")
-        return Window(ends.optional_instant("start"), ends.instant("end"))
-
-    def field(self, name: str, annotation: str) -> Any:
-        """A record's field, read as its declaration says (`origin` from the target's marks)."""
-        if name == "origin":
-            return self.origin()
-        return _READERS[annotation](self, name)
-
-
-_READERS: dict[str, Callable[[_Fields, str], Any]] = {
-    "int": _Fields.integer,
-    "str": _Fields.text,
-    "datetime": _Fields.instant,
-    "Mapping[str, Any]": _Fields.mapping,
-    "Window": _Fields.window,
-}
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, Window):
-        return {"start": iso(value.start), "end": iso(value.end)}
-    if isinstance(value, Mapping):
-        return dict(value)
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """What the typed records share: each field written under its name (an instant as ISO 8601
-    UTC) and read back as its declared type says; the target's marks; the schema version."""
-
-    type: ClassVar[str]
-    kind: ClassVar[str | None] = None  # an attestation's kind
-    version: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        values = {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
-        origin: Origin = values.pop("origin")
-        kind = {} if self.kind is None else {"kind": self.kind}
-        return {"type": self.type, **kind, **values, **origin.marks()}
-
-    @classmethod
-    def read(cls, f: _Fields) -> Self:
-        return cls(**{x.name: f.field(x.name, str(x.type)) for x in fields(cls)})
-
+__all__ = [
+    "LIVE",
+    "Checkpoint",
+    "ComplaintsAttestation",
+    "CriterionRecord",
+    "Entry",
+    "LedgerRecord",
+    "Origin",
+    "OtherRecord",
+    "Recorded",
+    "Rollback",
+    "Snapshot",
+    "StageStarted",
+    "as_text",
+    "checkpoint",
+    "parse",
+]
 
 # -- stage events -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class StageStarted(_Record):
+class StageStarted(TypedRecord):
     """Stage `stage` started at `percent` (V2_ROLLOUT_PERCENT deployed)."""
 
     stage: int
@@ -183,7 +62,7 @@ class StageStarted(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class Rollback(_Record):
+class Rollback(TypedRecord):
     """Traffic went back to v1 (percent 0), for `reason`; it ends the stage in force."""
 
     reason: str
@@ -197,7 +76,7 @@ class Rollback(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class ComplaintsAttestation(_Record):
+class ComplaintsAttestation(TypedRecord):
     """`by` counted `count` import-failure complaints over since..at."""
 
     count: int
@@ -257,7 +136,7 @@ class Recorded(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Checkpoint(_Record):
+class Checkpoint(TypedRecord):
     """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
     events, it always says its target (and scenario, null when live)."""
 
@@ -283,7 +162,7 @@ class Checkpoint(_Record):
         }
 
     @classmethod
-    def read(cls, f: _Fields) -> Checkpoint:
+    def read(cls, f: FieldReader) -> Checkpoint:
         results = []
         for criterion, values in sorted(f.mapping("results").items()):
             if not isinstance(values, Mapping):
@@ -334,7 +213,7 @@ def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(_Record):
+class Snapshot(TypedRecord):
     """A source's export kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
     was asked of the source (`params`), the window it covers, its size in pages and lines, and
     where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
@@ -391,7 +270,7 @@ def parse(line: int, data: Mapping[str, Any]) -> LedgerRecord:
     kind = data.get("type")
     if not isinstance(kind, str) or not kind:
         raise RecordInvalid(line, f"a record needs a 'type', this one has {kind!r}")
-    f = _Fields(line, kind, data)
+    f = FieldReader(line, kind, data)
     sub = f.optional_text("kind") if kind == "attestation" else None
     schema = _SCHEMAS.get((kind, sub))
     if schema is None:
@@ -421,11 +300,11 @@ class Entry:
 
     @property
     def at(self) -> datetime:
-        return _Fields(self.line, self.type, self.data).instant("at")
+        return FieldReader(self.line, self.type, self.data).instant("at")
 
     @property
     def origin(self) -> Origin:
-        return _Fields(self.line, self.type, self.data).origin()
+        return FieldReader(self.line, self.type, self.data).origin()
 
     def parse(self) -> LedgerRecord:
         return parse(self.line, self.data)
