@@ -209,3 +209,15 @@ def test_verify_function_reports_findings(evidence: Path) -> None:
     result = verify(evidence)
     assert result.ok
     assert {f.check for f in result.findings} >= {"ledger", "junit", "queries", "head"}
+
+
+def test_a_checkpoint_that_does_not_fit_its_schema_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"type": "checkpoint", "selection": "x", "at": "2026-02-03T10:00:00Z", "results": "oops"}
+    Store(tmp_path).append(OtherRecord(bad))
+    code, out = run_verify(tmp_path, capsys)
+    assert code == 1
+    expected = "ledger.jsonl line 1: checkpoint record: 'results' is 'oops', expected an object"
+    assert f"FAIL ledger: {expected}" in out
+    assert "ok   ledger: ledger.jsonl: 1 records, hash chain intact" in out
