@@ -19,7 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,8 +192,9 @@ class Store:
 
     def chain(self) -> Chain:
         """The file walked line by line (empty when there is no ledger); never raises on a break."""
-        if not self.path.exists():
-            return Chain(self.path, ())
+        return self._walk() if self.path.exists() else Chain(self.path, ())
+
+    def _walk(self) -> Chain:
         with _locked(self.path, fcntl.LOCK_SH, os.O_RDONLY) as fd:
             content = _read_all(fd)
         return Chain(self.path, tuple(walk(content)))
@@ -220,11 +221,10 @@ class Store:
         Refuses (LedgerBroken) to anchor a chain that does not verify: an anchor must not make a
         changed ledger look whole. Written atomically; a later append leaves the anchor valid for
         the records it covers."""
-        with _locked(self.path, fcntl.LOCK_SH, os.O_RDONLY) as fd:
-            links = walk(_read_all(fd))
-        _refuse_to_anchor(self.path, links)
-        last = links[-1].line
-        head = Head(last.number, digest(last.raw), len(links), iso(utc_now()))
+        chain = self._walk()  # a shared lock: appends wait, so the last line is a whole record
+        _refuse_to_anchor(chain)
+        last = chain.links[-1].line
+        head = Head(last.number, digest(last.raw), len(chain.links), iso(utc_now()))
         partial = self.head_path.with_name(HEAD_NAME + ".partial")
         partial.write_text(head.text(), encoding="utf-8")
         os.replace(partial, self.head_path)
@@ -233,14 +233,14 @@ class Store:
         return self.head_path
 
 
-def _refuse_to_anchor(path: Path, links: Sequence[Link]) -> None:
-    if not links:
-        raise LedgerBroken(path, 0, "no record to anchor")
-    link = Chain(path, tuple(links)).first_break()
+def _refuse_to_anchor(chain: Chain) -> None:
+    if not chain.links:
+        raise LedgerBroken(chain.path, 0, "no record to anchor")
+    link = chain.first_break()
     if link is not None and link.line.json_error is not None:
-        raise LedgerBroken(path, link.line.number, "not a JSON record")
+        raise LedgerBroken(chain.path, link.line.number, "not a JSON record")
     if link is not None:
-        raise LedgerBroken(path, link.line.number, "hash chain broken: not anchoring it")
+        raise LedgerBroken(chain.path, link.line.number, "hash chain broken: not anchoring it")
 
 
 @contextmanager
