@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cutover import ledger
 from cutover.config import Settings, resolve_settings
 from cutover.errors import ConfigError
+from cutover.ledger import Store
+from cutover.ledger.records import ComplaintsAttestation, Rollback, StageStarted
+from cutover.ledger.view import LedgerView
 from cutover.paths import PROJECT_ROOT
 from cutover.profile import Profile
 from cutover.redact import redact_url
@@ -95,16 +97,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _demo(settings, args.scenario)
     if args.command == "stage":
         plan = Profile().stage(args.number)
-        record = ledger.append_anchored(
-            evidence, ledger.stage_started(plan.number, plan.percent, args.at or utc_now())
-        )
-        print(f"stage {plan.number} started at {record['at']} ({plan.percent}%)")
+        started = StageStarted(plan.number, plan.percent, args.at or utc_now())
+        Store(evidence).append(started)
+        print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%)")
         return 0
     if args.command == "rollback":
-        record = ledger.append_anchored(
-            evidence, ledger.rollback(args.reason, args.at or utc_now())
-        )
-        print(f"rollback recorded at {record['at']}: {args.reason}")
+        rollback = Rollback(args.reason, args.at or utc_now())
+        Store(evidence).append(rollback)
+        print(f"rollback recorded at {iso(rollback.at)}: {args.reason}")
         return 0
     if args.command == "attest":
         return _attest(evidence, args)
@@ -138,19 +138,22 @@ def _attest(evidence: Path, args: argparse.Namespace) -> int:
     until = args.at or utc_now()
     since = args.since
     if since is None:
-        current = ledger.current_stage(ledger.read(evidence), until)
-        if current is None or current.type != "stage_started":
+        # the live ledger's stage: a seeded scenario's records are not this rollout's
+        current = LedgerView.load(evidence, until, target="live", scenario=None).current_stage()
+        if current is None:
             raise ConfigError(
                 "attest complaints: no stage has started in the ledger before --at; "
                 "give --since explicitly"
             )
-        since = current.at
+        since = current.started
     if since > until:
         raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
-    record = ledger.append_anchored(
-        evidence, ledger.complaints_attested(args.count, args.by, since, until)
+    attestation = ComplaintsAttestation(args.count, args.by, since, until)
+    Store(evidence).append(attestation)
+    print(
+        f"{args.count} complaints attested by {args.by} for "
+        f"{iso(attestation.since)}..{iso(attestation.at)}"
     )
-    print(f"{args.count} complaints attested by {args.by} for {record['since']}..{record['at']}")
     return 0
 
 

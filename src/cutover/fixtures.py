@@ -11,16 +11,15 @@ from typing import Any
 
 import pytest
 
-from cutover import ledger
 from cutover.config import Settings
 from cutover.errors import ConfigError
-from cutover.profile import Profile
+from cutover.ledger.view import LedgerView
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
+from cutover.scenarios.ledger import seed_ledger
 from cutover.scenarios.model import Scenario, load_scenario
 from cutover.simulator import serve_simulator
 from cutover.sources.database import LazyDatabase
 from cutover.sources.exports import Exports
-from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import RlmEndpoints
 from cutover.sources.vercel_env import (
     VARIABLE,
@@ -156,35 +155,6 @@ def cutover_rollout_setting(
     return read
 
 
-def _seed_scenario_ledger(evidence_dir: Path, scenario: Scenario) -> None:
-    """Write the scenario's stage events, rollbacks and attestations into the ledger, once.
-
-    They are marked seeded and carry the scenario's name, so they never mix with live records."""
-    mark = {"target": "seeded", "scenario": scenario.name}
-    try:
-        records = ledger.read(evidence_dir)
-    except ledger.LedgerBroken:
-        return  # appending would hide the break; every gate reading the ledger says where it is
-    existing = {
-        (r.type, r.data.get("at"))
-        for r in records
-        if r.data.get("scenario") == scenario.name and r.data.get("target") == "seeded"
-    }
-    plans = {plan.number: plan.percent for plan in Profile().stages}
-    events = [
-        ledger.stage_started(e.stage, plans[e.stage], scenario.at(e.at), **mark)
-        for e in scenario.stages
-    ]
-    events += [ledger.rollback(r.reason, scenario.at(r.at), **mark) for r in scenario.rollbacks]
-    events += [
-        ledger.complaints_attested(a.count, a.by, scenario.at(a.since), scenario.at(a.at), **mark)
-        for a in scenario.attestations
-    ]
-    for event in sorted(events, key=lambda e: str(e["at"])):
-        if (event["type"], event["at"]) not in existing:
-            ledger.append(evidence_dir, event)
-
-
 @pytest.fixture(scope="session")
 def cutover_ledger(
     cutover_settings: Settings,
@@ -210,7 +180,7 @@ def cutover_ledger(
 
     @contextmanager
     def seeded() -> Iterator[dict[str, Any]]:
-        _seed_scenario_ledger(evidence, scenario)
+        seed_ledger(evidence, scenario)
         yield {}
 
     with _once_per_run(tmp_path_factory, "ledger", seeded, str(evidence), scenario.name):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import gc
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from cutover import ledger
 from cutover.config import SETTINGS, Settings, resolve_settings
 from cutover.criteria.registry import Context
 from cutover.errors import ConfigError
@@ -20,11 +17,12 @@ from cutover.evidence.console import criteria_table
 from cutover.evidence.properties import RecordedResult, recorded, result_properties
 from cutover.evidence.verdict import exit_status, run_verdict
 from cutover.gate import decide
+from cutover.ledger import LedgerBroken, Store, records
 from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
 from cutover.profile import Profile
 from cutover.redact import redact_text
-from cutover.timeutil import iso, utc_now
+from cutover.timeutil import utc_now
 
 GATE_MARKERS = {
     "prereq": "runbook prerequisites, before stage 1",
@@ -264,21 +262,17 @@ class Recorder:
         return bool(self.state.results or self.state.gate_items or self.state.errors)
 
     def _append_checkpoint(self, settings: Settings) -> None:
-        results = self.state.results
-        record = {
-            "type": "checkpoint",
-            "selection": _selection(self.config),
-            "as_of": next((r.properties["as_of"] for r in results if "as_of" in r.properties), ""),
-            "at": iso(utc_now()),
-            "target": "live" if settings.live else "seeded",
-            "scenario": None if settings.live else settings.scenario,
-            "results": {r.criterion: _ledger_result(r.properties) for r in results},
-        }
+        record = records.checkpoint(
+            self.state.results,
+            selection=_selection(self.config),
+            target="live" if settings.live else "seeded",
+            scenario=None if settings.live else settings.scenario,
+        )
         try:
-            ledger.append_anchored(settings.evidence_dir, record)
+            Store(settings.evidence_dir).append(record)
         except OSError as exc:
             self.state.errors.append(f"ledger ({exc.strerror})")
-        except ledger.LedgerBroken as exc:
+        except LedgerBroken as exc:
             self.state.errors.append(f"ledger not anchored ({exc})")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -309,17 +303,6 @@ class Recorder:
             reporter.write_line(verdict.line())
         else:
             print(verdict.line())
-
-
-def _ledger_result(properties: Mapping[str, str]) -> dict[str, Any]:
-    """A result for the ledger: its properties, with `details` kept as structured JSON."""
-    result: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
-    if "details" in result:
-        try:
-            result["details"] = json.loads(result["details"])
-        except ValueError:
-            pass
-    return result
 
 
 def _has_gate_marker(keywords: Any) -> bool:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from cutover import ledger
 from cutover.cli import main
+from cutover.ledger import Store
+from cutover.ledger.records import Origin, StageStarted
+from cutover.timeutil import parse_instant
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +25,7 @@ def run(tmp_path: Path, *args: str) -> int:
 
 
 def records(tmp_path: Path) -> list[dict]:
-    return [dict(r.data) for r in ledger.read(tmp_path / "evidence")]
+    return [dict(r.data) for r in Store(tmp_path / "evidence").read()]
 
 
 def test_stage_start_records_the_stage_percent(
@@ -64,6 +66,20 @@ def test_attest_since_defaults_to_current_stage_start(tmp_path: Path) -> None:
     assert attestation["by"] == "alice"
     assert attestation["since"] == "2026-02-02T09:00:00Z"
     assert attestation["at"] == "2026-02-02T15:00:00Z"
+
+
+def test_attest_never_starts_at_a_seeded_stage(tmp_path: Path) -> None:
+    """A seeded scenario's records in the same ledger are not this rollout's stage."""
+    evidence = tmp_path / "evidence"
+    seeded = Origin.seeded("healthy-rollout")
+    Store(evidence).append(StageStarted(1, 10, parse_instant("2026-02-02T09:00:00Z"), seeded))
+    args = ("attest", "complaints", "--count", "0", "--by", "alice")
+    assert run(tmp_path, *args, "--at", "2026-02-02T15:00:00Z") == 2
+    assert run(tmp_path, "stage", "start", "1", "--at", "2026-02-02T10:00:00Z") == 0
+    later = parse_instant("2026-02-02T12:00:00Z")
+    Store(evidence).append(StageStarted(2, 50, later, seeded))
+    assert run(tmp_path, *args, "--at", "2026-02-02T15:00:00Z") == 0
+    assert records(tmp_path)[-1]["since"] == "2026-02-02T10:00:00Z"
 
 
 def test_attest_explicit_since(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ import xmlschema
 from junitparser import JUnitXml
 from test_report import shared_evidence
 
-from cutover import ledger
 from cutover.evidence.properties import CONTRACT_PROPERTIES
+from cutover.ledger import Store
 from suite_runner import CUTOVER_ENV_PREFIX, ROOT, SuiteRun, read_junit, run_suite
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "junit-10.xsd"
@@ -180,8 +180,8 @@ def test_xdist_records_the_same_properties_as_a_serial_run(
     # the files (the `time` attributes) is not a property
     assert _normalized(parallel.properties) == _normalized(serial.properties)
     # and the xdist controller wrote the same checkpoint record
-    [serial_record] = [r for r in ledger.read(serial.evidence_dir) if r.type == "checkpoint"]
-    [xdist_record] = [r for r in ledger.read(parallel.evidence_dir) if r.type == "checkpoint"]
+    [serial_record] = [r for r in Store(serial.evidence_dir).read() if r.type == "checkpoint"]
+    [xdist_record] = [r for r in Store(parallel.evidence_dir).read() if r.type == "checkpoint"]
     assert serial_record.data["results"].keys() == xdist_record.data["results"].keys()
     assert serial_record.data["as_of"] == xdist_record.data["as_of"] == AS_OF
     # the scenario's records are written once, however many workers need the ledger
@@ -190,5 +190,5 @@ def test_xdist_records_the_same_properties_as_a_serial_run(
 
 
 def _scenario_records(run: SuiteRun) -> list[tuple[str, str]]:
-    records = ledger.read(run.evidence_dir)
+    records = Store(run.evidence_dir).read()
     return sorted((r.type, str(r.data.get("at"))) for r in records if r.type != "checkpoint")

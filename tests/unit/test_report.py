@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cutover import ledger
 from cutover.cli import main
+from cutover.ledger import Store
+from cutover.ledger.records import Rollback
 from cutover.scenarios.artifacts import write_artifacts
 from cutover.scenarios.model import load_scenario
 from suite_runner import T0, at_hour, read_junit, run_checkpoint, run_suite
@@ -256,7 +257,8 @@ def test_healthy_html_has_the_four_charts(evidence: dict[str, Path]) -> None:
 
 
 def test_success_points_follow_the_checkpoints(evidence: dict[str, Path]) -> None:
-    from cutover.report.model import load_evidence, success_points
+    from cutover.report import load_evidence
+    from cutover.report.charts import success_points
 
     points = success_points(load_evidence(evidence["healthy"]))
     assert [p.as_of.isoformat() for p in points] == [
@@ -339,7 +341,7 @@ def test_html_escapes_ledger_text(evidence: dict[str, Path], tmp_path: Path) -> 
     copy = tmp_path / "evidence"
     shutil.copytree(evidence["low"], copy)
     reason = '<script>alert("x")</script> & <b>bold</b>'
-    ledger.append(copy, ledger.rollback(reason, T0 + timedelta(hours=25)))
+    Store(copy).append(Rollback(reason, T0 + timedelta(hours=25)), anchor=False)
     assert main(["report", "--evidence-dir", str(copy), "--out", str(tmp_path / "out")]) == 0
     markdown, page, html = reports(tmp_path / "out")
     assert "<script>" not in html and "<b>" not in html
@@ -365,8 +367,8 @@ def test_a_broken_chain_never_reads_as_proceed(evidence: dict[str, Path], tmp_pa
 def test_memory_chart_is_omitted_with_a_note_when_the_csv_is_gone(
     evidence: dict[str, Path], tmp_path: Path
 ) -> None:
-    from cutover.report.html import memory_chart
-    from cutover.report.model import load_evidence
+    from cutover.report import load_evidence
+    from cutover.report.figures import memory_chart
 
     loaded = load_evidence(evidence["healthy"])
     present = memory_chart(loaded)

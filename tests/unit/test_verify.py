@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from test_report import shared_evidence
 
-from cutover import ledger
 from cutover.cli import main
+from cutover.ledger import HEAD_NAME, LedgerBroken, Store
+from cutover.ledger.records import OtherRecord
 from cutover.paths import sql_dir
-from cutover.verify import HEAD_NAME, verify, write_head
+from cutover.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_the_last_record_needs_the_head_anchor(
 
     # ...with one, it can
     write_lines(evidence, lines)
-    assert write_head(evidence) == evidence / HEAD_NAME
+    assert Store(evidence).write_head() == evidence / HEAD_NAME
     assert json.loads((evidence / HEAD_NAME).read_text())["line"] == last
     assert run_verify(evidence, capsys)[0] == 0
     write_lines(evidence, [*lines[:-1], changed])
@@ -119,7 +120,7 @@ def test_the_last_record_needs_the_head_anchor(
 def test_records_removed_from_the_end_are_caught_by_the_head(
     evidence: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_head(evidence)
+    Store(evidence).write_head()
     lines = ledger_lines(evidence)
     write_lines(evidence, lines[:-1])
     code, out = run_verify(evidence, capsys)
@@ -130,8 +131,9 @@ def test_records_removed_from_the_end_are_caught_by_the_head(
 def test_records_appended_after_the_anchor_are_noted(
     evidence: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_head(evidence)
-    ledger.append(evidence, {"type": "note", "at": "2026-02-03T10:00:00Z"})
+    Store(evidence).write_head()
+    note = OtherRecord({"type": "note", "at": "2026-02-03T10:00:00Z"})
+    Store(evidence).append(note, anchor=False)
     code, out = run_verify(evidence, capsys)
     assert code == 0
     assert any(o.startswith("note head:") and "not anchored" in o for o in out)
@@ -142,8 +144,8 @@ def test_write_head_refuses_a_broken_chain(evidence: Path) -> None:
     del lines[1]
     write_lines(evidence, lines)
     before = (evidence / HEAD_NAME).read_bytes()  # the suite anchored its last checkpoint
-    with pytest.raises(ledger.LedgerBroken):
-        write_head(evidence)
+    with pytest.raises(LedgerBroken):
+        Store(evidence).write_head()
     assert (evidence / HEAD_NAME).read_bytes() == before
 
 
@@ -207,3 +209,15 @@ def test_verify_function_reports_findings(evidence: Path) -> None:
     result = verify(evidence)
     assert result.ok
     assert {f.check for f in result.findings} >= {"ledger", "junit", "queries", "head"}
+
+
+def test_a_checkpoint_that_does_not_fit_its_schema_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"type": "checkpoint", "selection": "x", "at": "2026-02-03T10:00:00Z", "results": "oops"}
+    Store(tmp_path).append(OtherRecord(bad))
+    code, out = run_verify(tmp_path, capsys)
+    assert code == 1
+    expected = "ledger.jsonl line 1: checkpoint record: 'results' is 'oops', expected an object"
+    assert f"FAIL ledger: {expected}" in out
+    assert "ok   ledger: ledger.jsonl: 1 records, hash chain intact" in out

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cutover.ledger.view import CheckpointValue
 from cutover.measure.inputs import Inputs
 from cutover.measure.stage import stage_window
 from cutover.outcome import Window
 from cutover.sources import imports
-from cutover.sources.ledger_view import CheckpointValue
 from cutover.timeutil import utc_now
 
 

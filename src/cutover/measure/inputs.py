@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from cutover.errors import SourceUnavailable
+from cutover.ledger.view import LedgerView
 from cutover.profile import Profile, StagePlan
 from cutover.sources.database import Database
 from cutover.sources.exports import Exports
-from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import RlmEndpoints
 from cutover.sources.vercel_env import RolloutSetting
 

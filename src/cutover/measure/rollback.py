@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.errors import SourceUnavailable
+from cutover.ledger.view import LedgerView
 from cutover.measure.inputs import Inputs
 from cutover.measure.stage import Attested
 from cutover.outcome import Window
 from cutover.sources import imports
-from cutover.sources.ledger_view import LedgerView
 from cutover.sources.rlm_http import HealthProbe, probe_health
 from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts

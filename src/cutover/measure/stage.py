@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cutover.errors import SourceUnavailable
+from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure.inputs import Inputs
 from cutover.outcome import Window
 from cutover.profile import StagePlan
 from cutover.sources import imports
-from cutover.sources.ledger_view import LedgerView, StageRun
 from cutover.timeutil import iso
 
 

@@ -1,7 +1,7 @@
 """Reports a reviewer can read: `report.md` (CI job summary, PR comment) and `report.html`.
 
 Both are built from what the evidence directory holds (JUnit files and the ledger); nothing is
-measured again. See `cutover.report.model` for how the verdict is reconstructed.
+measured again. See `cutover.report.load` for how the verdict is reconstructed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 
 from cutover.profile import Profile
 from cutover.report.html import render_html
+from cutover.report.load import load_evidence
 from cutover.report.markdown import render_markdown
-from cutover.report.model import Evidence, load_evidence
+from cutover.report.model import Evidence
 
 __all__ = ["ReportFiles", "load_evidence", "render_html", "render_markdown", "write_report"]
 

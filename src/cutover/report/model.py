@@ -1,27 +1,24 @@
-"""An evidence directory (JUnit files and the ledger) read into plain data for the reports.
+"""The report's data model: an evidence directory (the ledger's records and the JUnit files) as
+plain data, every text redacted. `cutover.report.load` reads it; the renderers show it.
 
-Nothing here decides a criterion: verdicts are the ones the runs recorded. The run verdict is
-reconstructed from the latest checkpoint of each selection with the same rules the run used
-(`cutover.evidence.verdict.run_verdict`), and a broken ledger chain never reads as PROCEED.
+Nothing here decides a criterion: verdicts are the ones the runs recorded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cutover import ledger
+from cutover.evidence.junit import JUnitFile
 from cutover.evidence.properties import RecordedResult
 from cutover.evidence.verdict import RunVerdict, run_verdict
+from cutover.ledger import records
+from cutover.ledger.records import CriterionRecord, as_text
 from cutover.outcome import Action, Outcome
 from cutover.profile import Profile
-from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant
 
 # Gate selections in runbook order; anything else sorts after them.
@@ -41,7 +38,7 @@ VERDICTS = tuple(o.value for o in Outcome)
 
 @dataclass(frozen=True, slots=True)
 class CriterionResult:
-    """One criterion as a checkpoint record (or a JUnit file) holds it; every text redacted."""
+    """One criterion as a checkpoint record holds it; every text redacted."""
 
     criterion: str
     verdict: str
@@ -78,6 +75,26 @@ class CriterionResult:
         """The measured window as `start → end` (or just the end)."""
         return " → ".join(self.window_ends)
 
+    @classmethod
+    def of(cls, record: CriterionRecord) -> CriterionResult:
+        """A checkpoint's criterion record, every text redacted."""
+        return cls(
+            criterion=record.criterion,
+            verdict=record.text("verdict"),
+            measured=record.text("measured"),
+            threshold=record.text("threshold"),
+            window_start=record.text("window_start"),
+            window_end=record.text("window_end"),
+            as_of=record.text("as_of"),
+            sample_size=record.text("sample_size"),
+            source=record.text("source"),
+            target=record.text("target"),
+            reason=record.text("reason"),
+            on_fail=record.text("on_fail") or "HOLD",
+            query_sha256=record.text("query_sha256"),
+            details=record.details or {},
+        )
+
     def recorded(self) -> RecordedResult:
         """As the run's verdict logic reads it."""
         on_fail = Action[self.on_fail] if self.on_fail in Action.__members__ else Action.HOLD
@@ -96,6 +113,20 @@ class Checkpoint:
     target: str
     scenario: str | None
     results: tuple[CriterionResult, ...]
+
+    @classmethod
+    def of(cls, line: int, record: records.Checkpoint) -> Checkpoint:
+        """Ledger line `line`'s checkpoint record, every text redacted."""
+        scenario = record.origin.scenario
+        return cls(
+            line=line,
+            selection=as_text(record.selection) or "all gates",
+            as_of=iso(record.as_of),
+            at=iso(record.at),
+            target=as_text(record.origin.target),
+            scenario=None if scenario is None else as_text(scenario),
+            results=tuple(CriterionResult.of(r) for r in record.results),
+        )
 
     @property
     def seeded(self) -> bool:
@@ -130,40 +161,6 @@ class TimelineEntry:
     at: str
     summary: str
     after_as_of: bool  # later than the latest instant measured (seeded ledgers hold the plan)
-
-
-@dataclass(frozen=True, slots=True)
-class JUnitCase:
-    name: str
-    classname: str
-    status: str  # passed | failed | skipped | error
-    message: str
-    properties: Mapping[str, str]
-
-    @property
-    def criterion(self) -> str:
-        return self.properties.get("criterion", "")
-
-
-@dataclass(frozen=True, slots=True)
-class JUnitFile:
-    """A JUnit XML file of the evidence directory; `problem` says why it could not be read."""
-
-    path: Path
-    cases: tuple[JUnitCase, ...] = ()
-    timestamp: str = ""
-    problem: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def count(self, status: str) -> int:
-        return sum(1 for c in self.cases if c.status == status)
-
-    @property
-    def as_of(self) -> str:
-        return next((c.properties["as_of"] for c in self.cases if "as_of" in c.properties), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +214,11 @@ class Evidence:
     @property
     def as_of(self) -> str:
         """The latest instant any selection was measured at."""
-        return max((s.checkpoint.as_of for s in self.latest), key=_instant_key, default="")
+        return max((s.checkpoint.as_of for s in self.latest), key=instant_key, default="")
 
     def timeline(self) -> list[TimelineEntry]:
         """Stage events, rollbacks, attestations and checkpoints, in the order they concern."""
-        latest = _instant_key(self.as_of) if self.as_of else None
+        latest = instant_key(self.as_of) if self.as_of else None
         entries = [
             TimelineEntry(e.line, e.kind, e.at, e.summary, _after(e.at, latest))
             for e in self.events
@@ -233,191 +230,11 @@ class Evidence:
             action = run_verdict([r.recorded() for r in c.results], selection="", seeded=False)
             summary = f"{c.selection} checkpoint: {counts} → {action.action.name}"
             entries.append(TimelineEntry(c.line, "checkpoint", c.as_of, summary, False))
-        return sorted(entries, key=lambda e: (_instant_key(e.at), e.line))
+        return sorted(entries, key=lambda e: (instant_key(e.at), e.line))
 
 
-# -- reading ------------------------------------------------------------------------------------
-
-
-def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidence:
-    """Read an evidence directory: the ledger (leniently, noting a broken chain) and JUnit files."""
-    records, chain = read_ledger_records(evidence_dir)
-    checkpoints: list[Checkpoint] = []
-    events: list[LedgerEvent] = []
-    problems: list[str] = []
-    for line, data in records:
-        kind = str(data.get("type", ""))
-        if kind == "checkpoint":
-            checkpoints.append(_checkpoint(line, data, problems))
-        else:
-            events.append(_event(line, data))
-    junit = tuple(read_junit_dir(evidence_dir))
-    latest = _latest(checkpoints, junit)
-    verdict = _overall(latest, chain, seeded=_any_seeded(checkpoints, events))
-    return Evidence(
-        directory=evidence_dir,
-        checkpoints=tuple(checkpoints),
-        events=tuple(events),
-        junit=junit,
-        chain=chain,
-        latest=tuple(latest),
-        verdict=verdict,
-        profile=profile or Profile(),
-        problems=tuple(problems),
-    )
-
-
-def read_ledger_records(evidence_dir: Path) -> tuple[list[tuple[int, dict[str, Any]]], ChainStatus]:
-    """Every JSON record with its line number, and the chain's status (checked by ledger.read).
-
-    The report still shows a ledger whose chain is broken (flagged), so records are parsed
-    leniently here; `cutover verify` says exactly what is wrong."""
-    path = ledger.ledger_path(evidence_dir)
-    if not path.exists():
-        return [], ChainStatus(ok=True, records=0, message="no ledger")
-    raw_lines = path.read_bytes().split(b"\n")
-    records: list[tuple[int, dict[str, Any]]] = []
-    last = b""
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        last = raw
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            records.append((number, data))
-    head = hashlib.sha256(last.rstrip(b"\n")).hexdigest() if last else ""
-    try:
-        ledger.read(evidence_dir)
-    except ledger.LedgerBroken as exc:
-        return records, ChainStatus(False, len(records), exc.line, exc.message, head)
-    return records, ChainStatus(True, len(records), head_sha256=head)
-
-
-def read_junit_dir(evidence_dir: Path) -> list[JUnitFile]:
-    """Every JUnit XML file directly in the evidence directory, by name."""
-    if not evidence_dir.is_dir():
-        return []
-    return [read_junit_file(p) for p in sorted(evidence_dir.glob("*.xml")) if p.is_file()]
-
-
-def read_junit_file(path: Path) -> JUnitFile:
-    """Test cases with their properties and status; a file that is not JUnit says why."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
-        return JUnitFile(path, problem=f"not readable as XML ({exc})")
-    if root.tag not in ("testsuites", "testsuite"):
-        return JUnitFile(path, problem=f"root element <{root.tag}> is not a JUnit test suite")
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    cases = [_case(case) for suite in suites for case in suite.findall("testcase")]
-    timestamp = next((s.get("timestamp", "") for s in suites if s.get("timestamp")), "")
-    return JUnitFile(path, tuple(cases), timestamp)
-
-
-def _case(element: ET.Element) -> JUnitCase:
-    properties = {
-        p.get("name", ""): redact_text(p.get("value", ""))
-        for p in element.findall("properties/property")
-    }
-    status, message = "passed", ""
-    for tag, name in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
-        found = element.find(tag)
-        if found is not None:
-            status, message = name, found.get("message", "")
-            break
-    return JUnitCase(
-        name=element.get("name", ""),
-        classname=element.get("classname", ""),
-        status=status,
-        message=redact_text(message),
-        properties=properties,
-    )
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping | list):
-        return redact_text(json.dumps(value, sort_keys=True))
-    return redact_text(str(value))
-
-
-def criterion_result(criterion: str, values: Mapping[str, Any]) -> CriterionResult:
-    """A ledger result (or JUnit properties) as a CriterionResult."""
-    details = values.get("details")
-    if isinstance(details, str):  # JUnit carries details as JSON text
-        try:
-            details = json.loads(details)
-        except ValueError:
-            details = None
-    return CriterionResult(
-        criterion=criterion,
-        verdict=_text(values.get("verdict")),
-        measured=_text(values.get("measured")),
-        threshold=_text(values.get("threshold")),
-        window_start=_text(values.get("window_start")),
-        window_end=_text(values.get("window_end")),
-        as_of=_text(values.get("as_of")),
-        sample_size=_text(values.get("sample_size")),
-        source=_text(values.get("source")),
-        target=_text(values.get("target")),
-        reason=_text(values.get("reason")),
-        on_fail=_text(values.get("on_fail")) or "HOLD",
-        query_sha256=_text(values.get("query_sha256")),
-        details=details if isinstance(details, Mapping) else {},
-    )
-
-
-def _checkpoint(line: int, data: Mapping[str, Any], problems: list[str]) -> Checkpoint:
-    raw = data.get("results")
-    results: list[CriterionResult] = []
-    if isinstance(raw, Mapping):
-        for criterion, values in sorted(raw.items()):
-            if isinstance(values, Mapping):
-                results.append(criterion_result(str(criterion), values))
-            else:
-                problems.append(f"ledger line {line}: result {criterion!r} is not a record")
-    else:
-        problems.append(f"ledger line {line}: checkpoint without results")
-    scenario = data.get("scenario")
-    return Checkpoint(
-        line=line,
-        selection=_text(data.get("selection")) or "all gates",
-        as_of=_text(data.get("as_of")),
-        at=_text(data.get("at")),
-        target=_text(data.get("target")),
-        scenario=None if scenario is None else _text(scenario),
-        results=tuple(results),
-    )
-
-
-def _event(line: int, data: Mapping[str, Any]) -> LedgerEvent:
-    kind = _text(data.get("type")) or "record"
-    at = _text(data.get("at"))
-    if kind == "stage_started":
-        summary = f"stage {_text(data.get('stage'))} started at {_text(data.get('percent'))}%"
-    elif kind == "rollback":
-        summary = f"rollback to {_text(data.get('percent', 0))}%: {_text(data.get('reason'))}"
-    elif kind == "attestation" and data.get("kind") == "complaints":
-        summary = (
-            f"{_text(data.get('count'))} import-failure complaints attested by "
-            f"{_text(data.get('by'))} for {_text(data.get('since'))} → {at}"
-        )
-    else:
-        shown = {k: v for k, v in data.items() if k not in ("prev", "type", "at")}
-        summary = f"{kind}: {_text(shown)}"
-    return LedgerEvent(line, kind, at, summary, _text(data.get("target")), data)
-
-
-# -- verdicts -----------------------------------------------------------------------------------
-
-
-def _instant_key(text: str) -> datetime:
+def instant_key(text: str) -> datetime:
+    """An instant to sort by; text that is not one sorts first."""
     try:
         return parse_instant(text)
     except (ValueError, TypeError):
@@ -425,7 +242,7 @@ def _instant_key(text: str) -> datetime:
 
 
 def _after(at: str, latest: datetime | None) -> bool:
-    return latest is not None and _instant_key(at) > latest
+    return latest is not None and instant_key(at) > latest
 
 
 def selection_rank(selection: str) -> tuple[int, str]:
@@ -434,246 +251,3 @@ def selection_rank(selection: str) -> tuple[int, str]:
         return SELECTION_ORDER.index(selection), selection
     except ValueError:
         return len(SELECTION_ORDER), selection
-
-
-def _latest(
-    checkpoints: Sequence[Checkpoint], junit: Sequence[JUnitFile]
-) -> list[SelectionVerdict]:
-    by_selection: dict[str, Checkpoint] = {}
-    for checkpoint in checkpoints:
-        current = by_selection.get(checkpoint.selection)
-        # the latest instant measured wins; the same instant measured again: the later record
-        key = (_instant_key(checkpoint.as_of), checkpoint.line)
-        if current is None or key >= (_instant_key(current.as_of), current.line):
-            by_selection[checkpoint.selection] = checkpoint
-    latest: list[SelectionVerdict] = []
-    for selection in sorted(by_selection, key=selection_rank):
-        checkpoint = by_selection[selection]
-        errors = tuple(_errored_cases(checkpoint, junit))
-        verdict = run_verdict(
-            [r.recorded() for r in checkpoint.results],
-            selection=selection,
-            seeded=checkpoint.seeded,
-            errors=errors,
-        )
-        latest.append(SelectionVerdict(selection, checkpoint, verdict, errors))
-    return latest
-
-
-def matches(junit: JUnitFile, checkpoint: Checkpoint) -> bool:
-    """Whether a JUnit file is the run that wrote this checkpoint: same instant, same results."""
-    decided = [c for c in junit.cases if c.criterion]
-    if not decided or junit.as_of != checkpoint.as_of:
-        return False
-    for case in decided:
-        result = checkpoint.result(case.criterion)
-        if result is None or result.verdict != case.properties.get("verdict"):
-            return False
-    return len(decided) == len(checkpoint.results)
-
-
-def _errored_cases(checkpoint: Checkpoint, junit: Iterable[JUnitFile]) -> Iterable[str]:
-    # the ledger records no errors; the JUnit file of the same run does
-    for file in junit:
-        if matches(file, checkpoint):
-            for case in file.cases:
-                if case.status == "error" and not case.criterion:
-                    yield f"{case.classname}::{case.name}"
-
-
-def _any_seeded(checkpoints: Sequence[Checkpoint], events: Sequence[LedgerEvent]) -> bool:
-    return any(c.seeded for c in checkpoints) or any(e.target == "seeded" for e in events)
-
-
-def _overall(latest: Sequence[SelectionVerdict], chain: ChainStatus, *, seeded: bool) -> RunVerdict:
-    results = [r.recorded() for s in latest for r in s.checkpoint.results]
-    errors = [e for s in latest for e in s.errors]
-    if not chain.ok:
-        # evidence that does not verify cannot let a rollout proceed
-        errors.append(f"ledger hash chain broken at line {chain.line}")
-    selection = " + ".join(s.selection for s in latest) or "no checkpoint"
-    return run_verdict(results, selection=selection, seeded=seeded, errors=errors)
-
-
-# -- chart data ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SuccessPoint:
-    criterion: str
-    as_of: datetime
-    rate_pct: float
-    verdict: str
-
-
-@dataclass(frozen=True, slots=True)
-class SplitPoint:
-    criterion: str
-    as_of: str
-    v1: int
-    v2: int
-    ci_low: float | None
-    ci_high: float | None
-    configured_pct: int | None
-
-    @property
-    def share_pct(self) -> float:
-        total = self.v1 + self.v2
-        return 100.0 * self.v2 / total if total else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class DurationHistogram:
-    label: str  # e.g. "stage 1 (stage1.duration, as of …)"
-    bins: Mapping[float, int]  # minutes -> imports
-
-
-def _results(evidence: Evidence, suffix: str = "") -> Iterator[tuple[Checkpoint, CriterionResult]]:
-    """Every recorded result (criteria ending in `suffix`) with its checkpoint, in ledger order."""
-    for checkpoint in evidence.checkpoints:
-        for result in checkpoint.results:
-            if result.criterion.endswith(suffix):
-                yield checkpoint, result
-
-
-def _measured(checkpoint: Checkpoint, result: CriterionResult) -> tuple[datetime, int]:
-    """When a result was measured, for `latest wins` (a later record wins at the same instant)."""
-    return _instant_key(result.as_of or checkpoint.as_of), checkpoint.line
-
-
-def success_points(evidence: Evidence) -> list[SuccessPoint]:
-    """Settled success rate per checkpoint (one point per criterion and instant, latest wins)."""
-    found: dict[tuple[str, str], SuccessPoint] = {}
-    for checkpoint, result in _results(evidence, ".success_rate"):
-        current = result.details.get("current")
-        if not isinstance(current, Mapping):
-            continue
-        rate = _number(current.get("settled_rate_pct"))
-        at = str(current.get("as_of") or result.as_of or checkpoint.as_of)
-        if rate is None or not at:
-            continue
-        point = SuccessPoint(result.criterion, _instant_key(at), rate, result.verdict)
-        found[(result.criterion, iso(point.as_of))] = point
-    return sorted(found.values(), key=lambda p: (p.as_of, p.criterion))
-
-
-def split_points(evidence: Evidence) -> list[SplitPoint]:
-    """Observed v2 share with its interval, per routing-split result (latest per instant)."""
-    found: dict[tuple[str, str], SplitPoint] = {}
-    for checkpoint, result in _results(evidence, ".routing_split"):
-        d = result.details
-        v1, v2 = _number(d.get("v1")), _number(d.get("v2"))
-        if v1 is None or v2 is None:
-            continue
-        point = SplitPoint(
-            criterion=result.criterion,
-            as_of=result.as_of or checkpoint.as_of,
-            v1=int(v1),
-            v2=int(v2),
-            ci_low=_number(d.get("ci_low")),
-            ci_high=_number(d.get("ci_high")),
-            configured_pct=_configured_percent(result.criterion, evidence.profile),
-        )
-        found[(point.criterion, point.as_of)] = point
-    return sorted(found.values(), key=lambda p: (_instant_key(p.as_of), p.criterion))
-
-
-def _configured_percent(criterion: str, profile: Profile) -> int | None:
-    stage = stage_number(criterion)
-    if stage is None:
-        return None
-    try:
-        return profile.stage(stage).percent
-    except KeyError:
-        return None
-
-
-def stage_number(criterion_or_selection: str) -> int | None:
-    """`stage2.duration` or `stage2_gate` -> 2."""
-    head = criterion_or_selection.split(".", 1)[0].split("_", 1)[0]
-    if head.startswith("stage") and head[5:].isdigit():
-        return int(head[5:])
-    return None
-
-
-def duration_histograms(evidence: Evidence) -> list[DurationHistogram]:
-    """The current stage's duration bins beside stage 1's (stage 1 alone while it is current)."""
-    latest_bins: dict[int, tuple[datetime, int, str, dict[float, int]]] = {}
-    for checkpoint, result in _results(evidence):
-        name = result.criterion.split(".", 1)[-1]
-        stage = stage_number(result.criterion)
-        bins = _bins(result.details.get("bins"))
-        if stage is None or not bins or name not in ("duration", "duration_vs_stage1"):
-            continue
-        key = _measured(checkpoint, result)
-        if stage not in latest_bins or key >= latest_bins[stage][:2]:
-            latest_bins[stage] = (*key, result.criterion, bins)
-    stages = [stage_number(s.selection) for s in evidence.latest]
-    current = max((s for s in stages if s is not None), default=None)
-    chosen = [1] if current in (None, 1) else [1, current]
-    return [
-        DurationHistogram(
-            f"stage {n} ({latest_bins[n][2]}, as of {iso(latest_bins[n][0])})", latest_bins[n][3]
-        )
-        for n in chosen
-        if n in latest_bins
-    ]
-
-
-def _bins(value: Any) -> dict[float, int]:
-    if not isinstance(value, Mapping):
-        return {}
-    bins: dict[float, int] = {}
-    for key, count in value.items():
-        minutes, n = _number(key), _number(count)
-        if minutes is not None and n is not None:
-            bins[minutes] = int(n)
-    return bins
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSource:
-    """The metrics CSV a result names, and the window it measured; `missing` says why not."""
-
-    criterion: str
-    verdict: str
-    path: Path | None
-    window_start: str
-    window_end: str
-    missing: str = ""
-
-
-def metrics_source(evidence: Evidence) -> MetricsSource | None:
-    """The latest RLM-stability result that names a metrics CSV (None: no result names one)."""
-    candidates = [
-        (_measured(checkpoint, result), result)
-        for checkpoint, result in _results(evidence)
-        if _csv_paths(result.source)
-    ]
-    if not candidates:
-        return None
-    _, result = max(candidates, key=lambda c: c[0])
-    paths = _csv_paths(result.source)
-    existing = next((p for p in paths if p.is_file()), None)
-    missing = "" if existing else f"{paths[0]} no longer exists"
-    return MetricsSource(
-        result.criterion, result.verdict, existing, result.window_start, result.window_end, missing
-    )
-
-
-def _csv_paths(source: str) -> list[Path]:
-    parts = [p.strip() for chunk in source.split(";") for p in chunk.split(" + ")]
-    return [Path(p) for p in parts if p.lower().endswith(".csv")]
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None

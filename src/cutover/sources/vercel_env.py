@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cutover.errors import ConfigError, SourceUnavailable
-from cutover.sources.ledger_view import LedgerView
+from cutover.ledger.view import LedgerView
 from cutover.timeutil import iso
 
 VARIABLE = "V2_ROLLOUT_PERCENT"

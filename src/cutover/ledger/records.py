@@ -1,0 +1,310 @@
+"""The ledger's records: one schema for every kind of line the ledger holds.
+
+- stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
+- attestations: what a person states, by kind (`complaints` today);
+- `checkpoint`: one run of a selection, with each criterion's recorded values;
+- `snapshot`: a source export kept in the evidence directory (no writer yet).
+
+Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
+record carries no mark (a checkpoint says `target` "live"); a seeded one carries `target`
+"seeded" and its `scenario`, so the two never mix.
+
+Versions: a record written today carries no `v` key, which means version 1. A change to a
+record's fields adds `"v": 2`; a reader refuses a version newer than it knows, naming the line,
+instead of misreading it. A record of a type this version has no schema for reads as
+`OtherRecord`, kept as written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, TypeAlias
+
+from cutover.ledger.errors import RecordInvalid
+from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
+from cutover.outcome import Window
+from cutover.redact import redact_text
+from cutover.timeutil import iso, parse_instant, utc_now
+
+__all__ = [
+    "LIVE",
+    "Checkpoint",
+    "ComplaintsAttestation",
+    "CriterionRecord",
+    "Entry",
+    "LedgerRecord",
+    "Origin",
+    "OtherRecord",
+    "Recorded",
+    "Rollback",
+    "Snapshot",
+    "StageStarted",
+    "as_text",
+    "checkpoint",
+    "parse",
+]
+
+# -- stage events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted(TypedRecord):
+    """Stage `stage` started at `percent` (V2_ROLLOUT_PERCENT deployed)."""
+
+    stage: int
+    percent: int
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "stage_started"
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback(TypedRecord):
+    """Traffic went back to v1 (percent 0), for `reason`; it ends the stage in force."""
+
+    reason: str
+    at: datetime
+    percent: int = 0
+    origin: Origin = LIVE
+    type: ClassVar[str] = "rollback"
+
+
+# -- attestations (type "attestation", by kind) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintsAttestation(TypedRecord):
+    """`by` counted `count` import-failure complaints over since..at."""
+
+    count: int
+    by: str
+    since: datetime
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "attestation"
+    kind: ClassVar[str | None] = "complaints"
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+
+
+def as_text(value: Any) -> str:
+    """A recorded value as evidence text (JSON for objects and lists), secrets masked."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping | list):
+        return redact_text(json.dumps(value, sort_keys=True))
+    return redact_text(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionRecord:
+    """One criterion in a checkpoint: its JUnit properties but `criterion`, `details` as JSON."""
+
+    criterion: str
+    values: Mapping[str, Any]
+
+    def text(self, key: str) -> str:
+        """A value as text, secrets masked ("" when it was not recorded)."""
+        return as_text(self.values.get(key))
+
+    @property
+    def details(self) -> Mapping[str, Any] | None:
+        """What the criterion measured beyond its properties; None when absent or unreadable."""
+        details = self.values.get("details")
+        if isinstance(details, str):  # kept as the JSON text when it did not parse
+            try:
+                details = json.loads(details)
+            except ValueError:
+                return None
+        return details if isinstance(details, Mapping) else None
+
+
+class Recorded(Protocol):
+    """A result as a run recorded it (`cutover.evidence.properties.RecordedResult`)."""
+
+    @property
+    def criterion(self) -> str: ...
+
+    @property
+    def properties(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(TypedRecord):
+    """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
+    events, it always says its target (and scenario, null when live)."""
+
+    selection: str
+    as_of: datetime | None  # None: no result recorded the instant
+    at: datetime  # when the run recorded it
+    results: tuple[CriterionRecord, ...]
+    origin: Origin = LIVE
+    type: ClassVar[str] = "checkpoint"
+
+    def result(self, criterion: str) -> CriterionRecord | None:
+        return next((r for r in self.results if r.criterion == criterion), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "selection": self.selection,
+            "as_of": iso(self.as_of),
+            "at": iso(self.at),
+            "target": self.origin.target,
+            "scenario": self.origin.scenario,
+            "results": {r.criterion: dict(r.values) for r in self.results},
+        }
+
+    @classmethod
+    def read(cls, f: FieldReader) -> Checkpoint:
+        results = []
+        for criterion, values in sorted(f.mapping("results").items()):
+            if not isinstance(values, Mapping):
+                raise f.invalid(f"result {criterion!r} is {values!r}, expected an object")
+            results.append(CriterionRecord(str(criterion), values))
+        return cls(
+            f.text("selection"),
+            f.optional_instant("as_of"),
+            f.instant("at"),
+            tuple(results),
+            f.origin(),
+        )
+
+
+def checkpoint(
+    results: Iterable[Recorded],
+    *,
+    selection: str,
+    target: str,
+    scenario: str | None,
+    at: datetime | None = None,
+) -> Checkpoint:
+    """The checkpoint record of a run: its results (as of the instant they recorded), now."""
+    recorded = list(results)
+    as_of = next((r.properties["as_of"] for r in recorded if "as_of" in r.properties), "")
+    values = {r.criterion: _ledger_values(r.properties) for r in recorded}
+    return Checkpoint(
+        selection=selection,
+        as_of=parse_instant(as_of, what="as_of") if as_of else None,
+        at=at or utc_now(),
+        results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
+        origin=Origin(target, scenario),
+    )
+
+
+def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
+    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
+    if "details" in values:
+        try:
+            values["details"] = json.loads(values["details"])
+        except ValueError:
+            pass
+    return values
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(TypedRecord):
+    """A source's export kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
+    was asked of the source (`params`), the window it covers, its size in pages and lines, and
+    where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
+
+    source: str
+    params: Mapping[str, Any]
+    window: Window
+    pages: int
+    lines: int
+    sha256: str
+    path: str
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "snapshot"
+
+
+# -- any record ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OtherRecord:
+    """A record of a type (or attestation kind) this version has no schema for, as written."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+LedgerRecord: TypeAlias = (
+    StageStarted | Rollback | ComplaintsAttestation | Checkpoint | Snapshot | OtherRecord
+)
+_Schema: TypeAlias = (
+    type[StageStarted]
+    | type[Rollback]
+    | type[ComplaintsAttestation]
+    | type[Checkpoint]
+    | type[Snapshot]
+)
+# (type, attestation kind) -> the record's schema
+_SCHEMAS: dict[tuple[str, str | None], _Schema] = {
+    (schema.type, schema.kind): schema
+    for schema in (StageStarted, Rollback, ComplaintsAttestation, Checkpoint, Snapshot)
+}
+
+
+def parse(line: int, data: Mapping[str, Any]) -> LedgerRecord:
+    """The typed record of ledger line `line`; RecordInvalid (naming the line) if it does not
+    fit its schema or was written with a newer version of it."""
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise RecordInvalid(line, f"a record needs a 'type', this one has {kind!r}")
+    f = FieldReader(line, kind, data)
+    sub = f.optional_text("kind") if kind == "attestation" else None
+    schema = _SCHEMAS.get((kind, sub))
+    if schema is None:
+        return OtherRecord(data)
+    version = data.get("v", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise f.invalid(f"'v' is {version!r}, expected a schema version (1, 2, ...)")
+    if version > schema.version:
+        raise f.invalid(
+            f"written with version {version} of its schema; this reader knows up to version "
+            f"{schema.version} (upgrade cutover-gates to read it)"
+        )
+    record: LedgerRecord = schema.read(f)
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A ledger line as read: its number and its JSON object. `parse()` gives the typed record."""
+
+    line: int
+    data: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    @property
+    def at(self) -> datetime:
+        return FieldReader(self.line, self.type, self.data).instant("at")
+
+    @property
+    def origin(self) -> Origin:
+        return FieldReader(self.line, self.type, self.data).origin()
+
+    def parse(self) -> LedgerRecord:
+        return parse(self.line, self.data)

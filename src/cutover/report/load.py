@@ -1,0 +1,168 @@
+"""An evidence directory read into the report's model (`cutover.report.model`).
+
+The ledger is read through its store, leniently: the report still shows a ledger whose chain is
+broken (flagged, and never PROCEED), and a record that does not fit its schema is listed as a
+problem; `cutover verify` says exactly what is wrong. The run verdict is reconstructed from the
+latest checkpoint of each selection with the same rules the run used
+(`cutover.evidence.verdict.run_verdict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from cutover.evidence.junit import JUnitFile, read_junit_dir
+from cutover.evidence.verdict import RunVerdict, run_verdict
+from cutover.ledger import records
+from cutover.ledger.errors import RecordInvalid
+from cutover.ledger.records import (
+    ComplaintsAttestation,
+    Entry,
+    LedgerRecord,
+    OtherRecord,
+    Rollback,
+    StageStarted,
+    as_text,
+)
+from cutover.ledger.store import Chain, Store
+from cutover.profile import Profile
+from cutover.report.model import (
+    ChainStatus,
+    Checkpoint,
+    Evidence,
+    LedgerEvent,
+    SelectionVerdict,
+    instant_key,
+    selection_rank,
+)
+from cutover.timeutil import iso
+
+
+def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidence:
+    """Read an evidence directory: the ledger (leniently, noting a broken chain) and JUnit files."""
+    chain = Store(evidence_dir).chain()
+    checkpoints: list[Checkpoint] = []
+    events: list[LedgerEvent] = []
+    problems: list[str] = []
+    for entry in chain.entries:
+        record = _parse(entry, problems)
+        if isinstance(record, records.Checkpoint):
+            checkpoints.append(Checkpoint.of(entry.line, record))
+        elif entry.type != "checkpoint":
+            events.append(_event(entry, record))
+    junit = tuple(read_junit_dir(evidence_dir))
+    latest = _latest(checkpoints, junit)
+    status = chain_status(chain)
+    verdict = _overall(latest, status, seeded=_any_seeded(checkpoints, events))
+    return Evidence(
+        directory=evidence_dir,
+        checkpoints=tuple(checkpoints),
+        events=tuple(events),
+        junit=junit,
+        chain=status,
+        latest=tuple(latest),
+        verdict=verdict,
+        profile=profile or Profile(),
+        problems=tuple(problems),
+    )
+
+
+def chain_status(chain: Chain) -> ChainStatus:
+    """Whether the chain verifies (where it first breaks), and the last record's digest."""
+    if not chain.links and not chain.path.exists():
+        return ChainStatus(ok=True, records=0, message="no ledger")
+    count = len(chain.entries)
+    broken = chain.broken()
+    if broken is not None:
+        return ChainStatus(False, count, broken.line, broken.message, chain.last_digest)
+    return ChainStatus(True, count, head_sha256=chain.last_digest)
+
+
+def _parse(entry: Entry, problems: list[str]) -> LedgerRecord:
+    """The typed record; one that does not fit its schema is noted and shown as written."""
+    try:
+        return entry.parse()
+    except RecordInvalid as exc:
+        problems.append(f"ledger line {exc.line}: {exc.reason}")
+        return OtherRecord(entry.data)
+
+
+def _event(entry: Entry, record: LedgerRecord) -> LedgerEvent:
+    kind = as_text(entry.type) or "record"
+    if isinstance(record, StageStarted):
+        summary = f"stage {record.stage} started at {record.percent}%"
+    elif isinstance(record, Rollback):
+        summary = f"rollback to {record.percent}%: {as_text(record.reason)}"
+    elif isinstance(record, ComplaintsAttestation):
+        summary = (
+            f"{record.count} import-failure complaints attested by {as_text(record.by)} "
+            f"for {iso(record.since)} → {iso(record.at)}"
+        )
+    else:
+        shown = {k: v for k, v in entry.data.items() if k not in ("prev", "type", "at")}
+        at, target = as_text(entry.data.get("at")), as_text(entry.data.get("target"))
+        return LedgerEvent(entry.line, kind, at, f"{kind}: {as_text(shown)}", target, entry.data)
+    return LedgerEvent(entry.line, kind, iso(record.at), summary, record.origin.target, entry.data)
+
+
+# -- verdicts -----------------------------------------------------------------------------------
+
+
+def _latest(
+    checkpoints: Sequence[Checkpoint], junit: Sequence[JUnitFile]
+) -> list[SelectionVerdict]:
+    by_selection: dict[str, Checkpoint] = {}
+    for checkpoint in checkpoints:
+        current = by_selection.get(checkpoint.selection)
+        # the latest instant measured wins; the same instant measured again: the later record
+        key = (instant_key(checkpoint.as_of), checkpoint.line)
+        if current is None or key >= (instant_key(current.as_of), current.line):
+            by_selection[checkpoint.selection] = checkpoint
+    latest: list[SelectionVerdict] = []
+    for selection in sorted(by_selection, key=selection_rank):
+        checkpoint = by_selection[selection]
+        errors = tuple(_errored_cases(checkpoint, junit))
+        verdict = run_verdict(
+            [r.recorded() for r in checkpoint.results],
+            selection=selection,
+            seeded=checkpoint.seeded,
+            errors=errors,
+        )
+        latest.append(SelectionVerdict(selection, checkpoint, verdict, errors))
+    return latest
+
+
+def matches(junit: JUnitFile, checkpoint: Checkpoint) -> bool:
+    """Whether a JUnit file is the run that wrote this checkpoint: same instant, same results."""
+    decided = [c for c in junit.cases if c.criterion]
+    if not decided or junit.as_of != checkpoint.as_of:
+        return False
+    for case in decided:
+        result = checkpoint.result(case.criterion)
+        if result is None or result.verdict != case.properties.get("verdict"):
+            return False
+    return len(decided) == len(checkpoint.results)
+
+
+def _errored_cases(checkpoint: Checkpoint, junit: Iterable[JUnitFile]) -> Iterable[str]:
+    # the ledger records no errors; the JUnit file of the same run does
+    for file in junit:
+        if matches(file, checkpoint):
+            for case in file.cases:
+                if case.status == "error" and not case.criterion:
+                    yield f"{case.classname}::{case.name}"
+
+
+def _any_seeded(checkpoints: Sequence[Checkpoint], events: Sequence[LedgerEvent]) -> bool:
+    return any(c.seeded for c in checkpoints) or any(e.target == "seeded" for e in events)
+
+
+def _overall(latest: Sequence[SelectionVerdict], chain: ChainStatus, *, seeded: bool) -> RunVerdict:
+    results = [r.recorded() for s in latest for r in s.checkpoint.results]
+    errors = [e for s in latest for e in s.errors]
+    if not chain.ok:
+        # evidence that does not verify cannot let a rollout proceed
+        errors.append(f"ledger hash chain broken at line {chain.line}")
+    selection = " + ".join(s.selection for s in latest) or "no checkpoint"
+    return run_verdict(results, selection=selection, seeded=seeded, errors=errors)
