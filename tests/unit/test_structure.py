@@ -1,11 +1,9 @@
-"""The shape of src/: no import cycle, no module much over 400 lines, no copy-paste twin.
-
-Each check is a plain function over source text, shown to fire on a small made-up example
-before it is run over the tree."""
+"""The shape of src/: no module much over 400 lines, no copy-paste twin (import cycles and the
+layering: test_layers.py). Each check is a plain function over source text, shown to fire on a
+small made-up example before it is run over the tree."""
 
 from __future__ import annotations
 
-import ast
 import io
 import keyword
 import tokenize
@@ -26,79 +24,6 @@ def modules(root: Path = SRC) -> dict[str, Path]:
             parts.pop()
         found[".".join(parts)] = path
     return found
-
-
-def imported(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules `name` imports, at any depth (a lazy import inside a function is
-    still an import); `if TYPE_CHECKING:` blocks aside."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    skipped: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped.update(id(n) for n in ast.walk(node))
-    targets: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.Import):
-            targets.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            targets.add(base)
-            targets.update(f"{base}.{alias.name}" for alias in node.names)
-    return {t for t in targets if t in known and t != name}
-
-
-def import_cycles(root: Path = SRC) -> list[list[str]]:
-    """Every strongly connected group of modules that import each other (Tarjan)."""
-    files = modules(root)
-    known = set(files)
-    edges = {name: imported(name, path, known) for name, path in files.items()}
-    # a module's package __init__ runs first; importing `a.b` is not importing `a`'s siblings
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target in sorted(edges[node]):
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1:
-                cycles.append(sorted(group))
-
-    for name in sorted(edges):
-        if name not in index:
-            visit(name)
-    return cycles
-
-
-def _package_inits_only(cycle: list[str]) -> bool:
-    """A package __init__ that imports its own submodules (to register them) and is imported by
-    them through `from package import x` is not a cycle of ideas."""
-    packages = [m for m in cycle if any(o.startswith(m + ".") for o in cycle)]
-    return len(packages) == 1 and all(
-        m.startswith(packages[0] + ".") or m == packages[0] for m in cycle
-    )
 
 
 def long_modules(root: Path = SRC, limit: int = MAX_LINES) -> dict[str, int]:
@@ -185,16 +110,6 @@ def twins(files: dict[str, str], size: int = TWIN_LINES) -> list[tuple[str, int,
 # -- the checks fire on made-up examples --------------------------------------------------------
 
 
-def test_a_cycle_is_found(tmp_path: Path) -> None:
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "a.py").write_text("from pkg import b\n")
-    (package / "b.py").write_text("def f():\n    from pkg.a import x\n")  # lazily, still a cycle
-    (package / "c.py").write_text("import pkg.a\n")
-    assert import_cycles(tmp_path) == [["pkg.a", "pkg.b"]]
-
-
 def test_a_twin_is_found_with_other_names_and_values() -> None:
     body = """
 def {f}(values, {x}):
@@ -222,11 +137,6 @@ def test_a_long_module_is_found(tmp_path: Path) -> None:
 
 
 # -- the tree ----------------------------------------------------------------------------------
-
-
-def test_src_has_no_import_cycle() -> None:
-    cycles = [c for c in import_cycles() if not _package_inits_only(c)]
-    assert cycles == [], f"modules that import each other: {cycles}"
 
 
 def test_no_module_in_src_is_much_over_400_lines() -> None:

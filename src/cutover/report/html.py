@@ -20,6 +20,7 @@ from cutover.report.figures import (
     success_chart,
 )
 from cutover.report.model import Evidence, SelectionVerdict
+from cutover.report.sections import Renderer, body
 from cutover.report.tables import Cell, Table
 
 ACTION_COLORS = {"PROCEED": "#1a7f37", "HOLD": "#9a6700", "ROLLBACK": "#cf222e"}
@@ -72,14 +73,7 @@ def render_html(evidence: Evidence) -> str:
     parts.append("<h1>Cutover evidence report</h1>")
     if evidence.seeded:
         parts.append(_seeded_banner(evidence))
-    parts += _verdict(evidence)
-    parts += _chain(evidence)
-    for selection in evidence.latest:
-        parts += _selection(selection)
-    parts += _not_passed(evidence)
-    parts += _charts(evidence)
-    parts += _timeline(evidence)
-    parts += _files(evidence)
+    parts += body(evidence, HTML)
     if evidence.seeded:
         parts.append(_seeded_banner(evidence))
     parts.append("</main></body></html>")
@@ -253,3 +247,6 @@ def _figure(chart: Chart) -> str:
         f"{opening}<h3>{escape(chart.title)}</h3>"
         f'<img alt="{escape(chart.title)}" src="{chart.data_uri}">{caption}</figure>'
     )
+
+
+HTML = Renderer(_verdict, _chain, _selection, _not_passed, _timeline, _files, charts=_charts)

@@ -7,6 +7,7 @@ import re
 from cutover.evidence.verdict import SEEDED_NOTE
 from cutover.report import tables
 from cutover.report.model import Evidence, SelectionVerdict
+from cutover.report.sections import Renderer, body
 from cutover.report.tables import Cell, Table
 
 ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
@@ -73,13 +74,7 @@ def render_markdown(evidence: Evidence) -> str:
     lines = ["# Cutover evidence report", ""]
     if evidence.seeded:
         lines += seeded_banner(evidence)
-    lines += _verdict(evidence)
-    lines += _chain(evidence)
-    for selection in evidence.latest:
-        lines += _selection(selection)
-    lines += _not_passed(evidence)
-    lines += _timeline(evidence)
-    lines += _files(evidence)
+    lines += body(evidence, MARKDOWN)
     if evidence.seeded:
         lines += ["", f"*{SEEDED_NOTE}*"]
     return "\n".join(lines).rstrip() + "\n"
@@ -156,3 +151,6 @@ def _files(evidence: Evidence) -> list[str]:
     if evidence.junit:
         lines += ["", *table(tables.junit_table(evidence))]
     return [*lines, ""]
+
+
+MARKDOWN = Renderer(_verdict, _chain, _selection, _not_passed, _timeline, _files)
