@@ -1,0 +1,46 @@
+"""The `cutover` command. Each group of subcommands lives in its own module, which adds its
+parsers and the function each one runs; `main` parses, resolves the settings once, and turns a
+ConfigError into one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cutover.cli import demo, evidence, records, seed
+from cutover.config import resolve_settings
+from cutover.errors import ConfigError
+
+#: the modules that add subcommands, in the order `cutover --help` lists them
+COMMAND_MODULES = (demo, records, seed, evidence)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="cutover", description="Executable gates for the gradual-cutover runbook."
+    )
+    top.add_argument(
+        "--evidence-dir",
+        type=Path,
+        default=None,
+        help="ledger and evidence [env CUTOVER_EVIDENCE_DIR]",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.add(commands)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = resolve_settings(
+            {"evidence_dir": str(args.evidence_dir) if args.evidence_dir else None}
+        )
+        status: int = args.run(args, settings)
+        return status
+    except ConfigError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return 2

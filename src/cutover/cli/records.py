@@ -1,0 +1,83 @@
+"""Record what people did in the ledger: a stage started, a rollback, an attestation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cutover.cli.options import instant
+from cutover.config import Settings
+from cutover.errors import ConfigError
+from cutover.ledger import Store
+from cutover.ledger.records import ComplaintsAttestation, Rollback, StageStarted
+from cutover.ledger.view import LedgerView
+from cutover.profile import Profile
+from cutover.timeutil import iso, utc_now
+
+
+def add(commands: Any) -> None:
+    stage = commands.add_parser("stage", help="record a stage event in the ledger")
+    stage_commands = stage.add_subparsers(dest="stage_command", required=True)
+    start = stage_commands.add_parser("start", help="stage N started (percent is the stage's)")
+    start.add_argument("number", type=int, choices=(1, 2, 3, 4))
+    start.add_argument("--at", type=instant, default=None, help="when (ISO 8601; default now)")
+    start.set_defaults(run=stage_start)
+
+    rollback = commands.add_parser("rollback", help="record a rollback (percent 0) in the ledger")
+    rollback.add_argument("--reason", required=True)
+    rollback.add_argument("--at", type=instant, default=None)
+    rollback.set_defaults(run=record_rollback)
+
+    attest = commands.add_parser("attest", help="record a human attestation in the ledger")
+    attest_commands = attest.add_subparsers(dest="attest_command", required=True)
+    complaints = attest_commands.add_parser(
+        "complaints", help="import-failure complaints counted over since..at"
+    )
+    complaints.add_argument("--count", type=int, required=True)
+    complaints.add_argument("--by", required=True)
+    complaints.add_argument("--at", type=instant, default=None)
+    complaints.add_argument(
+        "--since", type=instant, default=None, help="default: the current stage's start"
+    )
+    complaints.set_defaults(run=attest_complaints)
+
+
+def stage_start(args: argparse.Namespace, settings: Settings) -> int:
+    plan = Profile().stage(args.number)
+    started = StageStarted(plan.number, plan.percent, args.at or utc_now())
+    Store(settings.evidence_dir).append(started)
+    print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%)")
+    return 0
+
+
+def record_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    rollback = Rollback(args.reason, args.at or utc_now())
+    Store(settings.evidence_dir).append(rollback)
+    print(f"rollback recorded at {iso(rollback.at)}: {args.reason}")
+    return 0
+
+
+def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
+    evidence = settings.evidence_dir
+    if args.count < 0:
+        raise ConfigError(f"--count is {args.count}; expected 0 or more complaints")
+    until = args.at or utc_now()
+    since = args.since
+    if since is None:
+        # the live ledger's stage: a seeded scenario's records are not this rollout's
+        current = LedgerView.load(evidence, until, target="live", scenario=None).current_stage()
+        if current is None:
+            raise ConfigError(
+                "attest complaints: no stage has started in the ledger before --at; "
+                "give --since explicitly"
+            )
+        since = current.started
+    if since > until:
+        raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
+    attestation = ComplaintsAttestation(args.count, args.by, since, until)
+    Store(evidence).append(attestation)
+    print(
+        f"{args.count} complaints attested by {args.by} for "
+        f"{iso(attestation.since)}..{iso(attestation.at)}"
+    )
+    return 0
