@@ -1,6 +1,6 @@
 """RLM log reading in blocks and by seeking agrees with reading every line; seeking reads
-little of a large file; the RLM's own timestamps read from the per-minute cache equal the
-general parser's."""
+little of a large file; the RLM's own timestamps read by the fast path (per-minute cache) equal
+the general parser's."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import log_reading
 from cutover.sources import rlm_logs as rlm
-from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
+from cutover.sources.rlm_logs import RlmLogCounts, leading_instant, scan_rlm_log
+from cutover.timeutil import epoch_us, from_epoch_us, instant_us, leading_stamp_us
 from log_reading import CountingFile, count_reads
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
@@ -105,7 +106,7 @@ def build(path: Path, specs: list[tuple[str, int, int]], step_s: int) -> Path:
 
 def every_line(path: Path, start: datetime, end: datetime) -> RlmLogCounts:
     """The reference: each physical line, one at a time, through the reader's line function."""
-    tally = rlm._Tally(lo=rlm._to_us(start), hi=rlm._to_us(end))
+    tally = rlm._Tally(lo=epoch_us(start), hi=epoch_us(end))
     reader = rlm._Reader(tally)
     with open(path, "rb") as handle:
         for raw in handle:
@@ -121,8 +122,8 @@ def counts(tally: rlm._Tally, path: Path) -> RlmLogCounts:
         crashes=tally.crashes,
         processors_unavailable=tally.processors_unavailable,
         deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=rlm._from_us(tally.first),
-        last_seen=rlm._from_us(tally.last),
+        first_seen=from_epoch_us(tally.first),
+        last_seen=from_epoch_us(tally.last),
         lines=tally.lines,
         unparsed=tally.unparsed,
         path=str(path),
@@ -260,15 +261,18 @@ def test_negative_margin_is_refused(tmp_path: Path) -> None:
     seconds=st.sampled_from(["", "60", "61", "99"]),
     after=st.sampled_from([" INFO x", "", "]", "|x", "x"]),
 )
-def test_the_minute_cache_reads_as_the_general_pattern(
+def test_the_fast_path_reads_as_the_general_pattern(
     moment: datetime, seconds: str, after: str
 ) -> None:
     text = stamp(moment)
     if seconds:
         text = text[:17] + seconds + text[19:]  # seconds a clock does not show
     line = text + after
-    assert rlm._leading_instant(line) == rlm._parse_leading_instant(line)
+    # A leading space is not the RLM's own form: the general pattern alone reads that line.
+    assert leading_instant(line) == leading_instant(" " + line)
+    fast = leading_stamp_us(line)
     if not seconds and after != "x":
-        assert rlm._from_us(rlm._leading_instant(line)) == moment.replace(
-            microsecond=moment.microsecond // 1000 * 1000
-        )
+        assert fast is not None and fast == instant_us(text) == leading_instant(line)
+        assert from_epoch_us(fast) == moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    else:
+        assert fast is None

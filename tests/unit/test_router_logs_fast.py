@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import log_reading
 from cutover.sources import router_logs as rl
 from cutover.sources.router_logs import RoutingCounts, count_routing
+from cutover.timeutil import epoch_us, from_epoch_us
 from log_reading import CountingFile, count_reads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -71,7 +72,7 @@ class Reference:
                     break
 
     def count(self, start: datetime, end: datetime) -> RoutingCounts:
-        lo, hi = rl._to_us(start), rl._to_us(end)
+        lo, hi = epoch_us(start), epoch_us(end)
         v1 = v2 = out_of_order = 0
         unparsed = self.judged_unparsed
         percents: Counter[int] = Counter()
@@ -104,8 +105,8 @@ class Reference:
             v1=v1,
             v2=v2,
             percent_seen=dict(sorted(percents.items())),
-            first_seen=rl._from_us(min(span)) if span else None,
-            last_seen=rl._from_us(max(span)) if span else None,
+            first_seen=from_epoch_us(min(span)) if span else None,
+            last_seen=from_epoch_us(max(span)) if span else None,
             lines=self.lines,
             unparsed=unparsed,
             out_of_order=out_of_order,
@@ -134,8 +135,8 @@ def assert_seeking_agrees(got: RoutingCounts, ref: Reference, expected: RoutingC
     assert expected.first_seen is not None and expected.last_seen is not None
     assert got.first_seen is not None and got.last_seen is not None
     last = max(ref.tail or ref.head)
-    assert expected.first_seen <= got.first_seen <= rl._from_us(min(ref.head)) <= got.last_seen
-    assert rl._from_us(last) <= got.last_seen <= expected.last_seen
+    assert expected.first_seen <= got.first_seen <= from_epoch_us(min(ref.head)) <= got.last_seen
+    assert from_epoch_us(last) <= got.last_seen <= expected.last_seen
 
 
 def tuned(**values: int) -> contextlib.AbstractContextManager[None]:
@@ -460,7 +461,7 @@ def test_seeking_with_lines_out_of_order_within_the_margin(
             a = rng.choice(times)
             windows.append((a, a + rng.randint(0, 7200) * 1000))
         for start_ms, end_ms in windows:
-            start, end = rl._from_us(start_ms * 1000), rl._from_us(end_ms * 1000)
+            start, end = from_epoch_us(start_ms * 1000), from_epoch_us(end_ms * 1000)
             assert start is not None and end is not None
             CountingFile.total = 0
             got = count_routing(path, start, end)
@@ -570,7 +571,7 @@ def test_a_narrow_window_of_a_large_file_reads_little_and_stays_small(
         handle.write("".join(batch))
     size = path.stat().st_size
     assert size > 190_000_000
-    start, end = rl._from_us(start_ms * 1000), rl._from_us(end_ms * 1000)
+    start, end = from_epoch_us(start_ms * 1000), from_epoch_us(end_ms * 1000)
     assert start is not None and end is not None
 
     count_reads(monkeypatch)

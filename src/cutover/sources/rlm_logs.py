@@ -12,7 +12,9 @@ Forms read, mixed in one file (see DESIGN.md "Input files"):
   object's JSON text is matched against the patterns.
 
 A text line without a leading timestamp (a traceback line, a wrapped message) continues the
-entry before it and takes its instant; before any timestamped entry it is unparsed.
+entry before it and takes its instant; before any timestamped entry it is unparsed. Instants are
+read by ``cutover.timeutil`` (epoch numbers are milliseconds, below 1e11 seconds); an instant
+outside the years 1-9999 counts as none.
 
 Counts cover entries whose instant lies in [window_start, window_end). An entry can match
 several counters: an OOM line that says ``Instance failed`` is both an OOM kill and a crash.
@@ -39,15 +41,14 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
-from cutover.timeutil import as_utc
+from cutover.timeutil import epoch_us, from_epoch_us, instant_us, leading_stamp_us
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
 # Memory exhaustion: the container runtime's word (runbook), Render's event detail, and the text
@@ -84,15 +85,9 @@ _LEADING_INSTANT = re.compile(
     r"^\s*\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"(?:\s?(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)(?=[\s\]|]|$)"
 )
-# The RLM's own timestamps: minute, seconds, milliseconds (see _leading_instant).
-_RLM_INSTANT = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):(\d\d)\.(\d{3})Z(?=[\s\]|]|$)", re.ASCII)
-_MINUTES: dict[str, int] = {}
-_MINUTE_CACHE = 4096
 _CHUNK = 1 << 18  # bytes read at a time
 _ERROR_LEVELS = frozenset({"error", "err"})
 _DECODER = json.JSONDecoder()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _UNREADABLE = object()
 
 
@@ -172,7 +167,7 @@ def scan_rlm_log(
 
     Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin.
     """
-    tally = _Tally(lo=_to_us(window_start), hi=_to_us(window_end))
+    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
     window = (tally.lo, tally.hi)
     tail = read_window(path, f"rlm logs {path}", window, margin, _instants_of, _Reader(tally))
     if tail is not None:
@@ -185,8 +180,8 @@ def scan_rlm_log(
         crashes=tally.crashes,
         processors_unavailable=tally.processors_unavailable,
         deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=_from_us(tally.first),
-        last_seen=_from_us(tally.last),
+        first_seen=from_epoch_us(tally.first),
+        last_seen=from_epoch_us(tally.last),
         lines=tally.lines,
         unparsed=tally.unparsed,
         path=str(path),
@@ -261,7 +256,9 @@ class _Reader:
                 tally.entry(instant, message, level_error)
             return
         tally.lines += 1
-        instant = _leading_instant(line)
+        instant = leading_stamp_us(line)  # leading_instant(line), one call less
+        if instant is None:
+            instant = _parse_leading_instant(line)
         if instant is None:
             instant = self._previous  # continuation of the entry before
             if instant is None:
@@ -282,7 +279,7 @@ def _line_instants(line: str) -> list[int]:
         return []
     if line[0] in "{[":
         return [instant for instant, _, _ in _json_entries(line) or () if instant is not None]
-    instant = _leading_instant(line)
+    instant = leading_instant(line)
     return [] if instant is None else [instant]
 
 
@@ -313,10 +310,10 @@ def _entry(item: Any) -> _Entry:
     event = item.get("event")
     if isinstance(event, dict) and "timestamp" not in item:
         # Render events API: {"event": {"timestamp", "type", "details"}}.
-        return _instant(event.get("timestamp")), json.dumps(event), False
-    instant = _instant(item.get("timestamp"))
+        return instant_us(event.get("timestamp")), json.dumps(event), False
+    instant = instant_us(item.get("timestamp"))
     if instant is None:
-        instant = _instant(item.get("time"))
+        instant = instant_us(item.get("time"))
     message = item.get("message")
     if not isinstance(message, str):
         message = item.get("msg")
@@ -344,21 +341,14 @@ def _level_is_error(item: dict[str, Any]) -> bool:
     return False
 
 
-def _leading_instant(line: str) -> int | None:
-    """The instant a text line starts with. The RLM's own form (``2026-02-02T10:00:01.123Z ``)
-    is read from a per-minute cache; every other form by the general pattern."""
-    fast = _RLM_INSTANT.match(line)
-    if fast is not None:
-        minute = _MINUTES.get(fast.group(1))
-        if minute is None:
-            minute = _instant(fast.group(1) + ":00+00:00")
-            if minute is not None:
-                if len(_MINUTES) >= _MINUTE_CACHE:
-                    _MINUTES.clear()
-                _MINUTES[fast.group(1)] = minute
-        seconds = int(fast.group(2))
-        if minute is not None and seconds < 60:
-            return minute + seconds * 1_000_000 + int(fast.group(3)) * 1_000
+def leading_instant(line: str) -> int | None:
+    """The instant (epoch microseconds) a text line of an RLM log starts with, None when it
+    starts with none: ISO 8601, optionally in brackets, with ``,`` or ``.`` before fractions,
+    ``Z``, ``UTC`` or an offset (naive is UTC). The RLM's own form
+    (``2026-02-02T10:00:01.123Z ``) is read by the fast path (`leading_stamp_us`)."""
+    instant = leading_stamp_us(line)
+    if instant is not None:
+        return instant
     return _parse_leading_instant(line)
 
 
@@ -367,34 +357,4 @@ def _parse_leading_instant(line: str) -> int | None:
     if match is None:
         return None
     text = match.group(1).replace(",", ".").replace(" UTC", "Z").replace("UTC", "Z")
-    return _instant(text)
-
-
-def _instant(value: object) -> int | None:
-    """Epoch microseconds from ISO 8601 / RFC 3339 (naive = UTC) or epoch ms (s below 1e11)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            value = int(text)
-        else:
-            if text.endswith(("Z", "z")):
-                text = text[:-1] + "+00:00"
-            try:
-                return _to_us(datetime.fromisoformat(text))
-            except ValueError:
-                return None
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return None
-        return round(value * (1_000_000 if abs(value) < 1e11 else 1_000))
-    return None
-
-
-def _to_us(moment: datetime) -> int:
-    return (as_utc(moment) - _EPOCH) // _ONE_US
-
-
-def _from_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
+    return instant_us(text)

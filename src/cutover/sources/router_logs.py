@@ -14,8 +14,9 @@ file (see DESIGN.md "Input files"):
     export's date and zone are supplied.
 
 A record's instant is its own ``timestamp`` (or ``timestampInMs``), else that of the object that
-wraps it, else the Pino ``time``. Epoch numbers are milliseconds (values below 1e11 are taken as
-seconds); an instant outside the years 1-9999 counts as none.
+wraps it, else the Pino ``time``. Instants are read by ``cutover.timeutil``: epoch numbers are
+milliseconds (values below 1e11 are taken as seconds); an instant outside the years 1-9999 counts
+as none.
 
 Reading: the file is read in binary blocks; memory does not grow with its size. Only routing
 lines (those containing ``Routing import request`` or ``routed to``) are decoded, plus lines at
@@ -55,10 +56,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,14 @@ from numpy.typing import NDArray
 
 from cutover.errors import ConfigError
 from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
-from cutover.timeutil import as_utc
+from cutover.timeutil import (
+    checked_epoch_us,
+    epoch_number_us,
+    epoch_us,
+    from_epoch_us,
+    instant_us,
+    parse_iso,
+)
 
 ROUTING_MESSAGE = "Routing import request to RLM pipeline"
 V1_ENDPOINT = "/process-full"
@@ -103,12 +110,6 @@ _FAST_LINE = re.compile(
     + _VALUE
     + rb"))*+\}"
 )
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-# Instants a datetime can hold (epoch microseconds); others are taken as no instant at all.
-_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
-_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
 
 _RUNBOOK_WORDING = re.compile(r"routed to (v[12])\b")
 _TEXT_ENDPOINT = re.compile(r"""\bendpoint\\?["']?\s*[:=]\s*\\?["']?([^\s"'\\,}]+)""")
@@ -180,7 +181,7 @@ def count_routing(
     `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
     supplied.
     """
-    tally = _Tally(_to_us(window_start), _to_us(window_end))
+    tally = _Tally(epoch_us(window_start), epoch_us(window_end))
     parser = _LineParser(text_date, text_tz, str(path))
     instants = partial(_instants_of, parser=parser)
     window = (tally.lo, tally.hi)
@@ -193,8 +194,8 @@ def count_routing(
         v1=tally.v1,
         v2=tally.v2,
         percent_seen=dict(sorted(tally.percent_seen.items())),
-        first_seen=_from_us(tally.span_lo),
-        last_seen=_from_us(tally.span_hi),
+        first_seen=from_epoch_us(tally.span_lo),
+        last_seen=from_epoch_us(tally.span_hi),
         lines=tally.lines,
         unparsed=tally.unparsed,
         out_of_order=tally.out_of_order,
@@ -379,12 +380,9 @@ class _Scanner:
                 time: bytes = found.group(1)
                 instant: int | None
                 if time[0] == _QUOTE:
-                    instant = _instant(time[1:-1].decode("utf-8", "replace"))
-                else:  # as _instant: epoch ms, or seconds below 1e11
-                    value = int(time)
-                    instant = value * 1_000 if abs(value) >= 100_000_000_000 else value * 1_000_000
-                    if not _MIN_US <= instant <= _MAX_US:
-                        instant = None
+                    instant = instant_us(time[1:-1].decode("utf-8", "replace"))
+                else:
+                    instant = epoch_number_us(int(time))
                 if instant is not None and kind != _BAD:
                     if instant < span_lo:
                         span_lo = instant
@@ -513,13 +511,12 @@ class _LineParser:
         self, iso: re.Match[str] | None, timed: re.Match[str] | None, line: str
     ) -> int | None:
         if iso is not None:
-            text = iso.group("ts").replace(",", ".")
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            moment = parse_iso(iso.group("ts").replace(",", "."))
             if moment.tzinfo is None:
                 if self._text_tz is None:
                     raise self._needs_settings(line, need_date=False)
                 moment = moment.replace(tzinfo=self._text_tz)
-            return _checked_us(moment)
+            return checked_epoch_us(moment)
         assert timed is not None
         if self._text_date is None or self._text_tz is None:
             raise self._needs_settings(line, need_date=True)
@@ -544,7 +541,7 @@ class _LineParser:
             int(frac),
             tzinfo=self._text_tz,
         )
-        return _checked_us(moment)
+        return checked_epoch_us(moment)
 
     def _needs_settings(self, line: str, *, need_date: bool) -> ConfigError:
         what = "the export's date and time zone" if need_date else "the export's time zone"
@@ -560,9 +557,9 @@ class _LineParser:
 def _from_object(obj: dict[str, Any], outer: int | None, out: list[_Record]) -> None:
     """Records of one decoded object: Pino line, drain object, or `vercel logs --json` request."""
     value = obj.get("timestamp")
-    own = None if value is None else _instant(value)
+    own = None if value is None else instant_us(value)
     if own is None and "timestampInMs" in obj:
-        own = _instant(obj["timestampInMs"])
+        own = instant_us(obj["timestampInMs"])
     inherited = own if own is not None else outer
 
     logs = obj.get("logs")
@@ -578,7 +575,7 @@ def _from_object(obj: dict[str, Any], outer: int | None, out: list[_Record]) -> 
 
     msg = obj.get("msg")
     if isinstance(msg, str):
-        instant = inherited if inherited is not None else _instant(obj.get("time"))
+        instant = inherited if inherited is not None else instant_us(obj.get("time"))
         kind, percent = _classify(msg, obj)
         out.append((instant, kind, percent))
         return
@@ -587,7 +584,7 @@ def _from_object(obj: dict[str, Any], outer: int | None, out: list[_Record]) -> 
     if isinstance(message, str):
         _from_message(message, inherited, out)
         return
-    out.append((inherited if inherited is not None else _instant(obj.get("time")), _OTHER, None))
+    out.append((inherited if inherited is not None else instant_us(obj.get("time")), _OTHER, None))
 
 
 def _from_message(message: str, outer: int | None, out: list[_Record]) -> None:
@@ -663,43 +660,3 @@ def _percent(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-def _instant(value: object) -> int | None:
-    """Epoch microseconds from epoch ms / s (number or digit string) or ISO 8601; else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text.isdigit():
-            value = int(text)
-        else:
-            try:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                return None
-            return _checked_us(moment)
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > 1e18:  # far beyond year 9999 in any unit
-            return None
-        instant = round(value * 1_000_000) if abs(value) < 1e11 else round(value * 1_000)
-        return instant if _MIN_US <= instant <= _MAX_US else None
-    return None
-
-
-def _checked_us(moment: datetime) -> int | None:
-    """Epoch microseconds, or None when the instant is outside what a datetime holds."""
-    try:
-        return _to_us(moment)
-    except OverflowError:
-        return None
-
-
-def _to_us(moment: datetime) -> int:
-    return (as_utc(moment) - _EPOCH) // _ONE_US
-
-
-def _from_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
