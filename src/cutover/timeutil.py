@@ -122,7 +122,7 @@ def instant_us(value: object) -> int | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        if not text.isdigit():
+        if not text.isdecimal():  # what int() reads (isdigit also holds for "²", which it does not)
             try:
                 return checked_epoch_us(parse_iso(text))
             except ValueError:

@@ -37,6 +37,8 @@ T0_US = 1_770_026_401_123_000
         "  2026-02-02T10:00:01.123Z ",
         1_770_026_401_123,  # epoch ms
         "1770026401123",
+        # the same number in Arabic-Indic digits
+        "\u0661\u0667\u0667\u0660\u0660\u0662\u0666\u0664\u0660\u0661\u0661\u0662\u0663",
         1_770_026_401.123,  # epoch seconds: below 1e11
         1_770_026_401_123.0,
     ],
@@ -56,6 +58,8 @@ def test_forms_of_one_instant(value: object) -> None:
         "   ",
         "soon",
         "2026-13-01T00:00:00Z",
+        "\u00b2",  # a digit to str.isdigit, not to int()
+        "12\u00b3",
         [],
         {"time": 1},
         math.nan,
