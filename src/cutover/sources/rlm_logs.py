@@ -21,7 +21,7 @@ several counters: an OOM line that says ``Instance failed`` is both an OOM kill 
 
 Reading: the file is read in binary blocks; memory does not grow with its size. Logs are
 written in time order, nearly: when ``margin`` is set (default ``OUT_OF_ORDER_MARGIN``, 30
-minutes), a large file is not read whole: ``cutover.sources.seek`` finds the part the window,
+minutes), a large file is not read whole: ``sources.logs.seek`` finds the part the window,
 widened by the margin, needs (the whole file when it is not in order within the margin). The
 counts equal those of reading every line (``margin=None``) when no two timestamped entries are
 out of order by more than ``margin``. So:
@@ -47,8 +47,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
-from cutover.timeutil import epoch_us, from_epoch_us, instant_us, leading_stamp_us
+from cutover.sources.logs.blocks import read_blocks, read_head
+from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
+from cutover.sources.logs.tally import Span
+from cutover.timeutil import epoch_us, instant_us, leading_stamp_us
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
 # Memory exhaustion: the container runtime's word (runbook), Render's event detail, and the text
@@ -85,7 +87,7 @@ _LEADING_INSTANT = re.compile(
     r"^\s*\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"(?:\s?(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)(?=[\s\]|]|$)"
 )
-_CHUNK = 1 << 18  # bytes read at a time
+CHUNK = 1 << 18  # bytes read at a time (a module constant: tests make it small)
 _ERROR_LEVELS = frozenset({"error", "err"})
 _DECODER = json.JSONDecoder()
 _UNREADABLE = object()
@@ -108,8 +110,10 @@ class RlmLogCounts:
     path: str = ""
 
 
-@dataclass(slots=True)
-class _Tally:
+@dataclass(slots=True, kw_only=True)
+class _Tally(Span):
+    """Counts in [lo, hi) (epoch microseconds) and the span."""
+
     lo: int
     hi: int
     deprecated_calls: int = 0
@@ -118,16 +122,8 @@ class _Tally:
     crashes: int = 0
     processors_unavailable: int = 0
     deprecated_users: set[str] = field(default_factory=set)
-    first: int | None = None
-    last: int | None = None
     lines: int = 0
     unparsed: int = 0
-
-    def widen(self, low: int, high: int) -> None:
-        if self.first is None or low < self.first:
-            self.first = low
-        if self.last is None or high > self.last:
-            self.last = high
 
     def entry(self, instant: int, message: str, level_error: bool, rare: bool = True) -> None:
         """`rare`: whether the message may hold an OOM, crash or processor pattern (False when
@@ -180,8 +176,8 @@ def scan_rlm_log(
         crashes=tally.crashes,
         processors_unavailable=tally.processors_unavailable,
         deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=from_epoch_us(tally.first),
-        last_seen=from_epoch_us(tally.last),
+        first_seen=tally.first_seen,
+        last_seen=tally.last_seen,
         lines=tally.lines,
         unparsed=tally.unparsed,
         path=str(path),
@@ -201,32 +197,22 @@ class _Reader:
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read up to and including the first line with an instant; its end offset, or None
         when the file has none."""
-        offset = 0
-        for raw in handle:
-            offset += len(raw)
-            self.line(raw.decode("utf-8", "replace").strip())
-            if self._previous is not None:
-                return offset
-        return None
+        return read_head(handle, self._head_line)
+
+    def _head_line(self, raw: bytes) -> bool:
+        self.line(raw.decode("utf-8", "replace").strip())
+        return self._previous is not None
 
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """Read the lines of [start, stop). `resumed`: the read starts after skipped lines, so
         lines before its first instant continue an entry that lies before the window."""
-        handle.seek(start)
-        position = start
-        carry = b""
         skipping = resumed
-        while position < stop:
-            block = handle.read(min(_CHUNK, stop - position))
-            if not block:
-                break
-            position += len(block)
-            block = carry + block
-            end = block.rfind(b"\n") + 1 if position < stop else len(block)
-            carry = block[end:]
-            text = block[:end].decode("utf-8", "replace")
+        for buf, end in read_blocks(handle, start, stop, CHUNK):
+            text = buf[:end].decode("utf-8", "replace")
             lowered = text.lower()
             self._rare = any(pattern in lowered for pattern in _RARE)
+            # A block ends in a line end (or is empty), so its last piece is "": skipping ends
+            # with the first block at the latest, as it did when blocks were read another way.
             for piece in text.split("\n"):
                 line = piece.strip()
                 if skipping and line and not _line_instants(line):
@@ -234,8 +220,6 @@ class _Reader:
                 skipping = False
                 self.line(line)
         self._rare = True
-        if carry:  # the file ended early, in a line
-            self.line(carry.decode("utf-8", "replace").strip())
 
     def line(self, line: str) -> None:
         if not line:

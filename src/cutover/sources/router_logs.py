@@ -26,7 +26,7 @@ read by one compiled pattern; every other routing line goes through the full JSO
 parser. Both give the same result.
 
 Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
-``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``cutover.sources.seek``
+``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``sources.logs.seek``
 finds the part the window, widened by the margin, needs (the whole file when it is not in
 order within the margin).
 
@@ -67,12 +67,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cutover.errors import ConfigError
-from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
+from cutover.sources.logs.blocks import read_blocks, read_head
+from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
+from cutover.sources.logs.tally import Span
 from cutover.timeutil import (
     checked_epoch_us,
     epoch_number_us,
     epoch_us,
-    from_epoch_us,
     instant_us,
     parse_iso,
 )
@@ -88,7 +89,7 @@ _PREFILTER_ROUTING = b"Routing import request"
 _PREFILTER_RUNBOOK = b"routed to"
 _NEEDLES = (_PREFILTER_ROUTING, _PREFILTER_RUNBOOK)  # each holds a space (see _find_all)
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
-_CHUNK = 1 << 21  # bytes read at a time
+CHUNK = 1 << 21  # bytes read at a time (a module constant: tests make it small)
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
 _NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH = b'\n "{}\\'
@@ -194,8 +195,8 @@ def count_routing(
         v1=tally.v1,
         v2=tally.v2,
         percent_seen=dict(sorted(tally.percent_seen.items())),
-        first_seen=from_epoch_us(tally.span_lo),
-        last_seen=from_epoch_us(tally.span_hi),
+        first_seen=tally.first_seen,
+        last_seen=tally.last_seen,
         lines=tally.lines,
         unparsed=tally.unparsed,
         out_of_order=tally.out_of_order,
@@ -203,7 +204,7 @@ def count_routing(
     )
 
 
-class _Tally:
+class _Tally(Span):
     """What has been read so far: counts in [lo, hi) (epoch microseconds) and the span."""
 
     __slots__ = (
@@ -215,18 +216,15 @@ class _Tally:
         "lines",
         "unparsed",
         "out_of_order",
-        "span_lo",
-        "span_hi",
         "latest",
     )
 
     def __init__(self, lo: int, hi: int) -> None:
+        super().__init__()
         self.lo = lo
         self.hi = hi
         self.v1 = self.v2 = self.lines = self.unparsed = self.out_of_order = 0
         self.percent_seen: dict[int, int] = {}
-        self.span_lo: int | None = None
-        self.span_hi: int | None = None
         self.latest: int | None = None
 
     def take(self, records: list[_Record] | None) -> bool:
@@ -257,12 +255,6 @@ class _Tally:
                 self.percent_seen[percent] = self.percent_seen.get(percent, 0) + 1
         return timed
 
-    def widen(self, low: int, high: int) -> None:
-        if self.span_lo is None or low < self.span_lo:
-            self.span_lo = low
-        if self.span_hi is None or high > self.span_hi:
-            self.span_hi = high
-
 
 class _Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
@@ -278,41 +270,21 @@ class _Scanner:
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read line by line (every line decoded) up to and including the first timestamped
         one; its end offset, or None when the file has no timestamp."""
-        tally = self._tally
-        offset = 0
-        for raw in handle:
-            offset += len(raw)
-            if raw.isspace():
-                continue
-            tally.lines += 1
-            routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
-            if tally.take(self._parser.records(raw, routing=routing)):
-                return offset
-        return None
+        return read_head(handle, self._head_line)
+
+    def _head_line(self, raw: bytes) -> bool:
+        if raw.isspace():
+            return False
+        self._tally.lines += 1
+        routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
+        return self._tally.take(self._parser.records(raw, routing=routing))
 
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """The lines of [start, stop), in blocks (a routing line stands alone: `resumed` does
         not matter)."""
-        handle.seek(start)
-        position = start
-        buf = bytearray(_CHUNK)  # reused: the lines of one block, after the rest of the last
-        kept = 0  # bytes at the start of buf: a line cut by the previous read
-        while position < stop:
-            if kept == len(buf):  # a line longer than the buffer: make room
-                buf.extend(bytes(len(buf)))
-            with memoryview(buf) as view:
-                got = handle.readinto(view[kept : kept + min(len(buf) - kept, stop - position)])
-            if not got:
-                break
-            position += got
-            filled = kept + got
-            end = buf.rfind(b"\n", 0, filled) + 1 if position < stop else filled
+        for buf, end in read_blocks(handle, start, stop, CHUNK):
             if end:
                 self._block(buf, end)
-            kept = filled - end
-            buf[:kept] = buf[end:filled]
-        if kept:  # the file ended early, in a line
-            self._block(buf, kept)
 
     def _block(self, buf: bytearray, end: int) -> None:
         """Account for the lines of buf[:end] (whole lines; the last may lack its newline)."""
@@ -365,9 +337,9 @@ class _Scanner:
         match = _FAST_LINE.fullmatch
         lo, hi, percent_seen = tally.lo, tally.hi, tally.percent_seen
         # The head has been read: the span and the latest instant are known.
-        assert tally.span_lo is not None and tally.span_hi is not None
+        assert tally.first is not None and tally.last is not None
         assert tally.latest is not None
-        span_lo, span_hi, latest = tally.span_lo, tally.span_hi, tally.latest
+        span_lo, span_hi, latest = tally.first, tally.last, tally.latest
         v1 = v2 = out_of_order = 0
         for s, e, simple in zip(starts, ends, plain, strict=True):
             found = match(buf, s, e) if simple else None
@@ -405,12 +377,12 @@ class _Scanner:
             else:
                 records = self._parser.records(bytes(buf[s:e]), routing=True)
             # Rare lines go through the tally itself.
-            tally.latest, tally.span_lo, tally.span_hi = latest, span_lo, span_hi
+            tally.latest, tally.first, tally.last = latest, span_lo, span_hi
             tally.take(records)
-            assert tally.span_lo is not None and tally.span_hi is not None
+            assert tally.first is not None and tally.last is not None
             assert tally.latest is not None
-            span_lo, span_hi, latest = tally.span_lo, tally.span_hi, tally.latest
-        tally.latest, tally.span_lo, tally.span_hi = latest, span_lo, span_hi
+            span_lo, span_hi, latest = tally.first, tally.last, tally.latest
+        tally.latest, tally.first, tally.last = latest, span_lo, span_hi
         tally.v1 += v1
         tally.v2 += v2
         tally.out_of_order += out_of_order
