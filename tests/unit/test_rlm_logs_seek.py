@@ -15,13 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import log_reading
-from cutover.sources import rlm_logs as rlm
-from cutover.sources.rlm_logs import RlmLogCounts, leading_instant, scan_rlm_log
-from cutover.timeutil import epoch_us, from_epoch_us, instant_us, leading_stamp_us
+from cutover.sources import rlm_logs
+from cutover.sources.rlm_logs import (
+    OUT_OF_ORDER_MARGIN,
+    RlmLogCounts,
+    count_lines,
+    leading_instant,
+    scan_rlm_log,
+)
+from cutover.timeutil import from_epoch_us, instant_us, leading_stamp_us
 from log_reading import CountingFile, count_reads
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
-MARGIN_S = int(rlm.OUT_OF_ORDER_MARGIN.total_seconds())
+MARGIN_S = int(OUT_OF_ORDER_MARGIN.total_seconds())
 USERS = ["u1", "u2", "u3"]
 KINDS = [
     "deprecated",
@@ -42,7 +48,7 @@ KINDS = [
 
 
 def tuned(**values: int) -> contextlib.AbstractContextManager[None]:
-    return log_reading.tuned(rlm, **values)
+    return log_reading.tuned(rlm_logs, **values)
 
 
 def stamp(moment: datetime) -> str:
@@ -106,28 +112,9 @@ def build(path: Path, specs: list[tuple[str, int, int]], step_s: int) -> Path:
 
 def every_line(path: Path, start: datetime, end: datetime) -> RlmLogCounts:
     """The reference: each physical line, one at a time, through the reader's line function."""
-    tally = rlm._Tally(lo=epoch_us(start), hi=epoch_us(end))
-    reader = rlm._Reader(tally)
     with open(path, "rb") as handle:
-        for raw in handle:
-            reader.line(raw.decode("utf-8", "replace").strip())
-    return counts(tally, path)
-
-
-def counts(tally: rlm._Tally, path: Path) -> RlmLogCounts:
-    return RlmLogCounts(
-        deprecated_calls=tally.deprecated_calls,
-        errors=tally.errors,
-        oom_kills=tally.oom_kills,
-        crashes=tally.crashes,
-        processors_unavailable=tally.processors_unavailable,
-        deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=from_epoch_us(tally.first),
-        last_seen=from_epoch_us(tally.last),
-        lines=tally.lines,
-        unparsed=tally.unparsed,
-        path=str(path),
-    )
+        lines = [raw.decode("utf-8", "replace") for raw in handle]
+    return count_lines(lines, start, end, path=str(path))
 
 
 def window_counts(result: RlmLogCounts) -> tuple[object, ...]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -148,6 +149,21 @@ class _Tally(Span):
         if PROCESSORS_UNAVAILABLE_TEXT in message or _PROCESSORS_FALSE.search(message):
             self.processors_unavailable += 1
 
+    def counts(self, path: str) -> RlmLogCounts:
+        return RlmLogCounts(
+            deprecated_calls=self.deprecated_calls,
+            errors=self.errors,
+            oom_kills=self.oom_kills,
+            crashes=self.crashes,
+            processors_unavailable=self.processors_unavailable,
+            deprecated_users=frozenset(self.deprecated_users),
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            lines=self.lines,
+            unparsed=self.unparsed,
+            path=path,
+        )
+
 
 def scan_rlm_log(
     path: Path,
@@ -168,20 +184,19 @@ def scan_rlm_log(
     tail = read_window(path, f"rlm logs {path}", window, margin, _instants_of, _Reader(tally))
     if tail is not None:
         tally.widen(*tail)
+    return tally.counts(str(path))
 
-    return RlmLogCounts(
-        deprecated_calls=tally.deprecated_calls,
-        errors=tally.errors,
-        oom_kills=tally.oom_kills,
-        crashes=tally.crashes,
-        processors_unavailable=tally.processors_unavailable,
-        deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=tally.first_seen,
-        last_seen=tally.last_seen,
-        lines=tally.lines,
-        unparsed=tally.unparsed,
-        path=str(path),
-    )
+
+def count_lines(
+    lines: Iterable[str], window_start: datetime, window_end: datetime, *, path: str = ""
+) -> RlmLogCounts:
+    """The counts of `lines` (each one physical line) read one at a time, as `scan_rlm_log`
+    reads every line of a file (``margin=None``) without reading blocks: its reference."""
+    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
+    reader = _Reader(tally)
+    for line in lines:
+        reader.line(line.strip())
+    return tally.counts(path)
 
 
 class _Reader:
