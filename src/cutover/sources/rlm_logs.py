@@ -91,7 +91,6 @@ _LEADING_INSTANT = re.compile(
 CHUNK = 1 << 18  # bytes read at a time (a module constant: tests make it small)
 _ERROR_LEVELS = frozenset({"error", "err"})
 _DECODER = json.JSONDecoder()
-_UNREADABLE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +225,8 @@ class _Reader:
             text = buf[:end].decode("utf-8", "replace")
             lowered = text.lower()
             self._rare = any(pattern in lowered for pattern in _RARE)
-            # A block ends in a line end (or is empty), so its last piece is "": skipping ends
-            # with the first block at the latest, as it did when blocks were read another way.
+            # A block ends in a line end or is empty, so its last piece is "": skipping ends with
+            # the first block at the latest.
             for piece in text.split("\n"):
                 line = piece.strip()
                 if skipping and line and not _line_instants(line):
