@@ -49,7 +49,7 @@ read starts or stops are out of order with it by more than ``margin``. So:
   (truncated); other non-routing lines are not decoded and not judged;
 * ``lines`` counts non-blank physical lines.
 
-This module reads and never decides: criteria judge the counts.
+This package reads and never decides: criteria judge the counts.
 """
 
 from __future__ import annotations
