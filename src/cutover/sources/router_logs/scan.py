@@ -101,13 +101,17 @@ class Tally(Span):
 class Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
 
-    __slots__ = ("_parser", "_tally", "_kinds")
+    __slots__ = ("_parser", "_tally", "_kinds", "_mask")
 
     def __init__(self, parser: LineParser, tally: Tally) -> None:
         self._parser = parser
         self._tally = tally
         # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent)
         self._kinds: dict[tuple[bytes | None, ...], tuple[int, int | None]] = {}
+        # One flag per byte of a block, reused: a fresh array per test of a block's bytes (a
+        # few MB each) would make every block fault its memory in again whenever malloc gives
+        # it back to the system, which depends on what else the process holds.
+        self._mask: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
 
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read line by line (every line decoded) up to and including the first timestamped
@@ -132,7 +136,10 @@ class Scanner:
         """Account for the lines of buf[:end] (whole lines; the last may lack its newline)."""
         tally = self._tally
         data = np.frombuffer(buf, dtype=np.uint8, count=end)
-        newlines = np.flatnonzero(data == _NL)
+        if len(self._mask) < end:
+            self._mask = np.empty(len(buf), dtype=np.bool_)
+        mask = self._mask[:end]
+        newlines = np.flatnonzero(np.equal(data, _NL, out=mask))
         ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
         starts = np.empty_like(ends)
         starts[0] = 0
@@ -143,11 +150,14 @@ class Scanner:
         odd |= ends == starts
         # Lines the pattern may read: `{...}` without escapes or control characters.
         plain = ~odd
-        if np.count_nonzero(data < 32) != len(newlines) or buf.find(b"\\", 0, end) >= 0:
+        if (
+            np.count_nonzero(np.less(data, 32, out=mask)) != len(newlines)
+            or buf.find(b"\\", 0, end) >= 0
+        ):
             special = np.flatnonzero(((data < 32) & (data != _NL)) | (data == _BACKSLASH))
             plain[np.searchsorted(ends, special)] = False
         routing = np.zeros(count, dtype=bool)
-        spaces = np.flatnonzero(data == _SPACE)
+        spaces = np.flatnonzero(np.equal(data, _SPACE, out=mask))
         for needle in _NEEDLES:
             found = _find_all(data, spaces, needle)
             if len(found):
