@@ -12,17 +12,17 @@ from unittest import mock
 
 import pytest
 
-from cutover.sources import seek
+from cutover.sources.logs import seek
 
 
 @contextlib.contextmanager
 def tuned(reader: ModuleType, **values: int) -> Iterator[None]:
     """Constants made small, so that small files exercise blocks and seeking: `chunk=7` sets
-    `_CHUNK` in the reader's module, seeking's (`seek_min_bytes`, ...) in cutover.sources.seek.
+    `CHUNK` in the reader's module, seeking's (`seek_min_bytes`, ...) in sources.logs.seek.
     """
     with contextlib.ExitStack() as stack:
         for name, value in values.items():
-            constant = f"_{name.upper()}"
+            constant = name.upper()
             module = reader if hasattr(reader, constant) else seek
             stack.enter_context(mock.patch.object(module, constant, value))
         yield
@@ -45,6 +45,6 @@ def counting_open(path: Path, mode: str = "rb") -> io.BufferedReader:
 
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Count the bytes the log readers read (they open files through cutover.sources.seek)."""
+    """Count the bytes the log readers read (they open files through sources.logs.seek)."""
     monkeypatch.setattr(seek, "open", counting_open, raising=False)
     CountingFile.total = 0

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cutover.scenarios.artifacts import _token
+from cutover.scenarios.artifacts.common import token
 from cutover.scenarios.generate import (
     ImportRow,
     RoutedRequest,
@@ -151,7 +151,7 @@ def test_fast_helpers_match_the_library() -> None:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     ours, theirs = random.Random(9), random.Random(9)
     for length in (5, 12, 17, 24):
-        assert _token(ours, length) == "".join(theirs.choice(alphabet) for _ in range(length))
+        assert token(ours, length) == "".join(theirs.choice(alphabet) for _ in range(length))
     assert ours.random() == theirs.random()
 
 

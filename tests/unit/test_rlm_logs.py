@@ -203,6 +203,25 @@ def test_unparsed_json_does_not_crash(tmp_path: Path) -> None:
     assert result.first_seen == result.last_seen == T0 + timedelta(seconds=5)
 
 
+def test_instants_no_datetime_holds_are_no_instant_not_an_error(tmp_path: Path) -> None:
+    """Past year 9999 or before year 1 (as epoch ms or with an offset) is no instant, so the
+    span stays readable (it once raised OverflowError); so is a "number" int() cannot read."""
+    path = write(
+        tmp_path,
+        {"timestamp": 10**17, "message": "ERROR far future"},
+        {"timestamp": -1e18, "message": "ERROR far past"},
+        {"timestamp": "9999-12-31T23:59:59-01:00", "message": "ERROR after 9999 in UTC"},
+        {"time": "0001-01-01T00:00:00+01:00", "message": "ERROR before year 1 in UTC"},
+        "9999-12-31T23:59:59-01:00 ERROR text after 9999 in UTC",
+        {"timestamp": "\u00b2", "message": "ERROR a superscript two"},
+        "2026-02-02T10:00:05Z ERROR ok",
+    )
+    result = scan(path)
+    assert result.errors == 1
+    assert result.unparsed == 6  # five JSON entries without an instant, a text line before any
+    assert result.first_seen == result.last_seen == T0 + timedelta(seconds=5)
+
+
 def test_unparseable_file_has_no_span(tmp_path: Path) -> None:
     result = scan(write(tmp_path, "no timestamps", "at all"))
     assert result.first_seen is None and result.last_seen is None

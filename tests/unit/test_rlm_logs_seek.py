@@ -1,6 +1,6 @@
 """RLM log reading in blocks and by seeking agrees with reading every line; seeking reads
-little of a large file; the RLM's own timestamps read from the per-minute cache equal the
-general parser's."""
+little of a large file; the RLM's own timestamps read by the fast path (per-minute cache) equal
+the general parser's."""
 
 from __future__ import annotations
 
@@ -15,12 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import log_reading
-from cutover.sources import rlm_logs as rlm
-from cutover.sources.rlm_logs import RlmLogCounts, scan_rlm_log
+from cutover.sources import rlm_logs
+from cutover.sources.rlm_logs import (
+    OUT_OF_ORDER_MARGIN,
+    RlmLogCounts,
+    count_lines,
+    leading_instant,
+    scan_rlm_log,
+)
+from cutover.timeutil import from_epoch_us, instant_us, leading_stamp_us
 from log_reading import CountingFile, count_reads
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
-MARGIN_S = int(rlm.OUT_OF_ORDER_MARGIN.total_seconds())
+MARGIN_S = int(OUT_OF_ORDER_MARGIN.total_seconds())
 USERS = ["u1", "u2", "u3"]
 KINDS = [
     "deprecated",
@@ -41,7 +48,7 @@ KINDS = [
 
 
 def tuned(**values: int) -> contextlib.AbstractContextManager[None]:
-    return log_reading.tuned(rlm, **values)
+    return log_reading.tuned(rlm_logs, **values)
 
 
 def stamp(moment: datetime) -> str:
@@ -105,28 +112,9 @@ def build(path: Path, specs: list[tuple[str, int, int]], step_s: int) -> Path:
 
 def every_line(path: Path, start: datetime, end: datetime) -> RlmLogCounts:
     """The reference: each physical line, one at a time, through the reader's line function."""
-    tally = rlm._Tally(lo=rlm._to_us(start), hi=rlm._to_us(end))
-    reader = rlm._Reader(tally)
     with open(path, "rb") as handle:
-        for raw in handle:
-            reader.line(raw.decode("utf-8", "replace").strip())
-    return counts(tally, path)
-
-
-def counts(tally: rlm._Tally, path: Path) -> RlmLogCounts:
-    return RlmLogCounts(
-        deprecated_calls=tally.deprecated_calls,
-        errors=tally.errors,
-        oom_kills=tally.oom_kills,
-        crashes=tally.crashes,
-        processors_unavailable=tally.processors_unavailable,
-        deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=rlm._from_us(tally.first),
-        last_seen=rlm._from_us(tally.last),
-        lines=tally.lines,
-        unparsed=tally.unparsed,
-        path=str(path),
-    )
+        lines = [raw.decode("utf-8", "replace") for raw in handle]
+    return count_lines(lines, start, end, path=str(path))
 
 
 def window_counts(result: RlmLogCounts) -> tuple[object, ...]:
@@ -260,15 +248,18 @@ def test_negative_margin_is_refused(tmp_path: Path) -> None:
     seconds=st.sampled_from(["", "60", "61", "99"]),
     after=st.sampled_from([" INFO x", "", "]", "|x", "x"]),
 )
-def test_the_minute_cache_reads_as_the_general_pattern(
+def test_the_fast_path_reads_as_the_general_pattern(
     moment: datetime, seconds: str, after: str
 ) -> None:
     text = stamp(moment)
     if seconds:
         text = text[:17] + seconds + text[19:]  # seconds a clock does not show
     line = text + after
-    assert rlm._leading_instant(line) == rlm._parse_leading_instant(line)
+    # A leading space is not the RLM's own form: the general pattern alone reads that line.
+    assert leading_instant(line) == leading_instant(" " + line)
+    fast = leading_stamp_us(line)
     if not seconds and after != "x":
-        assert rlm._from_us(rlm._leading_instant(line)) == moment.replace(
-            microsecond=moment.microsecond // 1000 * 1000
-        )
+        assert fast is not None and fast == instant_us(text) == leading_instant(line)
+        assert from_epoch_us(fast) == moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    else:
+        assert fast is None

@@ -271,6 +271,24 @@ def test_unparsed_lines_do_not_crash(tmp_path: Path) -> None:
     assert result.lines == 6
 
 
+def test_timestamps_that_are_no_instant_do_not_crash(tmp_path: Path) -> None:
+    """Past year 9999 in UTC, a "number" int() cannot read: no instant (the routing lines are
+    unparsed, the others without an instant)."""
+    path = write(
+        tmp_path,
+        pino(1, "/process-full"),
+        pino(2, "/process-full", time="\u00b2"),
+        pino(3, "/process-full", time="9999-12-31T23:59:59-01:00"),
+        pino(4, "/process-full", time=10**17),
+        {**other(5), "time": "12\u00b3"},
+        pino(6, "/process-full-v2"),
+    )
+    result = count(path)
+    assert (result.v1, result.v2) == (1, 1)
+    assert result.unparsed == 3
+    assert result.last_seen == T0 + timedelta(seconds=6)
+
+
 def test_truncated_drain_message_is_read_by_pattern(tmp_path: Path) -> None:
     inner = json.dumps(pino(1, "/process-full-v2", extra="x" * 200))
     cut = inner[: inner.index('"extra"')]  # Vercel cut the message short

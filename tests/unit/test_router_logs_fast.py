@@ -10,6 +10,7 @@ import random
 import tracemalloc
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -19,15 +20,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import log_reading
-from cutover.sources import router_logs as rl
-from cutover.sources.router_logs import RoutingCounts, count_routing
+from cutover.errors import ConfigError
+from cutover.sources.router_logs import OUT_OF_ORDER_MARGIN, RoutingCounts, count_routing, scan
+from cutover.sources.router_logs.lines import LineParser
+from cutover.sources.router_logs.records import BAD, OTHER, V1, V2
+from cutover.timeutil import epoch_us, from_epoch_us
 from log_reading import CountingFile, count_reads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T0_MS = 1767225600000
 ROUTING = "Routing import request to RLM pipeline"
 JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
-MARGIN_S = int(rl.OUT_OF_ORDER_MARGIN.total_seconds())
+MARGIN_S = int(OUT_OF_ORDER_MARGIN.total_seconds())
 
 
 # --- the reference: every line, one at a time, with the full parser -------------------------
@@ -38,7 +42,7 @@ class Reference:
     every line, one at a time, with the full parser. Parsed once; counted per window."""
 
     def __init__(self, path: Path, text_date: date | None = None) -> None:
-        parser = rl._LineParser(text_date, UTC if text_date else None, str(path))
+        parser = LineParser(text_date, UTC if text_date else None, str(path))
         self.path = str(path)
         raw_lines = list(io.BytesIO(path.read_bytes()))
         self.lines = 0
@@ -59,53 +63,36 @@ class Reference:
                     self.judged_unparsed += 1
                 continue
             self.events.append(records)
-            valid = [r[0] for r in records or () if r[0] is not None and r[1] != rl._BAD]
+            valid = [r[0] for r in records or () if r[0] is not None and r[1] != BAD]
             if first is None and valid:
                 first = index
                 self.head = valid
         self.tail: list[int] = []
         if first is not None:
             for raw in reversed(raw_lines[first + 1 :]):
-                self.tail = rl._instants_of(raw, parser)
+                self.tail = parser.instants(raw)
                 if self.tail:
                     break
 
     def count(self, start: datetime, end: datetime) -> RoutingCounts:
-        lo, hi = rl._to_us(start), rl._to_us(end)
-        v1 = v2 = out_of_order = 0
-        unparsed = self.judged_unparsed
-        percents: Counter[int] = Counter()
-        span = list(self.tail)
-        latest: int | None = None
-        for records in self.events:
-            if records is None:
-                unparsed += 1
-                continue
-            for instant, kind, percent in records:
-                if kind == rl._BAD or (instant is None and kind != rl._OTHER):
-                    unparsed += 1
-                    continue
-                if instant is None:
-                    continue
-                span.append(instant)
-                if latest is not None and instant < latest:
-                    out_of_order += 1
-                else:
-                    latest = instant
-                if kind == rl._OTHER or not lo <= instant < hi:
-                    continue
-                if kind == rl._V1:
-                    v1 += 1
-                else:
-                    v2 += 1
-                if percent is not None:
-                    percents[percent] += 1
+        lo, hi = epoch_us(start), epoch_us(end)
+        records = [record for line in self.events if line is not None for record in line]
+        timed = [(i, kind, p) for i, kind, p in records if i is not None and kind != BAD]
+        instants = [i for i, _, _ in timed]
+        # out of order: earlier than the latest instant before it
+        latest = accumulate(instants, max)  # one longer than instants[1:]
+        out_of_order = sum(i < last for i, last in zip(instants[1:], latest, strict=False))
+        routed = [(kind, percent) for i, kind, percent in timed if kind != OTHER and lo <= i < hi]
+        unparsed = self.judged_unparsed + self.events.count(None)
+        unparsed += sum(kind == BAD or (i is None and kind != OTHER) for i, kind, _ in records)
+        span = self.tail + instants
+        percents = Counter(percent for _, percent in routed if percent is not None)
         return RoutingCounts(
-            v1=v1,
-            v2=v2,
+            v1=sum(kind == V1 for kind, _ in routed),
+            v2=sum(kind == V2 for kind, _ in routed),
             percent_seen=dict(sorted(percents.items())),
-            first_seen=rl._from_us(min(span)) if span else None,
-            last_seen=rl._from_us(max(span)) if span else None,
+            first_seen=from_epoch_us(min(span)) if span else None,
+            last_seen=from_epoch_us(max(span)) if span else None,
             lines=self.lines,
             unparsed=unparsed,
             out_of_order=out_of_order,
@@ -134,12 +121,12 @@ def assert_seeking_agrees(got: RoutingCounts, ref: Reference, expected: RoutingC
     assert expected.first_seen is not None and expected.last_seen is not None
     assert got.first_seen is not None and got.last_seen is not None
     last = max(ref.tail or ref.head)
-    assert expected.first_seen <= got.first_seen <= rl._from_us(min(ref.head)) <= got.last_seen
-    assert rl._from_us(last) <= got.last_seen <= expected.last_seen
+    assert expected.first_seen <= got.first_seen <= from_epoch_us(min(ref.head)) <= got.last_seen
+    assert from_epoch_us(last) <= got.last_seen <= expected.last_seen
 
 
 def tuned(**values: int) -> contextlib.AbstractContextManager[None]:
-    return log_reading.tuned(rl, **values)
+    return log_reading.tuned(scan, **values)
 
 
 # --- lines in every form ---------------------------------------------------------------------
@@ -460,7 +447,7 @@ def test_seeking_with_lines_out_of_order_within_the_margin(
             a = rng.choice(times)
             windows.append((a, a + rng.randint(0, 7200) * 1000))
         for start_ms, end_ms in windows:
-            start, end = rl._from_us(start_ms * 1000), rl._from_us(end_ms * 1000)
+            start, end = from_epoch_us(start_ms * 1000), from_epoch_us(end_ms * 1000)
             assert start is not None and end is not None
             CountingFile.total = 0
             got = count_routing(path, start, end)
@@ -509,7 +496,7 @@ def test_text_routing_without_settings_is_still_a_config_error(tmp_path: Path) -
     lines = [render("other", T0_MS + i * 1000, None, None, 0) for i in range(2000)]
     lines[1500] = render("text", T0_MS + 1_500_000, "/process-full", 10, 0)
     path = write_lines(tmp_path / "r.log", lines)
-    with tuned(seek_min_bytes=0), pytest.raises(rl.ConfigError):
+    with tuned(seek_min_bytes=0), pytest.raises(ConfigError):
         count_routing(path, T0, T0 + timedelta(hours=1))
 
 
@@ -517,18 +504,18 @@ def test_router_lines_are_read_by_the_pattern(tmp_path: Path) -> None:
     """Guards the fast path itself: canonical lines never reach the full parser."""
     for kind in ("routing", "routing_msg_last", "routing_iso", "routing_seconds", "runbook"):
         line = render(kind, T0_MS, "/process-full-v2", 10, 0).encode()
-        assert rl._FAST_LINE.fullmatch(line) is not None, kind
+        assert scan.FAST_LINE.fullmatch(line) is not None, kind
     rng = random.Random(3)
     path = tmp_path / "r.log"
     ordered_file(path, 3000, rng, jitter_s=0)
     calls = Counter[bool]()
-    real = rl._LineParser.records
+    real = LineParser.records
 
-    def spy(self: rl._LineParser, raw: bytes, *, routing: bool) -> Any:
+    def spy(self: LineParser, raw: bytes, *, routing: bool) -> Any:
         calls[routing] += 1
         return real(self, raw, routing=routing)
 
-    with mock.patch.object(rl._LineParser, "records", spy):
+    with mock.patch.object(LineParser, "records", spy):
         got = count_routing(path, T0, T0 + timedelta(hours=2), margin=None)
     assert got.v1 + got.v2 == 2250
     assert calls == {True: 1, False: 1}  # the first line (the head) and the last (the tail)
@@ -570,7 +557,7 @@ def test_a_narrow_window_of_a_large_file_reads_little_and_stays_small(
         handle.write("".join(batch))
     size = path.stat().st_size
     assert size > 190_000_000
-    start, end = rl._from_us(start_ms * 1000), rl._from_us(end_ms * 1000)
+    start, end = from_epoch_us(start_ms * 1000), from_epoch_us(end_ms * 1000)
     assert start is not None and end is not None
 
     count_reads(monkeypatch)

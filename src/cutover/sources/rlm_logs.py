@@ -12,14 +12,16 @@ Forms read, mixed in one file (see DESIGN.md "Input files"):
   object's JSON text is matched against the patterns.
 
 A text line without a leading timestamp (a traceback line, a wrapped message) continues the
-entry before it and takes its instant; before any timestamped entry it is unparsed.
+entry before it and takes its instant; before any timestamped entry it is unparsed. Instants are
+read by ``cutover.timeutil`` (epoch numbers are milliseconds, below 1e11 seconds); an instant
+outside the years 1-9999 counts as none.
 
 Counts cover entries whose instant lies in [window_start, window_end). An entry can match
 several counters: an OOM line that says ``Instance failed`` is both an OOM kill and a crash.
 
 Reading: the file is read in binary blocks; memory does not grow with its size. Logs are
 written in time order, nearly: when ``margin`` is set (default ``OUT_OF_ORDER_MARGIN``, 30
-minutes), a large file is not read whole: ``cutover.sources.seek`` finds the part the window,
+minutes), a large file is not read whole: ``sources.logs.seek`` finds the part the window,
 widened by the margin, needs (the whole file when it is not in order within the margin). The
 counts equal those of reading every line (``margin=None``) when no two timestamped entries are
 out of order by more than ``margin``. So:
@@ -39,15 +41,17 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cutover.sources.seek import OUT_OF_ORDER_MARGIN, read_window
-from cutover.timeutil import as_utc
+from cutover.sources.logs.blocks import read_blocks, read_head
+from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
+from cutover.sources.logs.tally import Span
+from cutover.timeutil import epoch_us, instant_us, leading_stamp_us
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
 # Memory exhaustion: the container runtime's word (runbook), Render's event detail, and the text
@@ -84,16 +88,9 @@ _LEADING_INSTANT = re.compile(
     r"^\s*\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"(?:\s?(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)(?=[\s\]|]|$)"
 )
-# The RLM's own timestamps: minute, seconds, milliseconds (see _leading_instant).
-_RLM_INSTANT = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):(\d\d)\.(\d{3})Z(?=[\s\]|]|$)", re.ASCII)
-_MINUTES: dict[str, int] = {}
-_MINUTE_CACHE = 4096
-_CHUNK = 1 << 18  # bytes read at a time
+CHUNK = 1 << 18  # bytes read at a time (a module constant: tests make it small)
 _ERROR_LEVELS = frozenset({"error", "err"})
 _DECODER = json.JSONDecoder()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-_UNREADABLE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +110,10 @@ class RlmLogCounts:
     path: str = ""
 
 
-@dataclass(slots=True)
-class _Tally:
+@dataclass(slots=True, kw_only=True)
+class _Tally(Span):
+    """Counts in [lo, hi) (epoch microseconds) and the span."""
+
     lo: int
     hi: int
     deprecated_calls: int = 0
@@ -123,16 +122,8 @@ class _Tally:
     crashes: int = 0
     processors_unavailable: int = 0
     deprecated_users: set[str] = field(default_factory=set)
-    first: int | None = None
-    last: int | None = None
     lines: int = 0
     unparsed: int = 0
-
-    def widen(self, low: int, high: int) -> None:
-        if self.first is None or low < self.first:
-            self.first = low
-        if self.last is None or high > self.last:
-            self.last = high
 
     def entry(self, instant: int, message: str, level_error: bool, rare: bool = True) -> None:
         """`rare`: whether the message may hold an OOM, crash or processor pattern (False when
@@ -157,6 +148,21 @@ class _Tally:
         if PROCESSORS_UNAVAILABLE_TEXT in message or _PROCESSORS_FALSE.search(message):
             self.processors_unavailable += 1
 
+    def counts(self, path: str) -> RlmLogCounts:
+        return RlmLogCounts(
+            deprecated_calls=self.deprecated_calls,
+            errors=self.errors,
+            oom_kills=self.oom_kills,
+            crashes=self.crashes,
+            processors_unavailable=self.processors_unavailable,
+            deprecated_users=frozenset(self.deprecated_users),
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            lines=self.lines,
+            unparsed=self.unparsed,
+            path=path,
+        )
+
 
 def scan_rlm_log(
     path: Path,
@@ -172,25 +178,24 @@ def scan_rlm_log(
 
     Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin.
     """
-    tally = _Tally(lo=_to_us(window_start), hi=_to_us(window_end))
+    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
     window = (tally.lo, tally.hi)
     tail = read_window(path, f"rlm logs {path}", window, margin, _instants_of, _Reader(tally))
     if tail is not None:
         tally.widen(*tail)
+    return tally.counts(str(path))
 
-    return RlmLogCounts(
-        deprecated_calls=tally.deprecated_calls,
-        errors=tally.errors,
-        oom_kills=tally.oom_kills,
-        crashes=tally.crashes,
-        processors_unavailable=tally.processors_unavailable,
-        deprecated_users=frozenset(tally.deprecated_users),
-        first_seen=_from_us(tally.first),
-        last_seen=_from_us(tally.last),
-        lines=tally.lines,
-        unparsed=tally.unparsed,
-        path=str(path),
-    )
+
+def count_lines(
+    lines: Iterable[str], window_start: datetime, window_end: datetime, *, path: str = ""
+) -> RlmLogCounts:
+    """The counts of `lines` (each one physical line) read one at a time, as `scan_rlm_log`
+    reads every line of a file (``margin=None``) without reading blocks: its reference."""
+    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
+    reader = _Reader(tally)
+    for line in lines:
+        reader.line(line.strip())
+    return tally.counts(path)
 
 
 class _Reader:
@@ -206,32 +211,22 @@ class _Reader:
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read up to and including the first line with an instant; its end offset, or None
         when the file has none."""
-        offset = 0
-        for raw in handle:
-            offset += len(raw)
-            self.line(raw.decode("utf-8", "replace").strip())
-            if self._previous is not None:
-                return offset
-        return None
+        return read_head(handle, self._head_line)
+
+    def _head_line(self, raw: bytes) -> bool:
+        self.line(raw.decode("utf-8", "replace").strip())
+        return self._previous is not None
 
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """Read the lines of [start, stop). `resumed`: the read starts after skipped lines, so
         lines before its first instant continue an entry that lies before the window."""
-        handle.seek(start)
-        position = start
-        carry = b""
         skipping = resumed
-        while position < stop:
-            block = handle.read(min(_CHUNK, stop - position))
-            if not block:
-                break
-            position += len(block)
-            block = carry + block
-            end = block.rfind(b"\n") + 1 if position < stop else len(block)
-            carry = block[end:]
-            text = block[:end].decode("utf-8", "replace")
+        for buf, end in read_blocks(handle, start, stop, CHUNK):
+            text = buf[:end].decode("utf-8", "replace")
             lowered = text.lower()
             self._rare = any(pattern in lowered for pattern in _RARE)
+            # A block ends in a line end or is empty, so its last piece is "": skipping ends with
+            # the first block at the latest.
             for piece in text.split("\n"):
                 line = piece.strip()
                 if skipping and line and not _line_instants(line):
@@ -239,8 +234,6 @@ class _Reader:
                 skipping = False
                 self.line(line)
         self._rare = True
-        if carry:  # the file ended early, in a line
-            self.line(carry.decode("utf-8", "replace").strip())
 
     def line(self, line: str) -> None:
         if not line:
@@ -261,7 +254,9 @@ class _Reader:
                 tally.entry(instant, message, level_error)
             return
         tally.lines += 1
-        instant = _leading_instant(line)
+        instant = leading_stamp_us(line)  # leading_instant(line), one call less
+        if instant is None:
+            instant = _parse_leading_instant(line)
         if instant is None:
             instant = self._previous  # continuation of the entry before
             if instant is None:
@@ -282,7 +277,7 @@ def _line_instants(line: str) -> list[int]:
         return []
     if line[0] in "{[":
         return [instant for instant, _, _ in _json_entries(line) or () if instant is not None]
-    instant = _leading_instant(line)
+    instant = leading_instant(line)
     return [] if instant is None else [instant]
 
 
@@ -313,10 +308,10 @@ def _entry(item: Any) -> _Entry:
     event = item.get("event")
     if isinstance(event, dict) and "timestamp" not in item:
         # Render events API: {"event": {"timestamp", "type", "details"}}.
-        return _instant(event.get("timestamp")), json.dumps(event), False
-    instant = _instant(item.get("timestamp"))
+        return instant_us(event.get("timestamp")), json.dumps(event), False
+    instant = instant_us(item.get("timestamp"))
     if instant is None:
-        instant = _instant(item.get("time"))
+        instant = instant_us(item.get("time"))
     message = item.get("message")
     if not isinstance(message, str):
         message = item.get("msg")
@@ -344,21 +339,14 @@ def _level_is_error(item: dict[str, Any]) -> bool:
     return False
 
 
-def _leading_instant(line: str) -> int | None:
-    """The instant a text line starts with. The RLM's own form (``2026-02-02T10:00:01.123Z ``)
-    is read from a per-minute cache; every other form by the general pattern."""
-    fast = _RLM_INSTANT.match(line)
-    if fast is not None:
-        minute = _MINUTES.get(fast.group(1))
-        if minute is None:
-            minute = _instant(fast.group(1) + ":00+00:00")
-            if minute is not None:
-                if len(_MINUTES) >= _MINUTE_CACHE:
-                    _MINUTES.clear()
-                _MINUTES[fast.group(1)] = minute
-        seconds = int(fast.group(2))
-        if minute is not None and seconds < 60:
-            return minute + seconds * 1_000_000 + int(fast.group(3)) * 1_000
+def leading_instant(line: str) -> int | None:
+    """The instant (epoch microseconds) a text line of an RLM log starts with, None when it
+    starts with none: ISO 8601, optionally in brackets, with ``,`` or ``.`` before fractions,
+    ``Z``, ``UTC`` or an offset (naive is UTC). The RLM's own form
+    (``2026-02-02T10:00:01.123Z ``) is read by the fast path (`leading_stamp_us`)."""
+    instant = leading_stamp_us(line)
+    if instant is not None:
+        return instant
     return _parse_leading_instant(line)
 
 
@@ -367,34 +355,4 @@ def _parse_leading_instant(line: str) -> int | None:
     if match is None:
         return None
     text = match.group(1).replace(",", ".").replace(" UTC", "Z").replace("UTC", "Z")
-    return _instant(text)
-
-
-def _instant(value: object) -> int | None:
-    """Epoch microseconds from ISO 8601 / RFC 3339 (naive = UTC) or epoch ms (s below 1e11)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            value = int(text)
-        else:
-            if text.endswith(("Z", "z")):
-                text = text[:-1] + "+00:00"
-            try:
-                return _to_us(datetime.fromisoformat(text))
-            except ValueError:
-                return None
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return None
-        return round(value * (1_000_000 if abs(value) < 1e11 else 1_000))
-    return None
-
-
-def _to_us(moment: datetime) -> int:
-    return (as_utc(moment) - _EPOCH) // _ONE_US
-
-
-def _from_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
+    return instant_us(text)

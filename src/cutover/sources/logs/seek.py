@@ -6,11 +6,11 @@ line; each reader says how to read the instants of one physical line (``Instants
 here decides anything: it only narrows what a reader reads.
 
 When ``margin`` is set (the readers default to ``OUT_OF_ORDER_MARGIN``, 30 minutes), a file
-with at least ``_SEEK_MIN_BYTES`` after its first timestamped line is not read whole: 32 sampled
-places must be in time order within the margin (else the whole rest is read); a binary search by
-timestamp then starts the read where lines are more than ``margin`` before the window start and
-stops it where they are more than ``margin`` past its end. A probe takes the median of three
-timestamped lines, so one stray timestamp does not mislead it.
+with at least ``SEEK_MIN_BYTES`` after its first timestamped line is not read whole: ``SAMPLES``
+(32) sampled places must be in time order within the margin (else the whole rest is read); a
+binary search by timestamp then starts the read where lines are more than ``margin`` before the
+window start and stops it where they are more than ``margin`` past its end. A probe takes the
+median of three timestamped lines, so one stray timestamp does not mislead it.
 
 Guarantee: a reader that counts the lines of the range gets the counts of reading every line
 when no two timestamped lines of the file are out of order by more than ``margin`` (a line
@@ -36,13 +36,14 @@ InstantsOf = Callable[[bytes], Sequence[int]]
 
 # Lines may be this far out of time order and still be found by seeking.
 OUT_OF_ORDER_MARGIN = timedelta(minutes=30)
-_SEEK_MIN_BYTES = 1 << 23  # smaller files are read whole
-_SAMPLES = 32  # places sampled to check that the file is in time order
-_SEEK_RESOLUTION = 1 << 16  # the binary search stops within this many bytes
-_PROBE_LINES = 3  # timestamped lines per probe (their median resists one stray timestamp)
-_PROBE_BLOCK = 1 << 14
-_PROBE_LIMIT = 1 << 20  # a probe that finds no timestamp in this many bytes finds none
-_TAIL_BLOCK = 1 << 16
+# Sizes seeking works in (module constants: tests make them small to seek in small files).
+SEEK_MIN_BYTES = 1 << 23  # smaller files are read whole
+SAMPLES = 32  # places sampled to check that the file is in time order
+SEEK_RESOLUTION = 1 << 16  # the binary search stops within this many bytes
+PROBE_LINES = 3  # timestamped lines per probe (their median resists one stray timestamp)
+PROBE_BLOCK = 1 << 14
+PROBE_LIMIT = 1 << 20  # a probe that finds no timestamp in this many bytes finds none
+TAIL_BLOCK = 1 << 16
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -103,7 +104,7 @@ def window_range(
     `first_end`) that the window [lo, hi) (epoch microseconds) needs: all of it when `margin`
     is None, the file is small, or it is not in time order within the margin."""
     stop = max(size, first_end)
-    if margin is None or size - first_end < _SEEK_MIN_BYTES:
+    if margin is None or size - first_end < SEEK_MIN_BYTES:
         return first_end, stop
     slack = margin // _ONE_US
     lo, hi = window
@@ -112,7 +113,7 @@ def window_range(
 
 @dataclass(frozen=True, slots=True)
 class _Probe:
-    """Up to _PROBE_LINES timestamped lines from `start` (a line start) to `end`: `low` is the
+    """Up to PROBE_LINES timestamped lines from `start` (a line start) to `end`: `low` is the
     median of their earliest instants, `high` of their latest (upper / lower median), so that
     most of the lines are at or below `low` and at or above `high`."""
 
@@ -126,11 +127,11 @@ def _probe(handle: BinaryIO, offset: int, size: int, instants_of: InstantsOf) ->
     """The first timestamped lines starting at or after `offset`; None if none near."""
     begin = max(offset - 1, 0)
     handle.seek(begin)
-    block = handle.read(min(_PROBE_BLOCK, size - begin))
+    block = handle.read(min(PROBE_BLOCK, size - begin))
     if offset > 0:
         newline = block.find(b"\n")
-        while newline < 0 and len(block) < _PROBE_LIMIT and begin + len(block) < size:
-            more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
+        while newline < 0 and len(block) < PROBE_LIMIT and begin + len(block) < size:
+            more = handle.read(min(PROBE_BLOCK, size - begin - len(block)))
             if not more:
                 break
             block += more
@@ -143,12 +144,12 @@ def _probe(handle: BinaryIO, offset: int, size: int, instants_of: InstantsOf) ->
     start = begin + cursor
     lows: list[int] = []
     highs: list[int] = []
-    while len(lows) < _PROBE_LINES:
+    while len(lows) < PROBE_LINES:
         newline = block.find(b"\n", cursor)
         if newline < 0:
             at_end = begin + len(block) >= size
-            if not at_end and len(block) < _PROBE_LIMIT:
-                more = handle.read(min(_PROBE_BLOCK, size - begin - len(block)))
+            if not at_end and len(block) < PROBE_LIMIT:
+                more = handle.read(min(PROBE_BLOCK, size - begin - len(block)))
                 if more:
                     block += more
                     continue
@@ -180,7 +181,7 @@ def _region(
     lines more than the margin after it (`after`); the whole rest if the file is not in order."""
     whole = (first_end, size)
     span = size - first_end
-    offsets = [first_end + span * i // _SAMPLES for i in range(_SAMPLES)]
+    offsets = [first_end + span * i // SAMPLES for i in range(SAMPLES)]
     probes: list[_Probe] = []
     latest: int | None = None
     for offset in offsets:
@@ -195,8 +196,8 @@ def _region(
     if below:
         i = below[-1]
         lo, found = offsets[i], probes[i]
-        hi = offsets[i + 1] if i + 1 < _SAMPLES else size
-        while hi - lo > _SEEK_RESOLUTION:
+        hi = offsets[i + 1] if i + 1 < SAMPLES else size
+        while hi - lo > SEEK_RESOLUTION:
             middle = (lo + hi) // 2
             probe = _probe(handle, middle, size, instants_of)
             if probe is not None and probe.low < before:
@@ -211,7 +212,7 @@ def _region(
         j = above[0]
         hi, found = offsets[j], probes[j]
         lo = max(offsets[j - 1], start) if j > 0 else start
-        while hi - lo > _SEEK_RESOLUTION:
+        while hi - lo > SEEK_RESOLUTION:
             middle = (lo + hi) // 2
             probe = _probe(handle, middle, size, instants_of)
             if probe is not None and probe.high >= after:
@@ -230,7 +231,7 @@ def last_instants(
     carry = b""
     position = end
     while position > stop:
-        start = max(stop, position - _TAIL_BLOCK)
+        start = max(stop, position - TAIL_BLOCK)
         handle.seek(start)
         block = handle.read(position - start) + carry
         position = start

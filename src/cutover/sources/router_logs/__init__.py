@@ -1,0 +1,133 @@
+"""Router (Vercel) logs: count routed requests per pipeline over a window.
+
+The router writes one Pino line per routed request (``msg`` ``Routing import request to RLM
+pipeline`` with ``endpoint`` ``/process-full`` or ``/process-full-v2`` and ``v2RolloutPercent``);
+the runbook greps for ``routed to v1`` / ``routed to v2``; both are read. Forms read, mixed in one
+file (see DESIGN.md "Input files"):
+
+(a) raw Pino JSON lines (``time`` as epoch ms or ISO 8601);
+(b) Vercel log-drain objects, one per line or a JSON array per line, with ``timestamp`` (epoch
+    ms) and the Pino line as a string in ``message`` (text before the first ``{`` is tolerated);
+(c) ``vercel logs --json`` lines: one object per request with ``timestamp`` and ``logs[]``;
+(d) ``vercel logs`` text: ``TIME HOST LEVEL <icon> METHOD PATH STATUS MESSAGE`` with TIME as
+    ``HH:mm:ss.SS`` or ``MMM DD HH:mm:ss.SS`` (local, no year, no zone): read only when the
+    export's date and zone are supplied.
+
+A record's instant is its own ``timestamp`` (or ``timestampInMs``), else that of the object that
+wraps it, else the Pino ``time``. Instants are read by ``cutover.timeutil``: epoch numbers are
+milliseconds (values below 1e11 are taken as seconds); an instant outside the years 1-9999 counts
+as none.
+
+Reading (``scan``): the file is read in binary blocks; memory does not grow with its size. Only
+routing lines (those containing ``Routing import request`` or ``routed to``) are decoded, plus
+lines at the start until the first timestamp and lines at the end back to the last one. A
+routing line in the form the router writes (a flat Pino object without escapes, nested values
+or spaces) is read by one compiled pattern; every other routing line goes through the full JSON
+/ text parser (``lines``). Both give the same result (``records``: what a line means).
+
+Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
+``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``sources.logs.seek``
+finds the part the window, widened by the margin, needs (the whole file when it is not in
+order within the margin).
+
+Guarantee: the counts (``v1``, ``v2``, ``percent_seen``) equal those of reading every line
+(``margin=None``) when no two timestamped lines of the file are out of order by more than
+``margin`` (a line written before another, with an instant more than ``margin`` later). A record
+out of order by more than that may be missed, and then only if at least two lines where the
+read starts or stops are out of order with it by more than ``margin``. So:
+
+* ``first_seen`` / ``last_seen`` span the first and last timestamped lines of the file and
+  every routing record read (an out-of-order non-routing line in the middle does not widen it;
+  with seeking, a routing record out of order near either end of the file may be unread);
+* ``lines``, ``unparsed`` and ``out_of_order`` describe the lines read: the whole file when it
+  is small, not in order, or read with ``margin=None``, else its start up to the first
+  timestamp and the part the window, widened by the margin, needs;
+* ``out_of_order`` counts decoded records (routing records, in practice) earlier than the
+  latest instant decoded before them;
+* ``unparsed`` counts decoded lines that could not be read, routing records with another
+  endpoint or no instant, and lines that start like JSON (``{`` / ``[``) but do not end like it
+  (truncated); other non-routing lines are not decoded and not judged;
+* ``lines`` counts non-blank physical lines.
+
+This package reads and never decides: criteria judge the counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+
+from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
+from cutover.sources.router_logs.lines import LineParser
+from cutover.sources.router_logs.records import ROUTING_MESSAGE, V1_ENDPOINT, V2_ENDPOINT
+from cutover.sources.router_logs.scan import Scanner, Tally
+from cutover.timeutil import epoch_us
+
+__all__ = [
+    "OUT_OF_ORDER_MARGIN",
+    "ROUTING_MESSAGE",
+    "V1_ENDPOINT",
+    "V2_ENDPOINT",
+    "RoutingCounts",
+    "count_routing",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingCounts:
+    """Routed requests in [window_start, window_end) and the span the file covers."""
+
+    v1: int
+    v2: int
+    percent_seen: dict[int, int] = field(default_factory=dict)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    lines: int = 0
+    unparsed: int = 0
+    out_of_order: int = 0
+    path: str = ""
+
+    @property
+    def routed(self) -> int:
+        return self.v1 + self.v2
+
+
+def count_routing(
+    path: Path,
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    text_date: date | None = None,
+    text_tz: tzinfo | None = None,
+    margin: timedelta | None = OUT_OF_ORDER_MARGIN,
+) -> RoutingCounts:
+    """Count v1/v2 routing lines of `path` whose instant lies in [window_start, window_end).
+
+    `margin` is how far out of time order lines may be for seeking to stay exact (see the
+    module notes); None reads every line.
+
+    Raises SourceUnavailable when the file cannot be read (or is not seekable, such as a pipe),
+    ValueError for a negative margin, and ConfigError when it holds
+    `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
+    supplied.
+    """
+    tally = Tally(epoch_us(window_start), epoch_us(window_end))
+    parser = LineParser(text_date, text_tz, str(path))
+    window = (tally.lo, tally.hi)
+    reader = Scanner(parser, tally)
+    tail = read_window(path, f"router logs {path}", window, margin, parser.instants, reader)
+    if tail is not None:
+        tally.widen(*tail)
+
+    return RoutingCounts(
+        v1=tally.v1,
+        v2=tally.v2,
+        percent_seen=dict(sorted(tally.percent_seen.items())),
+        first_seen=tally.first_seen,
+        last_seen=tally.last_seen,
+        lines=tally.lines,
+        unparsed=tally.unparsed,
+        out_of_order=tally.out_of_order,
+        path=str(path),
+    )
