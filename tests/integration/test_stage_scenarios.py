@@ -98,6 +98,8 @@ STAGE1_SCENARIOS = {
             STAGE1,
             stage1_success_rate="inconclusive",
             stage1_duration="inconclusive",
+            stage1_stuck_imports="inconclusive",  # no import at all: nothing to judge
+            stage1_systemic_errors="inconclusive",
             stage1_traffic="fail",
             stage1_routing_split="fail",
         ),

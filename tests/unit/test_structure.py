@@ -51,7 +51,7 @@ def _shape(line_tokens: list[tokenize.TokenInfo]) -> str:
 
 def _is_thin(shape: str) -> bool:
     """Lines that say little on their own: a field `N : N = 0`, a keyword argument `N = N ,`,
-    a decorator, a class or def header, a bare `else :` or `return N`, a lone value."""
+    a constant `N = S`, a decorator, a class or def header, a bare `else :` or `return N`."""
     words = shape.split()
     return (
         len(words) <= 2
@@ -59,6 +59,7 @@ def _is_thin(shape: str) -> bool:
         or shape == "return N"
         or (words[0] == "N" and words[1] == ":")
         or (words[0] == "N" and words[1] == "=" and words[-1] == ",")
+        or (words[0] == "N" and words[1] == "=" and len(words) <= 4)  # a constant: N = S
     )
 
 
