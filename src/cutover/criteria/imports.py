@@ -42,7 +42,8 @@ def stuck_imports(s: StuckStatus, ctx: Context) -> Result:
     if pending:
         return result(
             UNDECIDED,
-            f"{len(pending)} stuck imports may still resolve in time; measure again within 2 h",
+            f"{len(pending)} stuck imports may still resolve in time; measure again within "
+            f"{profile.stuck_resolved_within_minutes / 60:g} h",
             **common,
         )
     if s.started == 0:

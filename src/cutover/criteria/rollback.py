@@ -143,9 +143,12 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
     lasted = (h.window.end - run_start).total_seconds() / 3600
     measured = f"slow since {iso(run_start)} ({lasted:.1f} h)"
     if h.window.end - run_start >= persist:
-        reason = f"imports over 30 min for {lasted:.1f} h: roll back"
+        reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
         return result(FAIL, reason, measured=measured, on_fail=Action.ROLLBACK, **fields)
-    reason = "imports over 30 min for under 6 h: hold and extend monitoring"
+    reason = (
+        f"imports over {profile.slow_import_minutes} min for under "
+        f"{profile.slow_persist_hours:g} h: hold and extend monitoring"
+    )
     return result(FAIL, reason, measured=measured, on_fail=Action.HOLD, **fields)
 
 
