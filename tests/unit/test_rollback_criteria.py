@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import log_reading
 from cutover import gate
 from cutover.criteria import rollback
 from cutover.criteria.registry import CRITERIA, Context
@@ -200,11 +201,14 @@ def test_slow_without_completed_imports_is_inconclusive() -> None:
 
 # -- RLM crash ----------------------------------------------------------------------------------
 
-HOUR = Window(NOW - timedelta(minutes=60), NOW)
+HOUR_LONG = timedelta(minutes=60)
+HOUR = Window(NOW - HOUR_LONG, NOW)
 
 
 def crash(health: HealthProbe | None, error: str = "", oom_kills: int = 0) -> RlmCrashSignals:
-    logs = RlmLogCounts(oom_kills=oom_kills, first_seen=HOUR.start, last_seen=NOW, path="rlm.log")
+    logs = RlmLogCounts(
+        oom_kills=oom_kills, path="rlm.log", coverage=log_reading.seen(NOW - HOUR_LONG, NOW)
+    )
     return RlmCrashSignals(HOUR, logs, health, error)
 
 
@@ -304,7 +308,9 @@ def test_in_flight_from_30_min_fails(minutes: int) -> None:
 
 
 def routed(v1: int, v2: int, first: datetime = ROLLED_BACK) -> RoutingAfterRollback:
-    counts = RoutingCounts(v1, v2, {0: v1 + v2}, first_seen=first, last_seen=NOW, path="r.log")
+    counts = RoutingCounts(
+        v1, v2, {0: v1 + v2}, path="r.log", coverage=log_reading.seen(ROLLED_BACK, NOW, first)
+    )
     return RoutingAfterRollback(Window(ROLLED_BACK, NOW), counts)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import log_reading
 from cutover import gate
 from cutover.criteria.complaints import complaints
 from cutover.criteria.durations import duration, duration_every, duration_vs_stage1
@@ -420,7 +421,13 @@ def split(
     v1: int, v2: int, seen: dict[int, int] | None = None, first: datetime = T0
 ) -> RoutingSplit:
     counts = RoutingCounts(
-        v1, v2, seen or {10: v1 + v2}, first_seen=first, last_seen=DAY.end, path="router.log"
+        v1,
+        v2,
+        seen or {10: v1 + v2},
+        first_seen=first,
+        last_seen=DAY.end,
+        path="router.log",
+        coverage=log_reading.seen(T0, DAY.end, first=first),
     )
     return RoutingSplit(DAY, 10, counts)
 
@@ -448,28 +455,48 @@ def test_routing_split_wrong_percent_seen_fails() -> None:
 def test_routing_split_log_gap_is_inconclusive() -> None:
     r = routing_split(split(900, 100, first=T0 + timedelta(hours=6)), CTX)
     assert r.outcome is UNDECIDED
-    assert "covers" in r.reason
+    assert "the router log has 1 gap" in r.reason
+    assert f"{iso(T0)}..{iso(T0 + timedelta(hours=6))} (6.0 h without a line)" in r.reason
 
 
 # -- RLM stability ------------------------------------------------------------------------------
 
 
-def metrics(values: list[float], cpu: list[float] | None = None) -> MetricSeries:
-    step = (DAY.end - T0) / len(values)
+def metrics(
+    values: list[float], cpu: list[float] | None = None, window: Window = DAY
+) -> MetricSeries:
+    """`values` spread evenly over the window, each held for its share of it in points five
+    minutes apart (the cadence of a seeded export)."""
+    assert window.start is not None
+    step = (window.end - window.start) / len(values)
+    every = timedelta(minutes=5)
     points = tuple(
-        MetricPoint(T0 + i * step, v, None if cpu is None else cpu[i]) for i, v in enumerate(values)
+        MetricPoint(window.start + i * step + k * every, v, None if cpu is None else cpu[i])
+        for i, v in enumerate(values)
+        for k in range(step // every)
     )
-    return MetricSeries(points, first_seen=T0, last_seen=DAY.end, path="metrics.csv")
+    return MetricSeries(points, first_seen=window.start, last_seen=window.end, path="metrics.csv")
 
 
 def logs(first: datetime = T0, oom_kills: int = 0, crashes: int = 0) -> RlmLogCounts:
     return RlmLogCounts(
-        oom_kills=oom_kills, crashes=crashes, first_seen=first, last_seen=DAY.end, path="rlm.log"
+        oom_kills=oom_kills,
+        crashes=crashes,
+        first_seen=first,
+        last_seen=DAY.end,
+        path="rlm.log",
+        coverage=log_reading.seen(T0, DAY.end, first=first),
     )
 
 
 NOISE = np.random.default_rng(7).normal(0, 15, 48)
 FLAT = [float(500 + n) for n in NOISE]
+
+
+def logs_of(window: Window) -> RlmLogCounts:
+    """An RLM log that covers `window` and shows nothing."""
+    assert window.start is not None
+    return RlmLogCounts(path="rlm.log", coverage=log_reading.seen(window.start, window.end))
 
 
 def stability(log: RlmLogCounts, series: MetricSeries, check_cpu: bool = False) -> RlmStability:
@@ -491,13 +518,13 @@ def test_rlm_stability_uncovered_log_is_inconclusive() -> None:
     partial = logs(first=T0 + timedelta(hours=6))
     r = rlm_stability(stability(partial, metrics(FLAT)), CTX)
     assert r.outcome is UNDECIDED
-    assert "the RLM log covers" in r.reason
+    assert "the RLM log has 1 gap" in r.reason and iso(T0 + timedelta(hours=6)) in r.reason
 
 
 def test_rlm_stability_flat_noisy_memory_passes() -> None:
     r = rlm_stability(stability(logs(), metrics(FLAT)), CTX)
     assert r.outcome is PASS
-    assert r.sample_size == 48
+    assert r.sample_size == 48 * 6  # 48 values, each held 30 minutes in points 5 minutes apart
 
 
 def test_rlm_stability_leak_fails() -> None:
@@ -523,7 +550,9 @@ def test_rlm_stability_rising_cpu_fails_when_checked() -> None:
 
 
 def test_rlm_stability_too_few_points_is_inconclusive() -> None:
-    r = rlm_stability(stability(logs(), metrics(FLAT[:5])), CTX)
+    hours = Window(T0, T0 + timedelta(hours=5))
+    short = RlmStability(hours, logs_of(hours), metrics(FLAT[:5], window=hours), False)
+    r = rlm_stability(short, CTX)
     assert r.outcome is UNDECIDED
     assert f"below {PROFILE.min_trend_points}" in r.reason
 
@@ -540,6 +569,7 @@ def v1(
         first_seen=first,
         last_seen=window.end,
         path="rlm.log",
+        coverage=log_reading.seen(T0, window.end, first=first),
     )
     return V1Traffic(window, counts, timedelta(hours=24))
 
@@ -559,6 +589,9 @@ def test_v1_traffic_coverage_gap_is_inconclusive() -> None:
     r = v1_traffic(v1(first=T0 + timedelta(hours=2)), CTX)
     assert r.outcome is UNDECIDED
     assert "prove nothing" in r.reason
+    assert r.details["coverage"]["rlm_log"]["gaps"] == [
+        [iso(T0), iso(T0 + timedelta(hours=2)), "no line"]
+    ]
 
 
 def test_v1_traffic_short_window_is_inconclusive() -> None:
