@@ -43,6 +43,7 @@ KINDS = [
     "render_response",  # several entries on one line
     "render_event",
     "broken_json",
+    "binary",  # no instant, control characters: unreadable, not a continuation
     "blank",
 ]
 
@@ -95,6 +96,8 @@ def render(kind: str, moment: datetime, user: str) -> list[str]:
         return [json.dumps({"event": event})]
     if kind == "broken_json":
         return ['{"timestamp": "' + at + '", "message": "cut']
+    if kind == "binary":
+        return ["\x00\x13\u00ff OOMKilled \x07"]
     assert kind == "blank"
     return [""]
 
@@ -125,6 +128,8 @@ def window_counts(result: RlmLogCounts) -> tuple[object, ...]:
         result.crashes,
         result.processors_unavailable,
         result.deprecated_users,
+        result.duplicates,
+        result.coverage,  # it looks at the window only: the same whether sought or not
     )
 
 

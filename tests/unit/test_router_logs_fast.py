@@ -258,6 +258,8 @@ def render(kind: str, t_ms: int, endpoint: object, percent: object, cut: float) 
         return " \t "
     if kind == "garbage":
         return "hello world"
+    if kind == "binary":  # control characters: unparsed wherever it is
+        return "\x00\x13\u00ff routed to v2 \x07" if t_ms % 2 else "{\x01\x02}"
     raise AssertionError(kind)
 
 
@@ -293,6 +295,7 @@ KINDS = [
     "blank",
     "whitespace",
     "garbage",
+    "binary",
 ]
 COMMON = ["routing", "routing", "routing", "routing_msg_last", "other", "health", "runbook"]
 

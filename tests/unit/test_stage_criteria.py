@@ -36,6 +36,7 @@ from cutover.measure.stage import (
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.profile import Profile
 from cutover.sources.imports import Durations, ErrorPattern, HourCount, StuckImport, SuccessCounts
+from cutover.sources.logs.continuity import Continuity
 from cutover.sources.metrics import MetricPoint, MetricSeries
 from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts
@@ -674,3 +675,54 @@ def test_success_rate_evidence_says_which_checkpoints_were_reconstructed() -> No
     )
     marks = [(c["label"], c["origin"], c["reconstructed"]) for c in r.details["checkpoints"]]
     assert marks == [("+1h", "ledger", False), ("+6h", "ledger", True), ("+24h", "ledger", False)]
+
+
+# -- coverage: a gap is never a pass ------------------------------------------------------------
+
+
+def test_routing_split_over_a_gap_is_inconclusive_and_says_what_was_covered() -> None:
+    gap = (T0 + timedelta(hours=10), T0 + timedelta(hours=11))
+    counts = dataclasses.replace(
+        split(900, 100).counts,
+        coverage=Continuity(T0, DAY.end, timedelta(minutes=20), ((T0, gap[0]), (gap[1], DAY.end))),
+    )
+    r = routing_split(RoutingSplit(DAY, 10, counts), CTX)
+    assert r.outcome is UNDECIDED
+    assert "the split over the covered part proves nothing" in r.reason
+    covered = r.details["coverage"]["router_log"]["covered"]
+    assert covered == [[iso(T0), iso(gap[0])], [iso(gap[1]), iso(DAY.end)]]
+
+
+def test_another_percent_seen_fails_even_over_a_gap() -> None:
+    partial = split(900, 100, {10: 990, 0: 10}, first=T0 + timedelta(hours=6))
+    assert routing_split(partial, CTX).outcome is FAIL
+
+
+def test_v1_calls_seen_fail_even_over_a_gap() -> None:
+    assert v1_traffic(v1(3, first=T0 + timedelta(hours=2)), CTX).outcome is FAIL
+
+
+def test_rlm_stability_names_a_gap_in_a_metric_series() -> None:
+    series = metrics(FLAT)
+    lost = (T0 + timedelta(hours=8), T0 + timedelta(hours=11))
+    kept = tuple(p for p in series.points if not lost[0] <= p.timestamp < lost[1])
+    r = rlm_stability(stability(logs(), dataclasses.replace(series, points=kept)), CTX)
+    assert r.outcome is UNDECIDED
+    assert "the metric series has 1 gap" in r.reason
+    assert r.details["coverage"]["metrics"]["gap_count"] == 1
+
+
+def test_rlm_stability_names_a_gap_in_one_instance_of_several() -> None:
+    """Two instances together cover the window; one of them lost three hours: its trend
+    cannot be told across them."""
+    series = metrics(FLAT)
+    lost = (T0 + timedelta(hours=8), T0 + timedelta(hours=11))
+    two = tuple(dataclasses.replace(p, instance="srv-a") for p in series.points) + tuple(
+        dataclasses.replace(p, instance="srv-b")
+        for p in series.points
+        if not lost[0] <= p.timestamp < lost[1]
+    )
+    r = rlm_stability(stability(logs(), dataclasses.replace(series, points=two)), CTX)
+    assert r.outcome is UNDECIDED
+    assert r.reason.startswith("no trend can be told across a gap in a metric series: srv-b")
+    assert iso(lost[0] - timedelta(minutes=5)) in r.reason

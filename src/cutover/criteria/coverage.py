@@ -55,7 +55,7 @@ class Gap:
 class Coverage:
     """What `what` covers of [start, end): the covered spans and the gaps between them."""
 
-    what: str  # "the RLM log", "the router log", "the metrics"
+    what: str  # "the RLM log", "the router log", "the metric series"
     start: datetime
     end: datetime
     tolerance: timedelta
@@ -112,7 +112,7 @@ def metrics_coverage(metrics: MetricSeries, window: Window, profile: Profile) ->
         [p.timestamp for p in metrics.points],
         window,
         timedelta(minutes=profile.metrics_gap_minutes),
-        "the metrics",
+        "the metric series",
     )
     return dataclasses.replace(cover, counts=(("duplicates", metrics.duplicates),))
 
@@ -201,10 +201,12 @@ def _coverage(
 
 
 def _merged(gaps: Sequence[Gap]) -> list[Gap]:
-    """Gaps that overlap or touch made one (a silence and an unreadable slot: both reasons)."""
+    """Gaps that overlap made one (a silence and an unreadable slot: both reasons), and those
+    that touch unless both are silences (a line was seen where they meet)."""
     out: list[Gap] = []
     for gap in gaps:
-        if out and gap.start <= out[-1].end:
+        meet = out and gap.start == out[-1].end and NO_LINE not in (gap.why, out[-1].why)
+        if out and (gap.start < out[-1].end or meet):
             last = out[-1]
             why = last.why if gap.why in last.why else f"{last.why}; {gap.why}"
             out[-1] = Gap(last.start, max(last.end, gap.end), why)

@@ -38,6 +38,11 @@ class Identities:
         if not self.keys:
             return codes, 0
         keys = np.frombuffer(self.keys, dtype=np.int64)
+        ordered = np.sort(keys)
+        repeats = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
+        del ordered
+        if not repeats:  # the common case: no second copy of the first positions is needed
+            return codes.copy(), 0
         _, first = np.unique(keys, return_index=True)
         first.sort()
-        return codes[first], len(keys) - len(first)
+        return codes[first], repeats

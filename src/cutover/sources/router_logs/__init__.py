@@ -30,8 +30,8 @@ Seeking: router logs are written in time order, nearly. When ``margin`` is set (
 finds the part the window, widened by the margin, needs (the whole file when it is not in
 order within the margin).
 
-Guarantee: the counts (``v1``, ``v2``, ``percent_seen``) equal those of reading every line
-(``margin=None``) when no two timestamped lines of the file are out of order by more than
+Guarantee: the counts (``v1``, ``v2``, ``percent_seen``, ``duplicates``) equal those of reading
+every line (``margin=None``) when no two timestamped lines of the file are out of order by more than
 ``margin`` (a line written before another, with an instant more than ``margin`` later). A record
 out of order by more than that may be missed, and then only if at least two lines where the
 read starts or stops are out of order with it by more than ``margin``. So:
@@ -47,7 +47,21 @@ read starts or stops are out of order with it by more than ``margin``. So:
 * ``unparsed`` counts decoded lines that could not be read, routing records with another
   endpoint or no instant, and lines that start like JSON (``{`` / ``[``) but do not end like it
   (truncated); other non-routing lines are not decoded and not judged;
-* ``lines`` counts non-blank physical lines.
+* ``lines`` counts non-blank physical lines;
+* ``unparsed`` also counts lines holding binary data (control characters other than tab, CR
+  and escape), wherever they are.
+
+Duplicates: a routing record counts once per identity (``records.pino_identity``, ``lines``): a
+drain object's ``id`` with its timestamp and message; else the Pino ``correlationId`` with the
+record's instant, message, endpoint and percent; else a request id (``requestId``) with the
+same; else the exact line (and the record's place in it). ``duplicates`` counts those left out.
+Identities are 64-bit hashes kept in arrays (``sources.logs.identity``): memory grows by 16 bytes
+per record counted, however long the lines.
+
+Coverage (``coverage``, see ``sources.logs.continuity``): the runs of the window's instants the
+scan saw, chained at ``resolution``, exact in a file in time order (see ``scan``), and the lines
+per slot of the window with those that could not be read. Which lines are read for it depends on
+the blocks, so it does not take part in comparing two results.
 
 This package reads and never decides: criteria judge the counts.
 """

@@ -5,9 +5,11 @@ pattern (``FAST_LINE``), every other one by the full parser (``lines.LineParser`
 same records, identities included, and the tally counts them the same way: each identity once.
 
 Coverage: of each block, enough lines are read for their instants that no two neighbouring lines
-more than the tracker's resolution apart go unseen: the first and last timestamped lines, then
-the line halfway between two seen ones wherever those are further apart (``_cover``); the lines
-between two seen ones count at the instant of the first."""
+more than the tracker's resolution apart, or on either side of an edge of the window, go unseen:
+the first and last timestamped lines, then the line halfway between two seen ones wherever those
+are further apart or straddle an edge (``_cover``). In a file in time order the runs are those of
+every line's instant; out of order, what is seen is some of the instants (a silence is never
+bridged). The lines between two seen ones count at the instant of the first."""
 
 from __future__ import annotations
 
@@ -375,7 +377,7 @@ class Scanner:
                 cache[i] = got
             return got
 
-        seen = _seen_lines(len(starts), instants, tracker.step)
+        seen = _seen_lines(len(starts), instants, tracker.step, (tracker.lo, tracker.hi))
         at = [min(instants(i)) for i in seen]
         tracker.see([t for i in seen for t in instants(i)])
         count = len(starts)
@@ -398,11 +400,15 @@ def _time_us(time: bytes) -> int | None:
     return epoch_number_us(int(time))
 
 
-def _seen_lines(count: int, instants: Callable[[int], list[int]], step: int) -> list[int]:
+def _seen_lines(
+    count: int, instants: Callable[[int], list[int]], step: int, edges: tuple[int, int]
+) -> list[int]:
     """Which of a block's `count` lines to read for coverage (in file order): the first and
     the last timestamped ones, then, between two seen lines whose instants are more than `step`
-    apart, a timestamped line halfway (the nearest to the middle), until every two neighbours
-    seen are within `step` or have no timestamped line between them."""
+    apart or on either side of an edge of the window (`edges`: where its first and last lines
+    are), a timestamped line halfway (the nearest to the middle), until every two neighbours
+    seen are within `step` and on one side of each edge, or have no timestamped line between
+    them."""
     first = next((i for i in range(count) if instants(i)), None)
     if first is None:
         return []
@@ -414,7 +420,8 @@ def _seen_lines(count: int, instants: Callable[[int], list[int]], step: int) -> 
         if b - a < 2:
             continue
         both = instants(a) + instants(b)
-        if max(both) - min(both) <= step:
+        low, high = min(both), max(both)
+        if high - low <= step and not any(low < edge <= high for edge in edges):
             continue
         middle = (a + b) // 2
         found = next((i for i in range(middle, b) if instants(i)), None)
