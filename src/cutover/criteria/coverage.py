@@ -96,14 +96,12 @@ class Coverage:
 
 def rlm_log_coverage(logs: RlmLogCounts, window: Window, profile: Profile) -> Coverage:
     """What the RLM log covers of `window` (its health checks' cadence: the profile's)."""
-    return log_coverage(
-        logs.coverage,
-        window,
-        timedelta(minutes=profile.rlm_log_gap_minutes),
-        profile.log_unreadable_max_pct,
-        "the RLM log",
-        (("lines", logs.lines), ("unparsed", logs.unparsed), ("duplicates", logs.duplicates)),
-    )
+    return _read_log(logs, window, profile.rlm_log_gap_minutes, profile, "the RLM log")
+
+
+def router_log_coverage(counts: RoutingCounts, window: Window, profile: Profile) -> Coverage:
+    """What the router log covers of `window` (its traffic's cadence: the profile's)."""
+    return _read_log(counts, window, profile.router_log_gap_minutes, profile, "the router log")
 
 
 def metrics_coverage(metrics: MetricSeries, window: Window, profile: Profile) -> Coverage:
@@ -117,15 +115,13 @@ def metrics_coverage(metrics: MetricSeries, window: Window, profile: Profile) ->
     return dataclasses.replace(cover, counts=(("duplicates", metrics.duplicates),))
 
 
-def router_log_coverage(counts: RoutingCounts, window: Window, profile: Profile) -> Coverage:
-    """What the router log covers of `window` (its traffic's cadence: the profile's)."""
+def _read_log(
+    read: RlmLogCounts | RoutingCounts, window: Window, minutes: float, profile: Profile, what: str
+) -> Coverage:
+    counts = (("lines", read.lines), ("unparsed", read.unparsed), ("duplicates", read.duplicates))
+    tolerance = timedelta(minutes=minutes)
     return log_coverage(
-        counts.coverage,
-        window,
-        timedelta(minutes=profile.router_log_gap_minutes),
-        profile.log_unreadable_max_pct,
-        "the router log",
-        (("lines", counts.lines), ("unparsed", counts.unparsed), ("duplicates", counts.duplicates)),
+        read.coverage, window, tolerance, profile.log_unreadable_max_pct, what, counts
     )
 
 
