@@ -4,19 +4,11 @@ bytes (and binary data); a routing line in the form the router writes is read by
 pattern (``FAST_LINE``), every other one by the full parser (``lines.LineParser``). Both give the
 same records, identities included, and the tally counts them the same way: each identity once.
 
-Coverage: of each block, enough lines are read for their instants that no two neighbouring lines
-more than the tracker's resolution apart, or on either side of an edge of the window, go unseen:
-the first and last timestamped lines, then the line halfway between two seen ones wherever those
-are further apart or straddle an edge (``_cover``). In a file in time order the runs are those of
-every line's instant; out of order, what is seen is some of the instants (a silence is never
-bridged). The lines between two seen ones count at the instant of the first."""
+Coverage: a few lines of each block are read for their instants (``cover``)."""
 
 from __future__ import annotations
 
 import io
-import re
-from bisect import bisect_right
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +17,9 @@ from cutover.sources.logs.blocks import read_blocks, read_head
 from cutover.sources.logs.continuity import Tracker
 from cutover.sources.logs.identity import Identities
 from cutover.sources.logs.tally import Span
+from cutover.sources.router_logs.cover import BlockCover
 from cutover.sources.router_logs.lines import CONTROL, LineParser
+from cutover.sources.router_logs.pattern import FAST_LINE
 from cutover.sources.router_logs.records import (
     BAD,
     OTHER,
@@ -46,24 +40,6 @@ _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
 _NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH, _MINUS = b'\n "{}\\-'
 
-# A routing line as the router writes it: a flat Pino object starting with level and time, no
-# escapes (the caller checks there are no backslashes or control characters), no spaces between
-# tokens. Captures time (integer or string), msg, endpoint, correlationId (strings),
-# v2RolloutPercent (integer), the last of each when repeated, as JSON keeps the last; any other
-# value of those keys, a second time, a timestamp / timestampInMs key (which would win over
-# time) or a requestId key (which would change the line's identity) fails the match.
-_STRING = rb'"[^"]*+"'
-_INTEGER = rb"-?(?:0|[1-9][0-9]*+)"
-_VALUE = (
-    rb"(?>" + _STRING + rb"|" + _INTEGER + rb"(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|true|false|null)"
-)
-_KEYS = rb"time|timestamp|timestampInMs|msg|endpoint|v2RolloutPercent|correlationId|requestId"
-FAST_LINE = re.compile(
-    rb'\{"level":' + _VALUE + rb',"time":(' + _INTEGER + rb"|" + _STRING + rb")"
-    rb'(?:,"(?:msg":"([^"]*+)"|endpoint":"([^"]*+)"|v2RolloutPercent":(' + _INTEGER + rb")"
-    rb'|correlationId":"([^"]*+)"'
-    rb"|(?!(?:" + _KEYS + rb')")[^"]*+":' + _VALUE + rb"))*+\}"
-)
 # (kind, percent, msg as text, code) of a routing line read by the pattern
 _Classified = tuple[int, int | None, str, int]
 
@@ -146,7 +122,7 @@ class Tally(Span):
 class Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
 
-    __slots__ = ("_parser", "_tally", "_kinds", "_mask", "_previous")
+    __slots__ = ("_parser", "_tally", "_kinds", "_mask", "_cover")
 
     def __init__(self, parser: LineParser, tally: Tally) -> None:
         self._parser = parser
@@ -157,7 +133,7 @@ class Scanner:
         # few MB each) would make every block fault its memory in again whenever malloc gives
         # it back to the system, which depends on what else the process holds.
         self._mask: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
-        self._previous: int | None = None  # the instant of the last line seen for coverage
+        self._cover = BlockCover(parser, tally.coverage)
 
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read line by line (every line decoded) up to and including the first timestamped
@@ -172,10 +148,7 @@ class Scanner:
         routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
         timed = tally.take(self._parser.records(raw, routing=routing))
         if timed:
-            instants = self._parser.instants(raw)
-            tally.coverage.see(instants)
-            tally.coverage.lines([min(instants)])
-            self._previous = max(instants)
+            self._cover.line(self._parser.instants(raw))
         return timed
 
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
@@ -245,7 +218,7 @@ class Scanner:
                 plain[lines].tolist(),
                 unreadable,
             )
-        self._cover(buf, starts, ends, plain, sorted(unreadable))
+        self._cover.block(buf, starts, ends, plain, sorted(unreadable))
 
     def _routing_lines(
         self,
@@ -347,90 +320,6 @@ class Scanner:
         )
         classified = self._kinds[key] = (kind, number, text, self._tally.code(kind, number))
         return classified
-
-    def _cover(
-        self,
-        buf: bytearray,
-        starts: NDArray[np.intp],
-        ends: NDArray[np.intp],
-        plain: NDArray[np.bool_],
-        bad: list[int],
-    ) -> None:
-        """What the block shows of coverage: the instants of the lines `_seen_lines` picks, and
-        its lines (`bad`: those that could not be read) at the instant of the seen line before
-        them (the block's first lines at that of the last line seen before the block)."""
-        tracker = self._tally.coverage
-        instants_of = self._parser.instants
-        match = FAST_LINE.fullmatch
-        cache: dict[int, list[int]] = {}
-
-        def instants(i: int) -> list[int]:
-            got = cache.get(i)
-            if got is None:
-                s, e = int(starts[i]), int(ends[i])
-                found = match(buf, s, e) if plain[i] else None
-                if found is not None and found.group(2) is not None:  # a Pino line with msg
-                    instant = _time_us(found.group(1))
-                    got = [] if instant is None else [instant]
-                else:
-                    got = instants_of(bytes(buf[s:e]))
-                cache[i] = got
-            return got
-
-        seen = _seen_lines(len(starts), instants, tracker.step, (tracker.lo, tracker.hi))
-        at = [min(instants(i)) for i in seen]
-        tracker.see([t for i in seen for t in instants(i)])
-        count = len(starts)
-        lines = [b - a for a, b in zip(seen, [*seen[1:], count], strict=False)]  # to the next
-        unreadable = [0] * (len(seen) + 1)  # [0]: before the first seen line
-        for line in bad:
-            unreadable[bisect_right(seen, line)] += 1
-        first = seen[0] if seen else count
-        if self._previous is not None and first:  # lines before the block's first seen line
-            tracker.lines([self._previous], [first], [unreadable[0]])
-        if seen:
-            tracker.lines(at, lines, unreadable[1:])
-            self._previous = max(instants(seen[-1]))
-
-
-def _time_us(time: bytes) -> int | None:
-    """The instant of the pattern's `time` group (as the routing loop reads it, inlined)."""
-    if time[0] == _QUOTE:
-        return instant_us(time[1:-1].decode("utf-8", "replace"))
-    return epoch_number_us(int(time))
-
-
-def _seen_lines(
-    count: int, instants: Callable[[int], list[int]], step: int, edges: tuple[int, int]
-) -> list[int]:
-    """Which of a block's `count` lines to read for coverage (in file order): the first and
-    the last timestamped ones, then, between two seen lines whose instants are more than `step`
-    apart or on either side of an edge of the window (`edges`: where its first and last lines
-    are), a timestamped line halfway (the nearest to the middle), until every two neighbours
-    seen are within `step` and on one side of each edge, or have no timestamped line between
-    them."""
-    first = next((i for i in range(count) if instants(i)), None)
-    if first is None:
-        return []
-    last = next(i for i in range(count - 1, first - 1, -1) if instants(i))
-    seen = {first, last}
-    pending = [(first, last)]
-    while pending:
-        a, b = pending.pop()
-        if b - a < 2:
-            continue
-        both = instants(a) + instants(b)
-        low, high = min(both), max(both)
-        if high - low <= step and not any(low < edge <= high for edge in edges):
-            continue
-        middle = (a + b) // 2
-        found = next((i for i in range(middle, b) if instants(i)), None)
-        if found is None:
-            found = next((i for i in range(middle - 1, a, -1) if instants(i)), None)
-        if found is not None:
-            seen.add(found)
-            pending += [(a, found), (found, b)]
-    return sorted(seen)
 
 
 def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) -> NDArray[np.intp]:
