@@ -338,3 +338,18 @@ def test_a_signature_asked_for_but_missing_fails(tmp_path: Path) -> None:
     [finding] = [f for f in result.findings if f.check == "signature"]
     assert finding.status == "FAIL"
     assert "not signed (no ledger.head.hmac)" in finding.message
+
+
+def test_a_failed_test_case_without_a_criterion_is_noted(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = evidence / "junit-stage1_gate-24h.xml"
+    text = junit.read_text(encoding="utf-8")
+    case = (
+        '<testcase classname="tests.router.test_x" name="test_y"><failure message="m"/></testcase>'
+    )
+    junit.write_text(text.replace("</testsuite>", case + "</testsuite>"), encoding="utf-8")
+    code, out = run_verify(evidence, capsys)
+    assert code == 0
+    note = "junit-stage1_gate-24h.xml: tests.router.test_x::test_y failed and decided no criterion"
+    assert any(o.startswith("note junit: " + note) for o in out), out

@@ -37,6 +37,14 @@ def check_junit(
         problems = [p for case in decided for p in _case_problems(case, checkpoints)]
         for problem in problems:
             result.add("FAIL", "junit", f"{junit.name}: {problem}")
+        for case in junit.cases:
+            if case.status in ("failed", "error") and not case.criterion:
+                result.add(
+                    "note",
+                    "junit",
+                    f"{junit.name}: {case.classname}::{case.name} {case.status} and decided no "
+                    "criterion (its run did not proceed)",
+                )
         if not problems:
             result.add("ok", "junit", f"{junit.name}: {len(decided)} criteria match the ledger")
 
