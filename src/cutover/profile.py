@@ -124,6 +124,7 @@ class Profile:
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
     statement_timeout_ms: int = 30_000
+    connect_timeout_seconds: float = 10.0
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
     def stage(self, number: int) -> StagePlan:
@@ -212,6 +213,7 @@ LIMITS: dict[str, Limit] = {
     "http_timeout_seconds": POSITIVE,
     "http_max_body_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
+    "connect_timeout_seconds": Limit(1.0),
 }
 #: settings that name one of a few modes
 CHOICES: dict[str, tuple[str, ...]] = {

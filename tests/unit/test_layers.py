@@ -34,11 +34,21 @@ def imports(module: str) -> frozenset[str]:
     for node in ast.walk(ast.parse(known[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(module, node)
             for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                found.add(sub if sub in known else node.module)
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in known else base)
     return frozenset(name for name in found if name in known and name != module)
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    """The module a `from ... import` names, relative ones (`from . import x`) resolved."""
+    if not node.level:
+        return node.module or ""
+    package = module if modules()[module].name == "__init__.py" else module.rpartition(".")[0]
+    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join([*parts, node.module] if node.module else parts)
 
 
 def cycle_from(start: str) -> list[str] | None:

@@ -13,13 +13,14 @@ import test_layers
 import test_structure
 
 from cutover.errors import SourceUnavailable
-from cutover.ledger.records import Entry, OtherRecord, Rollback, StageStarted
+from cutover.ledger.records import Entry, Rollback, StageStarted
 from cutover.ledger.store import Store
 from cutover.ledger.view import LedgerView
 from cutover.measure.stage import progress_of
 from cutover.profile import Profile
 from cutover.sources import http
 from cutover.verify import verify
+from ledger_writing import append_unchecked
 
 T = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
@@ -91,10 +92,12 @@ def test_a_rollback_at_the_stage_start_ends_the_stage_for_every_reader() -> None
 
 
 def test_one_owner_of_the_http_body_cap() -> None:
-    """Profile.http_max_body_bytes (1_000_000) and sources.http.DEFAULT_MAX_BYTES (1 << 20) are
-    two owners of one number, and they disagree: a caller that leaves the default out reads 48 KiB
-    more than the profile allows."""
-    assert http.DEFAULT_MAX_BYTES == Profile().http_max_body_bytes
+    """The body cap has one owner, the profile: the HTTP source has no default of its own."""
+    import inspect
+
+    cap = inspect.signature(http.fetch).parameters["max_bytes"]
+    assert cap.default is inspect.Parameter.empty
+    assert not hasattr(http, "DEFAULT_MAX_BYTES")
 
 
 def test_measurement_reads_no_threshold() -> None:
@@ -114,9 +117,8 @@ def test_cutover_verify_fails_a_ledger_the_gates_refuse(tmp_path: Path) -> None:
     """A rollback record without its `reason` makes LedgerView.load refuse the whole ledger (every
     ledger-reading criterion is inconclusive), but `cutover verify` schema-checks checkpoints
     only (verify/chain.py `checkpoints`) and says OK."""
-    store = Store(tmp_path)
-    store.append(StageStarted(1, 10, T))
-    store.append(OtherRecord({"type": "rollback", "percent": 0, "at": "2026-02-02T11:00:00Z"}))
+    Store(tmp_path).append(StageStarted(1, 10, T))
+    append_unchecked(tmp_path, {"type": "rollback", "percent": 0, "at": "2026-02-02T11:00:00Z"})
     with pytest.raises(SourceUnavailable):
-        LedgerView.load(tmp_path, T, target="live", scenario=None)
+        LedgerView.load(tmp_path, T, target="live", scenario=None).current_stage()
     assert not verify(tmp_path).ok
