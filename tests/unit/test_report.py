@@ -68,7 +68,8 @@ def _healthy_stage1(root: Path) -> None:
             paths=("tests/gates",),
             junit_name=f"junit-stage1_gate-{hours}h.xml",
         )
-        assert run.exit_code == 0, run.output[-2000:]
+        # +1 h: ~26 settled imports cannot tell a rate from 95% (a perfect record needs 59)
+        assert run.exit_code == (6 if hours == 1 else 0), run.output[-2000:]
 
 
 def _checkpoint(scenario: str, stage: int, hours: float) -> Callable[[Path], None]:

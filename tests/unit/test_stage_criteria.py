@@ -15,6 +15,7 @@ from cutover.criteria.durations import duration, duration_every, duration_vs_sta
 from cutover.criteria.errors import new_error_patterns, systemic_errors
 from cutover.criteria.imports import stuck_imports, traffic
 from cutover.criteria.progress import deprecation_elapsed, elapsed, rollbacks
+from cutover.criteria.rates import minimum_sample
 from cutover.criteria.registry import CRITERIA, Context
 from cutover.criteria.routing import routing_split, v1_traffic
 from cutover.criteria.stability import rlm_stability
@@ -93,22 +94,40 @@ def series(*records: dict[str, Any] | None, current: SuccessCounts | None = None
     return SuccessSeries(DAY, readings, current or counts(19, 1))
 
 
+RUNBOOK = ctx(decision_mode="runbook")
+
+
 def test_success_rate_95_00_passes() -> None:
-    record = counts(19, 1).as_record()
+    record = counts(190, 10).as_record()
     assert record["settled_rate_pct"] == 95.0
     r = success_rate(series(record, record, record), CTX)
     assert r.outcome is PASS
-    assert r.sample_size == 20
-    assert r.details["basis"] == "settled"
+    assert r.sample_size == 20  # this run's Query 1 (the series' current)
+    assert r.details["basis"] == "settled" and r.details["mode"] == "evidence"
+    for checkpoint in r.details["checkpoints"]:
+        assert checkpoint["decision"] == "meets"
+        assert checkpoint["sequence"]["high_pct"] >= 95.0 >= checkpoint["sequence"]["low_pct"]
 
 
-def test_success_rate_94_99_fails() -> None:
+def test_success_rate_94_99_fails_in_runbook_mode_and_waits_in_evidence_mode() -> None:
     low = counts(9499, 501).as_record()
     assert low["settled_rate_pct"] == 94.99
-    r = decide("stage1.success_rate", series(counts(19, 1).as_record(), low))
+    ok = counts(190, 10).as_record()
+    r = decide("stage1.success_rate", series(ok, low), RUNBOOK)
     assert r.outcome is FAIL
     assert "+6h" in r.reason and "94.99" in r.reason
     assert r.action is Action.ROLLBACK
+    evidence = decide("stage1.success_rate", series(ok, low))
+    assert evidence.outcome is UNDECIDED
+    assert "not yet conclusive" in evidence.reason and "more settled imports" in evidence.reason
+
+
+def test_success_rate_fails_in_evidence_mode_when_the_sequence_lies_below() -> None:
+    low = counts(450, 50).as_record()  # 90% of 500
+    r = decide("stage1.success_rate", series(counts(190, 10).as_record(), low))
+    assert r.outcome is FAIL
+    assert "lies wholly below 95%" in r.reason
+    assert r.details["checkpoints"][1]["decision"] == "below"
 
 
 def test_success_rate_null_rate_is_inconclusive() -> None:
@@ -118,17 +137,49 @@ def test_success_rate_null_rate_is_inconclusive() -> None:
     assert success_rate(series(record), CTX).outcome is UNDECIDED
 
 
-def test_success_rate_below_min_settled_is_inconclusive() -> None:
-    small = counts(PROFILE.min_settled_imports - 1, 0).as_record()
+def test_success_rate_below_the_power_minimum_is_inconclusive() -> None:
+    need = minimum_sample(PROFILE.success_rate_min_pct, PROFILE)
+    assert need == 59  # 0.95^59 <= 5% < 0.95^58
+    small = counts(need - 1, 0).as_record()
     r = success_rate(series(small), CTX)
     assert r.outcome is UNDECIDED
-    assert f"below {PROFILE.min_settled_imports}" in r.reason
-    enough = counts(PROFILE.min_settled_imports, 0).as_record()
+    assert f"fewer than {need}" in r.reason and "about 1 more decide" in r.reason
+    enough = counts(need, 0).as_record()
     assert success_rate(series(enough), CTX).outcome is PASS
 
 
+def test_an_early_undecided_checkpoint_is_superseded_by_a_later_pass() -> None:
+    early = counts(24, 2).as_record()  # +1 h: 92.3% of 26, too few to tell
+    later = counts(485, 15).as_record()
+    for context in (CTX, RUNBOOK):
+        r = success_rate(series(early, later), context)
+        assert r.outcome is PASS, r.reason
+        assert "+1h undecided, superseded by the latest checkpoint" in r.reason
+    # but a latest checkpoint that cannot decide leaves the earlier ones undecided too
+    assert success_rate(series(later, early), CTX).outcome is UNDECIDED
+
+
+def test_success_rate_catastrophic_checkpoint_fails_in_both_modes() -> None:
+    bad = counts(15, 5).as_record()  # 75% of 20
+    for context in (CTX, RUNBOOK):
+        r = success_rate(series(bad), context)
+        assert r.outcome is FAIL and "catastrophic floor" in r.reason
+
+
+def test_success_rate_uses_the_recorded_stream() -> None:
+    """A checkpoint's sequence covers the stage to date as that checkpoint recorded it."""
+    record = {
+        **counts(93, 7).as_record(),
+        "stream": {"since": iso(T0), "complete": 900, "failed": 100, "settled": 1000},
+    }
+    r = success_rate(series(record), CTX)
+    assert r.outcome is FAIL
+    assert r.details["checkpoints"][0]["sequence"]["trials"] == 1000
+    assert iso(T0) in r.details["checkpoints"][0]["sequence"]["data"]
+
+
 def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
-    ok = counts(19, 1).as_record()
+    ok = counts(190, 10).as_record()
     r = decide("stage1.success_rate", series(ok, None))
     assert r.outcome is UNDECIDED
     due = T0 + timedelta(hours=6)
@@ -138,7 +189,7 @@ def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
 
 
 def test_success_rate_failure_wins_over_missing_checkpoint() -> None:
-    r = success_rate(series(None, counts(90, 10).as_record()), CTX)
+    r = success_rate(series(None, counts(900, 100).as_record()), CTX)
     assert r.outcome is FAIL
 
 
@@ -148,19 +199,19 @@ def test_success_rate_no_checkpoint_due_is_inconclusive() -> None:
 
 
 def test_success_rate_query1_basis_gates_on_query1() -> None:
-    # 40 complete, 3 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
-    record = counts(40, 0, in_flight=3).as_record()
+    # 80 complete, 6 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
+    record = counts(80, 0, in_flight=6).as_record()
     assert record["settled_rate_pct"] == 100.0 and record["query1_rate_pct"] == 93.02
-    assert success_rate(series(record), CTX).outcome is PASS
-    q1 = ctx(success_rate_basis="query1")
+    assert success_rate(series(record), RUNBOOK).outcome is PASS
+    q1 = ctx(success_rate_basis="query1", decision_mode="runbook")
     r = success_rate(series(record), q1)
     assert r.outcome is FAIL
     assert "93.02" in r.reason
     assert r.details["basis"] == "query1"
     # and the other way round: Query 1 at 95% with settled below
-    other = {**counts(19, 1).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
+    other = {**counts(190, 10).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
     assert success_rate(series(other), q1).outcome is PASS
-    assert success_rate(series(other), CTX).outcome is FAIL
+    assert success_rate(series(other), RUNBOOK).outcome is FAIL
 
 
 # -- elapsed ------------------------------------------------------------------------------------

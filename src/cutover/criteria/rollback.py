@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cutover.criteria.coverage import coverage_gap
+from cutover.criteria.rates import RateDecision, decide_rate
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.rollback import (
     Integrity,
     RecentComplaints,
+    RecentRates,
     RlmCrashSignals,
     SlowHistory,
     StuckNow,
@@ -41,41 +43,77 @@ def _rate_counts(c: SuccessCounts, ctx: Context) -> tuple[float | None, int]:
     return c.settled_rate_pct, c.settled
 
 
+def _stream_text(r: RecentRates) -> str:
+    s = r.stream
+    return f"settled v2 imports of {r.stream_of}, {iso(s.window.start)}..{iso(s.window.end)}"
+
+
 @trigger("success_rate", "sql/q1_success_rate.sql", "Critical", "Now")
-def success_rate(c: SuccessCounts, ctx: Context) -> Result:
-    floor, minimum = ctx.profile.success_rate_min_pct, ctx.profile.min_settled_imports
+def success_rate(r: RecentRates, ctx: Context) -> Result:
+    profile, c = ctx.profile, r.counts
+    floor = profile.success_rate_min_pct
     rate, n = _rate_counts(c, ctx)
+    decision = decide_rate(
+        rate,
+        c.settled,
+        r.stream.complete,
+        r.stream.settled,
+        threshold_pct=floor,
+        catastrophic_pct=profile.catastrophic_success_min_pct,
+        profile=profile,
+    )
     fields: dict[str, Any] = dict(
-        measured=f"{rate}% of {n} ({ctx.profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%",
-        threshold=f"roll back below {floor:g}%",
+        measured=f"{rate}% of {n} ({profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%"
+        + _sequence_text(decision),
+        threshold=f"roll back below {floor:g}% ({profile.decision_mode} mode; at once under "
+        f"{profile.catastrophic_success_min_pct:g}%)",
         window=c.window,
         sample_size=n,
         query_sha256=c.query_sha256,
-        details={"counts": c.as_record()},
+        details={"counts": c.as_record(), **decision.details(_stream_text(r))},
     )
-    if rate is None or n < minimum:
-        return result(UNDECIDED, f"{n} settled imports, below {minimum}", **fields)
-    if rate < floor:
-        return result(FAIL, f"success rate {rate}% < {floor:g}%: roll back now", **fields)
-    return result(PASS, f"success rate {rate}%", **fields)
+    reason = decision.reason + (": roll back now" if decision.outcome is FAIL else "")
+    return result(decision.outcome, reason, **fields)
 
 
 @trigger("error_rate", "sql/q1_success_rate.sql", "Critical", "Now")
-def error_rate(c: SuccessCounts, ctx: Context) -> Result:
-    ceiling, minimum = ctx.profile.error_rate_max_pct, ctx.profile.min_settled_imports
+def error_rate(r: RecentRates, ctx: Context) -> Result:
+    """Failed among settled imports; decided as its complement (not failed) against
+    100 - ceiling, so the same rule and sequence serve both rates."""
+    profile, c = ctx.profile, r.counts
+    ceiling = profile.error_rate_max_pct
     pct = None if c.settled == 0 else round(100.0 * c.failed / c.settled, 2)
+    decision = decide_rate(
+        None if pct is None else round(100.0 - pct, 2),
+        c.settled,
+        r.stream.settled - r.stream.failed,
+        r.stream.settled,
+        threshold_pct=100.0 - ceiling,
+        catastrophic_pct=100.0 - profile.catastrophic_error_max_pct,
+        profile=profile,
+        name="share not failed",
+    )
     fields: dict[str, Any] = dict(
-        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)",
-        threshold=f"roll back above {ceiling:g}% failed",
+        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)" + _sequence_text(decision),
+        threshold=f"roll back above {ceiling:g}% failed ({profile.decision_mode} mode; at "
+        f"once over {profile.catastrophic_error_max_pct:g}%)",
         window=c.window,
         sample_size=c.settled,
         query_sha256=c.query_sha256,
+        details=decision.details(_stream_text(r) + " (not failed of settled)"),
     )
-    if pct is None or c.settled < minimum:
-        return result(UNDECIDED, f"{c.settled} settled imports, below {minimum}", **fields)
-    if pct > ceiling:
-        return result(FAIL, f"{pct}% of imports failed (> {ceiling:g}%)", **fields)
-    return result(PASS, f"{pct}% failed", **fields)
+    if decision.outcome is FAIL:
+        return result(
+            FAIL, f"{pct}% of imports failed (> {ceiling:g}%): {decision.reason}", **fields
+        )
+    return result(decision.outcome, f"{pct}% failed; {decision.reason}", **fields)
+
+
+def _sequence_text(decision: RateDecision) -> str:
+    cs = decision.sequence
+    if cs is None:
+        return ""
+    return f"; sequence {100 * cs.low:.2f}%..{100 * cs.high:.2f}% of {cs.trials}"
 
 
 @trigger("stuck_per_hour", "sql/q2_stuck_imports.sql", "Critical", "Now")

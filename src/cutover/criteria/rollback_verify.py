@@ -11,7 +11,7 @@ from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.rollback import InFlightAfterRollback, RoutingAfterRollback
 from cutover.outcome import Action, Result, Window
-from cutover.statistics import split_test
+from cutover.statistics import split_test, zero_event_sample
 from cutover.timeutil import iso
 
 
@@ -36,13 +36,11 @@ def routing_all_v1(r: RoutingAfterRollback, ctx: Context) -> Result:
     gap = coverage_gap(counts.first_seen, counts.last_seen, r.window, slack, "the router log")
     if gap:
         return result(UNDECIDED, gap, **fields)
-    test = split_test(
-        counts.v1,
-        counts.v2,
-        0,
-        alpha=ctx.profile.split_alpha,
-        min_requests=ctx.profile.split_min_requests,
-    )
+    # enough requests that a router still at the previous percent would have shown a v2 one
+    alpha = ctx.profile.verify_alpha
+    needed = zero_event_sample(r.previous_percent / 100, alpha)
+    why = f"were the router still at {r.previous_percent}%, 0 v2 in {needed:,} has p <= {alpha:g}"
+    test = split_test(counts.v1, counts.v2, 0, alpha=alpha, min_requests=needed, why=why)
     return result(test.outcome, test.reason, **fields)
 
 

@@ -24,11 +24,30 @@ def trigger_window(inputs: Inputs) -> Window:
     return Window(inputs.as_of - span, inputs.as_of)
 
 
-def recent_success(inputs: Inputs, criterion: str) -> imports.SuccessCounts:
-    profile = inputs.profile
-    return imports.read_success(
-        inputs.database(), trigger_window(inputs), profile.stuck_after_minutes
+@dataclass(frozen=True, slots=True)
+class RecentRates:
+    """Query 1 over the trigger window (the point estimate) and over the current stage to date
+    (the stream the confidence sequence covers: every monitor run of the stage looks at it)."""
+
+    counts: imports.SuccessCounts
+    stream: imports.SuccessCounts
+    stream_of: str  # "stage 2" | "the trigger window (no stage in force)"
+
+
+def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
+    profile, db = inputs.profile, inputs.database()
+    window = trigger_window(inputs)
+    counts = imports.read_success(db, window, profile.stuck_after_minutes)
+    stage = inputs.ledger().current_stage()
+    if stage is None or stage.started > inputs.as_of:
+        return RecentRates(counts, counts, "the trigger window (no stage in force)")
+    stream_window = Window(stage.started, inputs.as_of)
+    stream = (
+        counts
+        if stream_window == window
+        else imports.read_success(db, stream_window, profile.stuck_after_minutes)
     )
+    return RecentRates(counts, stream, f"stage {stage.stage}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +146,19 @@ def rollback_at(view: LedgerView) -> tuple[datetime, str]:
 class RoutingAfterRollback:
     window: Window
     counts: RoutingCounts
+    # the percent in force before the rollback: the alternative "the rollback did not take"
+    # (no stage recorded before it: the smallest stage percent, which needs the most requests)
+    previous_percent: int = 10
 
 
 def routing_after_rollback(inputs: Inputs, criterion: str) -> RoutingAfterRollback:
     view = inputs.ledger()
     at, _ = rollback_at(view)
     counts = inputs.exports().count_routing(at, view.as_of)
-    return RoutingAfterRollback(Window(at, view.as_of), counts)
+    before = LedgerView(view.records, at - timedelta(microseconds=1)).current_stage()
+    smallest = min(plan.percent for plan in inputs.profile.stages if plan.percent > 0)
+    previous = before.percent if before is not None and before.percent > 0 else smallest
+    return RoutingAfterRollback(Window(at, view.as_of), counts, previous)
 
 
 @dataclass(frozen=True, slots=True)

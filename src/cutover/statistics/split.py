@@ -46,14 +46,17 @@ def clopper_pearson(successes: int, total: int, alpha: float) -> tuple[float, fl
     return float(low), float(high)
 
 
-def split_test(v1: int, v2: int, percent: int, *, alpha: float, min_requests: int) -> SplitTest:
+def split_test(
+    v1: int, v2: int, percent: int, *, alpha: float, min_requests: int, why: str = ""
+) -> SplitTest:
     """Decide whether ``v1``/``v2`` request counts fit a router running at ``percent``.
 
     - 0% and 100% are deterministic in the router (``Math.random() * 100 < percent``), so a
       single v2 request under 0%, or a single v1 request under 100%, fails whatever the sample
       size (p-value 0: impossible under the configured percent).
     - No requests at all is inconclusive; so is any total below ``min_requests`` that did not
-      already fail (a few requests cannot show that the split is right).
+      already fail (a few requests cannot show that the split is right): the caller derives it
+      from power and says ``why``; the reason says how many more requests decide.
     - Otherwise a two-sided exact binomial test of the v2 count against the expected share:
       ``p < alpha`` fails, anything else passes.
     """
@@ -105,7 +108,9 @@ def split_test(v1: int, v2: int, percent: int, *, alpha: float, min_requests: in
         return result(
             Outcome.INCONCLUSIVE,
             f"only {total:,} routed requests (v2 share {pct(v2 / total)}), fewer than the "
-            f"{min_requests:,} needed to judge a {percent}% split",
+            f"{min_requests:,} needed to judge a {percent}% split"
+            + (f" ({why})" if why else "")
+            + f": about {min_requests - total:,} more decide",
             None,
         )
     confidence = f"{(1 - alpha) * 100:g}%"
