@@ -86,7 +86,7 @@ def test_exactly_30_minutes_is_over_30(admin: psycopg.Connection[Any], db: Datab
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:29:59.4")  # 29.99 min
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:04:59")
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:05:00")
-    d = imports.read_durations(db, WINDOW)
+    d = imports.read_durations(db, WINDOW, 30)
     assert d.buckets == {"<5min": 1, "5-10min": 1, "20-30min": 1, ">30min": 1}
     assert d.count == 4
 
@@ -98,7 +98,7 @@ def test_durations_only_count_complete_rows_settled_by_as_of(
     insert(admin, "complete", "2026-02-02 11:00:00", "2026-02-02 12:30:00")  # after as_of
     insert(admin, "failed", "2026-02-02 11:00:00", error="x")
     insert(admin, "complete", "2026-02-02 07:00:00", "2026-02-02 07:06:00")  # before the window
-    d = imports.read_durations(db, WINDOW)
+    d = imports.read_durations(db, WINDOW, 30)
     assert d.buckets == {"5-10min": 1}
     assert d.bins == {6.0: 1}
 

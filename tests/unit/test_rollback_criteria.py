@@ -225,15 +225,18 @@ def test_stuck_users_2_passes_3_fails() -> None:
 
 
 def history(slow_hours: int, last_slow: bool = True) -> SlowHistory:
-    """12 hours ending at NOW; the trailing `slow_hours` have 10% slow (1 of 10)."""
+    """12 known hours ending an hour before NOW; the trailing `slow_hours` have 10% slow (1 of
+    10). The hour from NOW - 1 h is not known yet (its imports are younger than 30 min + ...)
+    and looks fast: it must not decide."""
     hours = []
-    for back in range(12, 0, -1):
+    for back in range(13, 1, -1):
         hour = NOW - timedelta(hours=back)
-        slow = 1 if back <= slow_hours else 0
+        slow = 1 if back <= slow_hours + 1 else 0
         hours.append(SlowHour(hour, 10, slow))
     if not last_slow:
         hours[-1] = SlowHour(hours[-1].hour, 10, 0)
-    return SlowHistory(Window(NOW - timedelta(hours=24), NOW), tuple(hours))
+    pending = SlowHour(NOW - timedelta(hours=1), 10, 0, in_flight_young=3)
+    return SlowHistory(Window(NOW - timedelta(hours=24), NOW), (*hours, pending))
 
 
 def test_slow_for_5h_holds() -> None:
@@ -258,8 +261,27 @@ def test_last_hour_not_slow_passes() -> None:
     assert_trigger(r, "Medium", "6 h")
 
 
+def test_an_import_in_flight_past_the_limit_counts_as_slow() -> None:
+    """9 fast complete and 1 still running after 30 min: 10% slow, already known."""
+    hours = tuple(
+        SlowHour(NOW - timedelta(hours=b), 9, 1, in_flight_slow=1) for b in range(8, 1, -1)
+    )
+    r = decide("rollback.slow_imports", SlowHistory(DAY, hours))
+    assert r.outcome is FAIL and r.on_fail is Action.ROLLBACK
+    assert r.details["in_flight_slow"] == 7
+    assert "7 still in flight past 30 min counted as slow" in r.reason
+
+
+def test_hours_whose_outcome_is_not_known_do_not_decide() -> None:
+    only_recent = (SlowHour(NOW - timedelta(minutes=50), 10, 0, in_flight_young=4),)
+    r = decide("rollback.slow_imports", SlowHistory(DAY, only_recent))
+    assert r.outcome is UNDECIDED
+    assert r.details["hours_pending"][0]["known"] == 10
+    assert "4 younger left out" in r.reason
+
+
 def test_slow_just_under_threshold_is_not_slow() -> None:
-    hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 0, -1))
+    hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 1, -1))
     assert decide("rollback.slow_imports", SlowHistory(DAY, hours)).outcome is PASS
 
 

@@ -374,21 +374,22 @@ def test_complaints_grace_between_attestations(gap: timedelta, outcome: Outcome)
 # -- durations ----------------------------------------------------------------------------------
 
 
-def durations(**buckets: int) -> Durations:
-    names = {
-        "lt5": "<5min",
-        "b5": "5-10min",
-        "b10": "10-20min",
-        "b20": "20-30min",
-        "gt30": ">30min",
-    }
-    return Durations(DAY, {}, {names[k]: v for k, v in buckets.items()}, "sha")
+#: a duration inside each of Query 3's buckets (exactly 30 minutes is already slow)
+BUCKET_MINUTES = {"lt5": 2.0, "b5": 7.0, "b10": 15.0, "b20": 25.0, "gt30": 30.0}
+BUCKET_NAMES = {"lt5": "<5min", "b5": "5-10min", "b10": "10-20min", "b20": "20-30min"}
+
+
+def durations(in_flight: dict[float, int] | None = None, **buckets: int) -> Durations:
+    bins = {BUCKET_MINUTES[k]: v for k, v in buckets.items()}
+    names = {**BUCKET_NAMES, "gt30": ">30min"}
+    shown = {names[k]: v for k, v in buckets.items()}
+    return Durations(DAY, bins, shown, "sha", in_flight_slow=in_flight or {})
 
 
 def test_duration_exactly_10pct_slow_fails() -> None:
-    r = duration(durations(lt5=18, gt30=2), CTX)
+    r = duration(durations(lt5=27, gt30=3), CTX)
     assert r.outcome is FAIL
-    assert "10.0% take 30 min" in r.reason
+    assert "10.0% take 30 min or more" in r.reason
 
 
 def test_duration_9_9pct_slow_passes() -> None:
@@ -398,7 +399,7 @@ def test_duration_9_9pct_slow_passes() -> None:
 
 
 def test_duration_exactly_50pct_fast_fails() -> None:
-    r = duration(durations(lt5=5, b5=5, b10=10), CTX)
+    r = duration(durations(lt5=15, b5=15, b10=30), CTX)
     assert r.outcome is FAIL
     assert "only 50.0% finish under 10 min" in r.reason
 
@@ -407,8 +408,31 @@ def test_duration_just_over_50pct_fast_passes() -> None:
     assert duration(durations(b5=501, b20=499), CTX).outcome is PASS
 
 
-def test_duration_too_few_is_inconclusive() -> None:
-    assert duration(durations(lt5=PROFILE.min_settled_imports - 1), CTX).outcome is UNDECIDED
+def test_an_import_in_flight_past_the_slow_limit_counts_as_slow() -> None:
+    """27 fast ones complete, 3 still running after 31-45 minutes: 10% slow, not 0%."""
+    r = duration(durations({31.0: 1, 38.5: 1, 45.0: 1}, lt5=27), CTX)
+    assert r.outcome is FAIL and "10.0% take 30 min or more" in r.reason
+    assert r.details["in_flight_slow"] == 3 and r.sample_size == 30
+    assert "3 still in flight past it counted as slow" in str(r.measured)
+    assert duration(durations(lt5=27), CTX).outcome is UNDECIDED  # 27: too few to tell
+
+
+def test_duration_boundaries_come_from_the_profile() -> None:
+    d = durations(lt5=70, b20=30)  # 30% take 25 minutes
+    assert duration(d, CTX).outcome is PASS
+    stricter = ctx(slow_import_minutes=20)
+    r = duration(d, stricter)
+    assert r.outcome is FAIL and "30.0% take 20 min or more" in r.reason
+    fast = Durations(DAY, {9.9: 51, 10.0: 49}, {}, "sha")  # bins are floored: 9.9x is < 10
+    assert duration(fast, CTX).outcome is PASS
+    assert duration(fast, ctx(fast_import_minutes=9)).outcome is FAIL
+
+
+def test_duration_too_few_is_inconclusive_and_says_how_many_more() -> None:
+    r = duration(durations(lt5=28), CTX)
+    assert r.outcome is UNDECIDED
+    assert "fewer than 29" in r.reason and "about 1 more decide" in r.reason  # 0.9^29 <= 5%
+    assert duration(durations(lt5=29), CTX).outcome is PASS
 
 
 def test_duration_vs_stage1() -> None:
@@ -424,7 +448,19 @@ def test_duration_vs_stage1() -> None:
     assert comparison(base, base).outcome is PASS
     # +15%: significant, but within the allowed 20% slowdown
     assert comparison({4.6: 10, 5.75: 10, 6.9: 10}, base).outcome is PASS
-    assert comparison({10.0: 5}, base).outcome is UNDECIDED
+    small = comparison({10.0: 5}, base)
+    assert small.outcome is UNDECIDED and "more decide" in small.reason
+
+
+def test_duration_vs_stage1_counts_imports_in_flight_past_the_limit() -> None:
+    base = {4.0: 40, 5.0: 40, 6.0: 40}
+    complete = Durations(DAY, dict(base), {}, "sha")
+    assert duration_vs_stage1(DurationComparison(complete, base), CTX).outcome is PASS
+    running = Durations(DAY, dict(base), {}, "sha", in_flight_slow={31.0: 20, 40.0: 20})
+    r = duration_vs_stage1(DurationComparison(running, base), CTX)
+    assert r.outcome is FAIL
+    assert r.details["in_flight_slow"] == 40
+    assert "40 in flight past 30 min counted as slow" in str(r.measured)
 
 
 # -- traffic ------------------------------------------------------------------------------------

@@ -156,38 +156,62 @@ def stuck_multiple_users(s: StuckNow, ctx: Context) -> Result:
 
 @trigger("slow_imports", "sql/slow_by_hour.sql", "Medium", "6 h")
 def slow_imports(h: SlowHistory, ctx: Context) -> Result:
-    """Slow hours: >= max_slow_pct of completed imports took 30 min or more. Under 6 h of it:
+    """Slow hours: >= max_slow_pct of the hour's imports took the slow limit or more, counting
+    those still running past it (already slow). Only hours whose outcome is known decide: every
+    import started in them is complete or older than the limit (hour end + limit <= the
+    instant); later hours hold imports whose fate is not known yet. Under 6 h of slowness:
     HOLD and extend monitoring; past 6 h: roll back."""
     profile = ctx.profile
     persist = timedelta(hours=profile.slow_persist_hours)
+    limit = timedelta(minutes=profile.slow_import_minutes)
     hours = sorted(h.hours, key=lambda x: x.hour)
+    known = [x for x in hours if x.hour + timedelta(hours=1) + limit <= h.window.end]
+    pending = [x for x in hours if x not in known]
     run_start: datetime | None = None
-    for hour in reversed(hours):
-        if hour.completed and 100.0 * hour.slow / hour.completed >= profile.max_slow_pct:
+    for hour in reversed(known):
+        if hour.known and 100.0 * hour.slow / hour.known >= profile.max_slow_pct:
             run_start = hour.hour
         else:
             break
+    in_flight = sum(x.in_flight_slow for x in hours)
+    young = sum(x.in_flight_young for x in hours)
     fields: dict[str, Any] = dict(
         threshold=f">= {profile.max_slow_pct:g}% of imports over "
-        f"{profile.slow_import_minutes} min: hold while under "
+        f"{profile.slow_import_minutes} min (in flight past it counted): hold while under "
         f"{profile.slow_persist_hours:g} h, roll back after",
         window=h.window,
-        sample_size=sum(x.completed for x in hours),
+        sample_size=sum(x.known for x in hours),
+        details={
+            "in_flight_slow": in_flight,
+            "in_flight_unknown": young,
+            "hours_known": len(known),
+            "hours_pending": [
+                {"hour": iso(x.hour), "slow": x.slow, "known": x.known} for x in pending
+            ],
+        },
     )
-    if not hours:
-        return result(UNDECIDED, "no completed imports in the window", **fields)
+    censored = (
+        f"; {in_flight} still in flight past {profile.slow_import_minutes} min counted as slow, "
+        f"{young} younger left out; {len(pending)} latest hour(s) not known yet"
+    )
+    if not known:
+        reason = "no hour's outcome is known yet (its imports are still younger than the limit)"
+        return result(UNDECIDED, reason + censored, **fields)
     if run_start is None:
-        return result(PASS, "the last hour is not slow", measured="0 h slow", **fields)
-    lasted = (h.window.end - run_start).total_seconds() / 3600
-    measured = f"slow since {iso(run_start)} ({lasted:.1f} h)"
-    if h.window.end - run_start >= persist:
+        return result(
+            PASS, "the last known hour is not slow" + censored, measured="0 h slow", **fields
+        )
+    known_until = known[-1].hour + timedelta(hours=1)
+    lasted = (known_until - run_start).total_seconds() / 3600
+    measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)"
+    if known_until - run_start >= persist:
         reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
-        return result(FAIL, reason, measured=measured, on_fail=Action.ROLLBACK, **fields)
+        return result(FAIL, reason + censored, measured=measured, on_fail=Action.ROLLBACK, **fields)
     reason = (
         f"imports over {profile.slow_import_minutes} min for under "
         f"{profile.slow_persist_hours:g} h: hold and extend monitoring"
     )
-    return result(FAIL, reason, measured=measured, on_fail=Action.HOLD, **fields)
+    return result(FAIL, reason + censored, measured=measured, on_fail=Action.HOLD, **fields)
 
 
 @trigger("rlm_crash", "RLM logs + GET /health", "Critical", "Now")
