@@ -101,7 +101,8 @@ class Profile:
     verify_alpha: float = 0.01  # no v2 request in n after a rollback: (1 - previous %)^n <= this
     trend_alpha: float = 0.01
     min_trend_points: int = 12
-    # errors: signatures matching these (case-insensitive substrings) are systemic / user-specific
+    # errors: signatures matching these (case-insensitive substrings; a number matches as a whole
+    # number) are systemic / user-specific
     systemic_error_patterns: tuple[str, ...] = (
         "no api key",
         "api key",
@@ -114,6 +115,23 @@ class Profile:
         "anthropic",
         "bedrock",
         "processor modules unavailable",
+        "api-key",
+        "api_key",
+        "throttl",
+        "connection refused",
+        "connection reset",
+        "connectionerror",
+        "could not connect",
+        "service unavailable",
+        "503",
+        "502",
+        "bad gateway",
+        "memoryerror",
+        "out of memory",
+        "no space left",
+        "permission denied",
+        "unauthorized",
+        "authenticationerror",
     )
     # user-side failures: the file's format, parsing, validation, size, emptiness
     user_error_patterns: tuple[str, ...] = (

@@ -683,10 +683,29 @@ ODD_SIGNATURE = "KeyError: <str>"
 
 
 def test_systemic_errors() -> None:
-    assert systemic_errors(signatures(BAD_FILE, ODD), CTX).outcome is PASS
+    assert systemic_errors(signatures(BAD_FILE), CTX).outcome is PASS
     r = systemic_errors(signatures(BAD_FILE, TIMEOUT), CTX)
     assert r.outcome is FAIL
-    assert "TimeoutError" in r.reason
+    assert "TimeoutError" in r.reason and "systemic pattern 'timeout'" in r.reason
+
+
+def test_an_unlisted_message_at_3_users_holds_and_says_how_to_classify_it() -> None:
+    """The issue's healthy rollout: one unlisted bad-file message reaching 3 users in 24 h."""
+    first, last = T0 + timedelta(hours=3), T0 + timedelta(hours=19)
+    odd = ErrorPattern("ValueError: conversation tree has a cycle at node 12", 3, 3, first, last)
+    r = decide("stage1.systemic_errors", signatures(BAD_FILE, odd, started=960))
+    assert r.outcome is UNDECIDED and r.action is Action.HOLD
+    text = "ValueError: conversation tree has a cycle at node <n>"
+    assert f"{text!r} x3 (3 users, first {iso(first)}, last {iso(last)})" in r.reason
+    command = f'cutover classify "{text}" --as user|systemic --by NAME'
+    assert command in r.reason
+    [listed] = r.details["unclassified"]
+    assert listed["command"] == command and listed["users"] == 3
+    assert r.details["rules"][BAD_FILE.text] == "user-side pattern 'bad file format'"
+    # once a person classifies it, later runs read the attestation
+    classified = {text: ("user", "alice", T0 + timedelta(hours=20))}
+    again = dataclasses.replace(signatures(BAD_FILE, odd, started=960), classified=classified)
+    assert decide("stage1.systemic_errors", again).outcome is PASS
 
 
 def test_new_error_patterns() -> None:
@@ -698,7 +717,10 @@ def test_new_error_patterns() -> None:
     r = new_error_patterns(NewErrorPatterns(current, frozenset({ODD_SIGNATURE})), CTX)
     assert r.outcome is FAIL
     assert TIMEOUT.text in r.reason
-    assert r.measured == "1 new of 2"
+    assert r.measured == "1 new of 2 (0 unclassified)"
+    odd = new_error_patterns(NewErrorPatterns(current, frozenset({TIMEOUT.text})), CTX)
+    assert odd.outcome is UNDECIDED
+    assert f'cutover classify "{ODD_SIGNATURE}"' in odd.reason
 
 
 def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> None:

@@ -99,17 +99,28 @@ def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
 
 @dataclass(frozen=True, slots=True)
 class ErrorPatterns:
-    """Query 4's rows over the stage window: error texts, counts and users (unjudged)."""
+    """Query 4's rows over the stage window: error texts, counts, users, first and last seen
+    (unjudged); what the evidence rules read: failures by hour, imports started (in all and by
+    hour), and the signatures people classified in the ledger."""
 
     window: Window
     patterns: tuple[imports.ErrorPattern, ...]
     started: int  # v2 imports started in the window
+    hours: tuple[imports.ErrorHour, ...] = ()
+    started_by_hour: tuple[imports.HourCount, ...] = ()
+    classified: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
 
 
 def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
     window = window_of(inputs, criterion)
-    patterns = tuple(imports.read_error_patterns(inputs.database(), window))
-    return ErrorPatterns(window, patterns, imports_started(inputs, window))
+    db = inputs.database()
+    patterns = tuple(imports.read_error_patterns(db, window))
+    hours = tuple(imports.read_error_hours(db, window)) if patterns else ()
+    timeline = tuple(imports.read_timeline(db, window)) if patterns else ()
+    classified = inputs.ledger().signature_classifications()
+    return ErrorPatterns(
+        window, patterns, imports_started(inputs, window), hours, timeline, classified
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,17 @@ class ErrorPattern:
     text: str
     count: int
     users: int
+    first_seen: datetime | None = None  # by start (a failure's own time is not recorded)
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorHour:
+    """Failed imports of one error text that started in one hour."""
+
+    text: str
+    hour: datetime
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +162,20 @@ def read_error_patterns(db: Database, window: Window, limit: int = 1000) -> list
     result = db.run("q4_error_patterns", window_params(window, 0, limit=limit))
     return [
         ErrorPattern(
-            str(r["full_pass_error"] or ""), int(r["error_count"]), int(r["affected_users"])
+            str(r["full_pass_error"] or ""),
+            int(r["error_count"]),
+            int(r["affected_users"]),
+            r["first_seen"],
+            r["last_seen"],
         )
+        for r in result.rows
+    ]
+
+
+def read_error_hours(db: Database, window: Window) -> list[ErrorHour]:
+    result = db.run("error_hours", window_params(window, 0))
+    return [
+        ErrorHour(str(r["full_pass_error"] or ""), r["hour"], int(r["error_count"]))
         for r in result.rows
     ]
 
