@@ -195,11 +195,18 @@ def test_query4_groups_by_exact_text(admin: psycopg.Connection[Any], db: Databas
     insert(admin, "failed", "2026-02-02 11:00:00", error=key + ".")  # another text
     insert(admin, "failed", "2026-02-02 07:00:00", error=key)  # before the window
     insert(admin, "complete", "2026-02-02 11:00:00", "2026-02-02 11:05:00", error=key)
+    insert(admin, "failed", "2026-02-02 11:30:00", error=key)
     patterns = imports.read_error_patterns(db, WINDOW)
+    eleven, half_past = (
+        datetime(2026, 2, 2, 11, tzinfo=UTC),
+        datetime(2026, 2, 2, 11, 30, tzinfo=UTC),
+    )
     assert patterns == [
-        imports.ErrorPattern(key, 3, 3),
-        imports.ErrorPattern(key + ".", 1, 1),
+        imports.ErrorPattern(key, 4, 4, eleven, half_past),
+        imports.ErrorPattern(key + ".", 1, 1, eleven, eleven),
     ]
+    hours = imports.read_error_hours(db, WINDOW)
+    assert [(h.text, h.hour, h.count) for h in hours] == [(key, eleven, 4), (key + ".", eleven, 1)]
 
 
 # -- integrity ----------------------------------------------------------------------------------

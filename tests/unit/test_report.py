@@ -288,7 +288,9 @@ def test_low_success_rolls_back(evidence: dict[str, Path]) -> None:
     assert "**Next:** run the Emergency Rollback now" in markdown
     table = results_table(markdown, "stage1_gate")
     assert table["stage1.success_rate"]["verdict"] == "❌ fail"
-    assert table["stage1.success_rate"]["measured"] == "+24h: 89.99% of 929"
+    assert (
+        table["stage1.success_rate"]["measured"] == "+24h: 89.99% of 929 (sequence 86.39%..92.56%)"
+    )
     assert [r["verdict"] for c, r in table.items() if c != "stage1.success_rate"] == ["✅ pass"] * 8
     [failed] = md_table_under(markdown, "Criteria that did not pass")
     assert failed["criterion"] == "stage1.success_rate"

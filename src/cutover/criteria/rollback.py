@@ -196,14 +196,17 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
     )
     if not known:
         reason = "no hour's outcome is known yet (its imports are still younger than the limit)"
-        return result(UNDECIDED, reason + censored, **fields)
+        return result(UNDECIDED, reason + censored, measured=censored[2:], **fields)
     if run_start is None:
         return result(
-            PASS, "the last known hour is not slow" + censored, measured="0 h slow", **fields
+            PASS,
+            "the last known hour is not slow" + censored,
+            measured="0 h slow" + censored,
+            **fields,
         )
     known_until = known[-1].hour + timedelta(hours=1)
     lasted = (known_until - run_start).total_seconds() / 3600
-    measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)"
+    measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)" + censored
     if known_until - run_start >= persist:
         reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
         return result(FAIL, reason + censored, measured=measured, on_fail=Action.ROLLBACK, **fields)
