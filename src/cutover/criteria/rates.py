@@ -78,13 +78,7 @@ def decide_codes(
     sample = np.asarray(sample)
     known = np.isfinite(estimate) & (sample > 0)
     catastrophic = known & (sample >= profile.min_settled_imports) & (estimate < catastrophic_pct)
-    sequence_below = lies_below(
-        successes,
-        trials,
-        threshold_pct / 100,
-        alpha=profile.sequence_alpha,
-        weight=profile.sequence_prior_weight,
-    )
+    sequence_below = lies_below(successes, trials, threshold_pct / 100, **_sequence(profile))
     too_few = sample < minimum_sample(threshold_pct, profile)
     meets = estimate >= threshold_pct
     if mode == "runbook":
@@ -175,6 +169,11 @@ def decide_rate(
     return RateDecision(code, OUTCOMES[code], reasons[code], sequence)
 
 
+def _sequence(profile: Profile) -> dict[str, float]:
+    """The profile's settings of every rate's confidence sequence."""
+    return {"alpha": profile.sequence_alpha, "weight": profile.sequence_prior_weight}
+
+
 def _bounds(sequence: ConfidenceSequence | None) -> str:
     if sequence is None:
         return "[none]"
@@ -191,13 +190,7 @@ def _too_few(sample: int, threshold_pct: float, profile: Profile, unit: str) -> 
 
 
 def _more(successes: int, trials: int, threshold_pct: float, profile: Profile, unit: str) -> str:
-    more = more_to_exclude(
-        successes,
-        trials,
-        threshold_pct / 100,
-        alpha=profile.sequence_alpha,
-        weight=profile.sequence_prior_weight,
-    )
+    more = more_to_exclude(successes, trials, threshold_pct / 100, **_sequence(profile))
     if more is None:
         return "at the stage's rate so far, more data would not show it below"
     return f"about {more} more {unit} at this rate decide"
