@@ -166,6 +166,11 @@ def test_error_rate(c: SuccessCounts, runbook: Outcome, evidence: Outcome) -> No
     assert r.outcome is evidence, r.reason
     assert rollback.error_rate(rates(c), RUNBOOK).outcome is runbook
     assert_trigger(r, "Critical", "Now")
+    if c.settled:
+        # the bounds shown are of the failed share, though decided on its complement
+        cs = r.details["sequence"]
+        shown = f"sequence failed {100 - cs['high_pct']:.2f}%..{100 - cs['low_pct']:.2f}%"
+        assert shown in str(r.measured)
 
 
 def test_a_97_percent_pipeline_at_one_hour_is_not_rolled_back_in_evidence_mode() -> None:

@@ -94,7 +94,8 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         name="share not failed",
     )
     fields: dict[str, Any] = dict(
-        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)" + _sequence_text(decision),
+        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)"
+        + _sequence_text(decision, failed=True),
         threshold=f"roll back above {ceiling:g}% failed ({profile.decision_mode} mode; at "
         f"once over {profile.catastrophic_error_max_pct:g}%)",
         window=c.window,
@@ -109,11 +110,14 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
     return result(decision.outcome, f"{pct}% failed; {decision.reason}", **fields)
 
 
-def _sequence_text(decision: RateDecision) -> str:
+def _sequence_text(decision: RateDecision, *, failed: bool = False) -> str:
+    """The sequence's bounds; of the failed share when the decision ran on its complement."""
     cs = decision.sequence
     if cs is None:
         return ""
-    return f"; sequence {100 * cs.low:.2f}%..{100 * cs.high:.2f}% of {cs.trials}"
+    low, high = (1 - cs.high, 1 - cs.low) if failed else (cs.low, cs.high)
+    what = "failed " if failed else ""
+    return f"; sequence {what}{100 * low:.2f}%..{100 * high:.2f}% of {cs.trials}"
 
 
 @trigger("stuck_per_hour", "sql/q2_stuck_imports.sql", "Critical", "Now")
