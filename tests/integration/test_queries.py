@@ -248,3 +248,37 @@ def test_integrity_healthy_set_has_no_rows(admin: psycopg.Connection[Any], db: D
     insert(admin, "pending", None, memory_md=None)
     rows, _ = imports.read_integrity(db, Window(now - timedelta(hours=24), now), 20)
     assert rows == []
+
+
+# -- the rollback triggers' stream --------------------------------------------------------------
+
+
+def test_at_a_stage_start_the_triggers_stream_keeps_the_stage_before(
+    admin: psycopg.Connection[Any], db: Database
+) -> None:
+    """Stage 2 starts at the instant measured: its own imports are none yet, so the stream is
+    the stage in force at the window's start (stage 1), and 90% of 300 rolls back."""
+    from cutover import gate
+    from cutover.criteria.registry import Context
+    from cutover.ledger.records import Entry, Origin, StageStarted
+    from cutover.ledger.view import LedgerView
+    from cutover.measure import Inputs, rollback
+    from cutover.outcome import Outcome
+    from cutover.profile import Profile
+
+    start = AS_OF - timedelta(hours=20)
+    for i in range(300):
+        at = ts(start + timedelta(minutes=4 * i))
+        if i % 10 == 0:
+            insert(admin, "failed", at, error="x")
+        else:
+            insert(admin, "complete", at, ts(start + timedelta(minutes=4 * i + 3)))
+    origin = Origin.seeded("t")
+    events = [StageStarted(1, 10, start, origin), StageStarted(2, 50, AS_OF, origin)]
+    view = LedgerView([Entry(n, e.to_json()) for n, e in enumerate(events, 1)], AS_OF)
+    inputs = Inputs(Profile(), AS_OF, database=lambda: db, ledger=lambda: view)
+    rates = rollback.recent_success(inputs, "rollback.success_rate")
+    assert rates.stream_of == "stage 1" and rates.stream.settled == 300
+    ctx = Context(profile=Profile(), as_of=AS_OF, target="seeded")
+    r = gate.decide("rollback.success_rate", lambda: rates, ctx)
+    assert r.outcome is Outcome.FAIL, r.reason

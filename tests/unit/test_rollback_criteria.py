@@ -424,6 +424,11 @@ def test_routing_all_v1_48_of_48_after_a_10_percent_stage_passes() -> None:
     assert "were the router still at 10%" in short.reason and "about 4 more decide" in short.reason
 
 
+def test_routing_all_v1_after_100_percent_needs_one_request_on_v1() -> None:
+    after_100 = dataclasses.replace(routed(1, 0), previous_percent=100)
+    assert decide("rollback_verify.routing_all_v1", after_100).outcome is PASS
+
+
 def test_routing_all_v1_needs_fewer_requests_after_a_larger_stage() -> None:
     after_50 = dataclasses.replace(routed(8, 0), previous_percent=50)
     assert decide("rollback_verify.routing_all_v1", after_50).outcome is PASS  # 0.5^8 = 0.4%

@@ -107,7 +107,8 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         return result(
             FAIL, f"{pct}% of imports failed (> {ceiling:g}%): {decision.reason}", **fields
         )
-    return result(decision.outcome, f"{pct}% failed; {decision.reason}", **fields)
+    shown = "" if pct is None else f"{pct}% failed; "
+    return result(decision.outcome, shown + decision.reason, **fields)
 
 
 def _sequence_text(decision: RateDecision, *, failed: bool = False) -> str:
@@ -199,7 +200,11 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
         f"{young} younger left out; {len(pending)} latest hour(s) not known yet"
     )
     if not known:
-        reason = "no hour's outcome is known yet (its imports are still younger than the limit)"
+        reason = (
+            "no import started in the window"
+            if not hours
+            else "no hour's outcome is known yet (its imports are still younger than the limit)"
+        )
         return result(UNDECIDED, reason + censored, measured=censored[2:], **fields)
     if run_start is None:
         return result(

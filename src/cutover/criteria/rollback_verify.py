@@ -37,9 +37,10 @@ def routing_all_v1(r: RoutingAfterRollback, ctx: Context) -> Result:
     if gap:
         return result(UNDECIDED, gap, **fields)
     # enough requests that a router still at the previous percent would have shown a v2 one
-    alpha = ctx.profile.verify_alpha
-    needed = zero_event_sample(r.previous_percent / 100, alpha)
-    why = f"were the router still at {r.previous_percent}%, 0 v2 in {needed:,} has p <= {alpha:g}"
+    alpha, previous = ctx.profile.verify_alpha, r.previous_percent
+    # at 100% the router never sends a request to v1: one on v1 shows the rollback took
+    needed = 1 if previous >= 100 else zero_event_sample(previous / 100, alpha)
+    why = f"were the router still at {previous}%, 0 v2 in {needed:,} has p <= {alpha:g}"
     test = split_test(counts.v1, counts.v2, 0, alpha=alpha, min_requests=needed, why=why)
     return result(test.outcome, test.reason, **fields)
 

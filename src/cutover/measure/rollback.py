@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.errors import SourceUnavailable
-from cutover.ledger.view import LedgerView
+from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure.inputs import Inputs
 from cutover.measure.stage import Attested
 from cutover.outcome import Window
+from cutover.profile import Profile
 from cutover.sources import imports
 from cutover.sources.rlm_http import HealthProbe, probe_health
 from cutover.sources.rlm_logs import RlmLogCounts
@@ -35,10 +36,13 @@ class RecentRates:
 
 
 def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
+    """The stream starts where the stage in force at the trigger window's start began (else
+    the current stage's start): every monitor run of a stage, and of the day after it, looks
+    at one stream, and a stage just started does not lose the evidence of the one before."""
     profile, db = inputs.profile, inputs.database()
     window = trigger_window(inputs)
     counts = imports.read_success(db, window, profile.stuck_after_minutes)
-    stage = inputs.ledger().current_stage()
+    stage = _stream_stage(inputs.ledger(), window, inputs.profile)
     if stage is None or stage.started > inputs.as_of:
         return RecentRates(counts, counts, "the trigger window (no stage in force)")
     stream_window = Window(stage.started, inputs.as_of)
@@ -48,6 +52,25 @@ def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
         else imports.read_success(db, stream_window, profile.stuck_after_minutes)
     )
     return RecentRates(counts, stream, f"stage {stage.stage}")
+
+
+def _stream_stage(view: LedgerView, window: Window, profile: Profile) -> StageRun | None:
+    """The stage whose start begins the stream: the one in force at the window's start, else
+    the first started within the window; never one before the last rollback (a restarted
+    rollout is a new stream)."""
+    start = window.start or window.end
+    stage = LedgerView(view.records, start).current_stage()
+    if stage is None:
+        started = [
+            StageRun(plan.number, plan.percent, at)
+            for plan in profile.stages
+            if (at := view.stage_started(plan.number)) is not None and at >= start
+        ]
+        stage = min(started, key=lambda run: run.started, default=None)
+    rolled_back = view.last_rollback()
+    if stage is not None and rolled_back is not None and rolled_back[0] > stage.started:
+        stage = view.current_stage()
+    return stage
 
 
 @dataclass(frozen=True, slots=True)
