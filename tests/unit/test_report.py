@@ -295,12 +295,13 @@ def test_low_success_rolls_back(evidence: dict[str, Path]) -> None:
     [failed] = md_table_under(markdown, "Criteria that did not pass")
     assert failed["criterion"] == "stage1.success_rate"
     assert failed["on fail"] == "ROLLBACK"
-    assert failed["reason"].startswith("checkpoint +24h: 89.99% < 95%")
-    # the HTML escapes "<" and shows it back as text
-    assert "89.99% &lt; 95%" in html
+    below = "the confidence sequence [86.39%, 92.56%] lies wholly below 95%"
+    assert failed["reason"].startswith(f"checkpoint +24h: success rate 89.99%: {below}")
+    # the HTML escapes ">" (in the threshold) and shows it back as text
+    assert "&gt;= 95% (settled basis)" in html
     [row] = [r for r in page.rows("criterion") if r["criterion"] == "stage1.success_rate"]
     assert row["verdict"] == "fail"
-    assert "checkpoint +24h: 89.99% < 95%" in page.all_text
+    assert f"checkpoint +24h: success rate 89.99%: {below}" in page.all_text
     assert page.rows("selection")[0]["verdict"] == "ROLLBACK"
 
 
