@@ -86,3 +86,32 @@ def test_verify_and_the_evidence_layer_do_not_import_the_report() -> None:
     report = set(under("cutover.report"))
     for module in under("cutover.verify") + under("cutover.evidence"):
         assert not imports(module) & report, module
+
+
+# What each layer of the flow may import from the others (ARCHITECTURE.md): a source reads and never
+# decides, a criterion is pure, the evidence layer never reaches back into a run.
+MAY_NOT_IMPORT = {
+    "cutover.sources": ("cutover.measure", "cutover.criteria", "cutover.run", "cutover.report"),
+    "cutover.measure": ("cutover.criteria", "cutover.run", "cutover.report", "cutover.targets"),
+    "cutover.criteria": (
+        "cutover.sources",
+        "cutover.ledger",
+        "cutover.targets",
+        "cutover.run",
+        "cutover.report",
+        "cutover.evidence",
+    ),
+    "cutover.statistics": ("cutover.sources", "cutover.measure", "cutover.criteria"),
+    "cutover.evidence": ("cutover.run", "cutover.criteria", "cutover.sources", "cutover.report"),
+}
+
+
+def test_each_layer_imports_only_what_the_flow_allows() -> None:
+    crossing = {
+        (module, imported)
+        for layer, forbidden in MAY_NOT_IMPORT.items()
+        for module in under(layer)
+        for imported in imports(module)
+        if imported.startswith(tuple(f + "." for f in forbidden)) or imported in forbidden
+    }
+    assert crossing == set()

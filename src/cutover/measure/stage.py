@@ -75,7 +75,7 @@ def imports_started(inputs: Inputs, window: Window) -> int:
 class StuckStatus:
     window: Window
     stuck_now: tuple[imports.StuckImport, ...]
-    resolved_late: int  # completed in the window, but only after being stuck past the allowance
+    completed_minutes: dict[float, int]  # durations of imports completed in the window (bins)
     started: int  # v2 imports started in the window
 
 
@@ -84,9 +84,7 @@ def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
     profile, db = inputs.profile, inputs.database()
     stuck = imports.read_stuck(db, window.end, profile.stuck_after_minutes)
     durations = imports.read_durations(db, window, profile.slow_import_minutes)
-    limit = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
-    late = sum(n for minutes, n in durations.bins.items() if minutes > limit)
-    return StuckStatus(window, tuple(stuck), late, imports_started(inputs, window))
+    return StuckStatus(window, tuple(stuck), durations.bins, imports_started(inputs, window))
 
 
 @dataclass(frozen=True, slots=True)
