@@ -2,7 +2,8 @@
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints`; `signature`: an error signature
-  classified user-side or systemic);
+  classified user-side or systemic; `waiver`: a criterion's failure accepted; `invalidation`: a
+  checkpoint record set aside, which stays in the chain);
 - `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
   its scope: how many criteria the selection holds, how many were decided, what narrowed it;
 - `snapshot`: a source export kept in the evidence directory (no writer yet).
@@ -37,6 +38,7 @@ __all__ = [
     "ComplaintsAttestation",
     "CriterionRecord",
     "Entry",
+    "Invalidation",
     "LedgerRecord",
     "Origin",
     "OtherRecord",
@@ -45,6 +47,7 @@ __all__ = [
     "SignatureClassification",
     "Snapshot",
     "StageStarted",
+    "Waiver",
     "as_text",
     "checkpoint",
     "parse",
@@ -103,6 +106,38 @@ class SignatureClassification(TypedRecord):
     origin: Origin = LIVE
     type: ClassVar[str] = "attestation"
     kind: ClassVar[str | None] = "signature"
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver(TypedRecord):
+    """`by` accepted a failure of `criterion` for `reason` (`cutover waive`): from `at` until
+    `until` (None: no end), or, with `checkpoint`, only in runs re-deciding that checkpoint
+    record (ledger line). `forced`: a rollback trigger, waived with --force."""
+
+    criterion: str
+    reason: str
+    by: str
+    at: datetime
+    until: datetime | None = None
+    checkpoint: int | None = None
+    forced: bool = False
+    origin: Origin = LIVE
+    type: ClassVar[str] = "attestation"
+    kind: ClassVar[str | None] = "waiver"
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidation(TypedRecord):
+    """`by` set the checkpoint record at ledger line `checkpoint` aside for `reason` (`cutover
+    invalidate`); criteria that span checkpoints ignore it. Its origin is the checkpoint's."""
+
+    checkpoint: int
+    reason: str
+    by: str
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "attestation"
+    kind: ClassVar[str | None] = "invalidation"
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -246,13 +281,14 @@ def checkpoint(
 
 
 def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
-    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    """A result for the ledger: its properties, `details` and `waiver` kept as structured JSON."""
     values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
-    if "details" in values:
-        try:
-            values["details"] = json.loads(values["details"])
-        except ValueError:
-            pass
+    for key in ("details", "waiver"):
+        if key in values:
+            try:
+                values[key] = json.loads(values[key])
+            except ValueError:
+                pass
     return values
 
 
@@ -299,6 +335,8 @@ LedgerRecord: TypeAlias = (
     | Rollback
     | ComplaintsAttestation
     | SignatureClassification
+    | Waiver
+    | Invalidation
     | Checkpoint
     | Snapshot
     | OtherRecord
@@ -308,6 +346,8 @@ _Schema: TypeAlias = (
     | type[Rollback]
     | type[ComplaintsAttestation]
     | type[SignatureClassification]
+    | type[Waiver]
+    | type[Invalidation]
     | type[Checkpoint]
     | type[Snapshot]
 )
@@ -319,6 +359,8 @@ _SCHEMAS: dict[tuple[str, str | None], _Schema] = {
         Rollback,
         ComplaintsAttestation,
         SignatureClassification,
+        Waiver,
+        Invalidation,
         Checkpoint,
         Snapshot,
     )
