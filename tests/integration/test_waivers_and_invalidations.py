@@ -111,6 +111,7 @@ def test_an_advisory_failure_leaves_proceed(slow_evidence: Path, tmp_path: Path)
     props = run.properties["stage1.duration"]
     assert (props["verdict"], props["advisory"]) == ("fail", "true"), run.output
     assert all(v == "pass" for c, v in run.verdicts.items() if c != "stage1.duration")
+    assert "stage1.duration [fail, advisory]: " in run.output  # the criteria table
     assert run.exit_code == 0, run.output
     assert run.verdict_line.startswith(
         "cutover verdict: PROCEED — stage1_gate — stage1.duration (fail, advisory) "
