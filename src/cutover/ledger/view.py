@@ -160,6 +160,19 @@ class LedgerView:
             found[c.signature] = (c.classified_as, c.by, c.at)
         return found
 
+    def rollbacks(self) -> list[tuple[int, Rollback]]:
+        """(line, record) of every rollback at or before the instant, in ledger order."""
+        return list(self._events(Rollback))
+
+    def checkpoints(self) -> list[tuple[int, Checkpoint]]:
+        """(line, record) of every checkpoint measured at or before the instant (its `as_of`,
+        the rule `checkpoint_values` reads by), in ledger order."""
+        return [
+            (line, record)
+            for line, record in self._all(Checkpoint)
+            if record.as_of is not None and record.as_of <= self.as_of
+        ]
+
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:
         """Earlier runs' details for a criterion (measured at or before the instant)."""
         values = []
