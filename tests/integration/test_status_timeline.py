@@ -171,3 +171,10 @@ def test_a_ledger_that_does_not_verify_is_one_line_and_no_status(
     assert (code, out) == (2, "")
     assert err.startswith(f"cutover: ledger {ledger}: line 2: the record does not match")
     assert "cutover verify" in err and len(err.splitlines()) == 1
+
+
+def test_an_instant_after_the_clock_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    cli("stage", "start", "1", "--at", at_hour(0))
+    code, out, err = status(capsys, 24 * 365 * 2)
+    assert (code, out) == (2, "")
+    assert "is after the clock's" in err and len(err.splitlines()) == 1

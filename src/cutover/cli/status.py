@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from cutover.cli.options import instant
@@ -19,7 +20,7 @@ from cutover.ledger import Store
 from cutover.ledger.view import LedgerView
 from cutover.outcome import Window
 from cutover.status import FORMATS, LiveStream, StatusInputs, build_status, render
-from cutover.timeutil import utc_now
+from cutover.timeutil import iso, utc_now
 
 
 def add(commands: Any) -> None:
@@ -42,6 +43,12 @@ def add(commands: Any) -> None:
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
     as_of = args.as_of or settings.as_of or utc_now()
     explicit = args.as_of is not None or settings.as_of is not None
+    skew = timedelta(minutes=settings.profile.clock_skew_minutes)
+    if as_of > utc_now() + skew:
+        raise ConfigError(
+            f"status: --as-of {iso(as_of)} is after the clock's {iso(utc_now())}; expected an "
+            "instant that has passed"
+        )
     target = "live" if args.scenario is None else "seeded"
     store = Store(settings.evidence_dir)
     if not store.path.exists():
