@@ -11,6 +11,7 @@ from typing import Any
 
 from cutover.criteria.complaints import attested_until
 from cutover.criteria.rates import minimum_sample
+from cutover.criteria.registry import CRITERIA
 from cutover.criteria.routing import split_minimum
 from cutover.criteria.stage import STAGE_GATES
 from cutover.ledger.records import Checkpoint
@@ -20,13 +21,14 @@ from cutover.status.commands import Commands
 from cutover.status.model import ATTESTATION, COVERAGE, SIGNATURE, SOURCE, Missing, SampleNeed
 from cutover.timeutil import iso, parse_instant
 
-#: the source settings a stage's criteria read: (setting, env variable, criterion names)
-SOURCE_READERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("database_url", "CUTOVER_DATABASE_URL", ("success_rate", "stuck_imports", "traffic")),
-    ("router_logs", "CUTOVER_ROUTER_LOGS", ("routing_split",)),
-    ("rlm_logs", "CUTOVER_RLM_LOGS", ("rlm_stability", "v1_traffic")),
-    ("rlm_metrics", "CUTOVER_RLM_METRICS", ("rlm_stability",)),
-    ("rlm_local_url", "CUTOVER_RLM_LOCAL_URL", ("deprecation_headers",)),
+#: the source settings a live gate run reads: (setting, env variable, what the registered
+#: criteria's `source` says when they read it)
+SOURCE_SETTINGS: tuple[tuple[str, str, str], ...] = (
+    ("database_url", "CUTOVER_DATABASE_URL", "sql/"),
+    ("router_logs", "CUTOVER_ROUTER_LOGS", "router logs"),
+    ("rlm_logs", "CUTOVER_RLM_LOGS", "RLM logs"),
+    ("rlm_metrics", "CUTOVER_RLM_METRICS", "metrics"),
+    ("rlm_local_url", "CUTOVER_RLM_LOCAL_URL", "local RLM"),
 )
 _SIGNATURE_CRITERIA = ("systemic_errors", "new_error_patterns")
 
@@ -75,8 +77,9 @@ def missing_for_gate(
         found += _complaints(started, bound, view, profile, commands)
     found += _signatures(plan, started, view, commands)
     found += _coverage(plan, started, view)
-    for setting, env, readers in SOURCE_READERS:
-        reading = [f"stage{plan.number}.{n}" for n in readers if n in names]
+    for setting, env, source in SOURCE_SETTINGS:
+        ids = [f"stage{plan.number}.{n}" for n in names]
+        reading = [c for c in ids if c in CRITERIA and source in CRITERIA[c].source]
         if setting in unconfigured and reading:
             found.append(Missing(SOURCE, f"{env} is not set: {', '.join(reading)} read it"))
     return found

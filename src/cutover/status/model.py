@@ -8,21 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cutover.ledger.view import StageRun
 from cutover.timeutil import iso
 
 #: the states of a scheduled checkpoint
 DONE, DUE, MISSED, UPCOMING = "done", "due", "missed", "upcoming"
 #: the kinds of what the gate still lacks
 ATTESTATION, SIGNATURE, COVERAGE, SOURCE = "attestation", "signature", "coverage", "source"
-
-
-@dataclass(frozen=True, slots=True)
-class StageState:
-    """The stage in force: its number, percent and start."""
-
-    number: int
-    percent: int
-    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +101,7 @@ class Status:
     as_of: datetime
     target: str  # live | seeded
     scenario: str | None
-    stage: StageState | None
+    stage: StageRun | None  # the stage in force
     rollbacks: tuple[tuple[datetime, str], ...]  # every rollback by the instant
     checkpoints: tuple[CheckpointState, ...]
     gate: GateRun | None
@@ -130,7 +122,7 @@ class Status:
             "scenario": self.scenario,
             "stage": None
             if stage is None
-            else {"number": stage.number, "percent": stage.percent, "since": iso(stage.since)},
+            else {"number": stage.stage, "percent": stage.percent, "since": iso(stage.started)},
             "headline": self.headline,
             "rollbacks": [{"at": iso(at), "reason": reason} for at, reason in self.rollbacks],
             "checkpoints": [_checkpoint_json(c) for c in self.checkpoints],

@@ -36,8 +36,10 @@ def _stage_line(status: Status) -> str:
         rollbacks += f" (last {iso(at)}: {reason})"
     if stage is None:
         return f"{status.headline}; {rollbacks}"
-    ran = hours(status.as_of - stage.since)
-    return f"stage {stage.number} at {stage.percent}% since {iso(stage.since)} ({ran}); {rollbacks}"
+    ran = hours(status.as_of - stage.started)
+    return (
+        f"stage {stage.stage} at {stage.percent}% since {iso(stage.started)} ({ran}); {rollbacks}"
+    )
 
 
 def _checkpoint(c: CheckpointState) -> str:

@@ -27,7 +27,6 @@ from cutover.status.model import (
     Earliest,
     GateRun,
     Missing,
-    StageState,
     Status,
 )
 from cutover.status.schedule import checkpoint_states, gate_run, runs_of
@@ -81,7 +80,7 @@ def build_status(inputs: StatusInputs) -> Status:
     step = next_step(plan, checkpoints, gate, missing, bound, commands)
     return Status(
         **base,
-        stage=StageState(current.stage, current.percent, started),
+        stage=current,
         checkpoints=checkpoints,
         gate=gate,
         missing=tuple(missing),
