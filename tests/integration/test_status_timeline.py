@@ -50,7 +50,9 @@ def cli(*args: str) -> None:
     assert main(list(args)) == 0
 
 
-def test_a_live_stage_1_and_2_recorded_by_the_operator(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_live_stage_1_and_2_recorded_by_the_operator(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli("stage", "start", "1", "--at", at_hour(0))
     assert next_line(capsys, 0.5) == "next: wait until 2026-02-02T10:00:00Z"
     assert next_line(capsys, 1.5) == "next: pytest -m stage1_gate --as-of 2026-02-02T10:30:00Z"
@@ -61,6 +63,10 @@ def test_a_live_stage_1_and_2_recorded_by_the_operator(capsys: pytest.CaptureFix
     # a live gate run would read sources nobody configured: status says which
     assert "source: CUTOVER_DATABASE_URL is not set: stage1.success_rate" in out
     assert "source: CUTOVER_ROUTER_LOGS is not set: stage1.routing_split read it" in out
+    monkeypatch.setenv("CUTOVER_RLM_LOGS", "exports/rlm.log")
+    code, out, _ = status(capsys, 3)
+    assert "source: CUTOVER_RLM_LOGS names exports/rlm.log, which does not exist: " in out
+    monkeypatch.delenv("CUTOVER_RLM_LOGS")
     # at the gate: nobody attested the complaints, so that comes before the gate run
     code, out, _ = status(capsys, 24.5)
     assert (

@@ -255,11 +255,12 @@ def test_stage_3_marks_where_its_query_3_slices_end() -> None:
     assert notes["+24h"] == notes["+2d"] == ""
 
 
-def test_coverage_gaps_and_unconfigured_sources_are_listed() -> None:
+def test_coverage_gaps_and_unset_sources_are_listed() -> None:
     coverage = {"rlm_log": {"gaps": [[iso(h(2)), iso(h(3)), "no line"]], "gap_count": 1}}
     stability = {"verdict": "inconclusive", "details": {"coverage": coverage}}
     record = run(3, {"stage1.success_rate": success(30, 3), "stage1.rlm_stability": stability})
-    status = status_at(3.5, STAGE1, record, unconfigured=("router_logs", "rlm_local_url"))
+    sources = {"router_logs": "is not set", "rlm_local_url": "is not set"}
+    status = status_at(3.5, STAGE1, record, sources=sources)
     kinds = [(m.kind, m.what) for m in status.missing]
     assert ("coverage", next(w for k, w in kinds if k == "coverage")) in kinds
     gap = next(w for k, w in kinds if k == "coverage")
@@ -287,3 +288,21 @@ def test_the_text_and_markdown_end_with_the_next_line_and_json_fits_its_schema()
     broken = dataclasses.replace(status, next="")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(json.loads(render(broken, "json")), schema)
+
+
+def test_an_interim_checkpoint_that_failed_rolls_back_at_once() -> None:
+    failed = run(1, {"stage1.success_rate": success(40, 1, rate=70.0, verdict="fail")})
+    status = status_at(3, STAGE1, failed)
+    assert status.checkpoints[0].verdict == "ROLLBACK"
+    assert status.next == (
+        "cutover rollback --reason 'stage 1 checkpoint +1h (ledger line 2)' "
+        "--at 2026-03-02T12:00:00Z"
+    )
+
+
+def test_after_stage_4_proceeds_v1_removal_is_checked() -> None:
+    records = (STAGE1, StageStarted(3, 100, h(72)), StageStarted(4, 100, h(240)))
+    gate = whole_gate(72 + 24 * 14, stage=4)
+    status = status_at(72 + 24 * 14 + 1, *records, gate)
+    assert status.gate is not None and status.gate.verdict == "PROCEED"
+    assert status.next == "pytest -m v1_removal --as-of 2026-03-19T10:00:00Z"

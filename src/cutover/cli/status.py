@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from cutover.cli.options import instant
@@ -66,18 +67,25 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
         target,
         args.scenario,
         explicit_as_of=explicit,
-        unconfigured=unconfigured_sources(settings) if target == "live" else (),
+        sources=source_problems(settings) if target == "live" else {},
         live=live,
     )
     sys.stdout.write(render(build_status(inputs), args.format))
     return 0
 
 
-def unconfigured_sources(settings: Settings) -> tuple[str, ...]:
-    """The source settings a live gate run would read and nobody set. A seeded run has all of
-    them from its scenario. (Platform API settings, once they exist, also configure a log.)"""
-    names = ("database_url", "router_logs", "rlm_logs", "rlm_metrics", "rlm_local_url")
-    return tuple(name for name in names if getattr(settings, name) is None)
+def source_problems(settings: Settings) -> dict[str, str]:
+    """What is wrong with each source setting a live gate run reads: unset, or naming an export
+    that does not exist. A seeded run has all of them from its scenario. (Platform API settings,
+    once they exist, also supply a log: this is the one place to say so.)"""
+    problems = {}
+    for name in ("database_url", "router_logs", "rlm_logs", "rlm_metrics", "rlm_local_url"):
+        value = getattr(settings, name)
+        if value is None:
+            problems[name] = "is not set"
+        elif isinstance(value, Path) and not value.exists():
+            problems[name] = f"names {value}, which does not exist"
+    return problems
 
 
 def _live_stream(settings: Settings, view: LedgerView, args: argparse.Namespace) -> LiveStream:

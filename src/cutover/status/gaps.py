@@ -4,7 +4,7 @@ Pure: every input is handed in."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,7 +69,7 @@ def missing_for_gate(
     view: LedgerView,
     profile: Profile,
     commands: Commands,
-    unconfigured: Sequence[str],
+    sources: Mapping[str, str],
 ) -> list[Missing]:
     names = gate_criteria(plan.number)
     found: list[Missing] = []
@@ -80,8 +80,8 @@ def missing_for_gate(
     for setting, env, source in SOURCE_SETTINGS:
         ids = [f"stage{plan.number}.{n}" for n in names]
         reading = [c for c in ids if c in CRITERIA and source in CRITERIA[c].source]
-        if setting in unconfigured and reading:
-            found.append(Missing(SOURCE, f"{env} is not set: {', '.join(reading)} read it"))
+        if setting in sources and reading:
+            found.append(Missing(SOURCE, f"{env} {sources[setting]}: {', '.join(reading)} read it"))
     return found
 
 

@@ -1,5 +1,5 @@
 """`cutover status` as a pure function: the ledger view (one target, as of an instant), the
-profile and what the settings leave unconfigured in; a `Status` out, ending in the one next step.
+profile and what is wrong with the source settings in; a `Status` out, ending in the one next step.
 
 The next step, in order: act on the stage's gate run once its time has run (PROCEED: the next
 stage; ROLLBACK: roll back); run an interim checkpoint due now, else backfill the earliest missed
@@ -8,8 +8,8 @@ classify now; else wait for the next checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from cutover.status.commands import Commands
 from cutover.status.gaps import LiveStream, missing_for_gate, recorded_rate_below, sample_needs
 from cutover.status.model import (
     ATTESTATION,
+    DONE,
     DUE,
     MISSED,
     SIGNATURE,
@@ -42,7 +43,8 @@ class StatusInputs:
     target: str  # live | seeded
     scenario: str | None = None
     explicit_as_of: bool = False  # the status was asked with --as-of: commands carry it
-    unconfigured: tuple[str, ...] = ()  # source settings a gate run would miss
+    # source setting -> what is wrong with it (unset, a missing export) for a live gate run
+    sources: Mapping[str, str] = field(default_factory=dict)
     live: LiveStream | None = None  # --db
 
     @property
@@ -75,7 +77,7 @@ def build_status(inputs: StatusInputs) -> Status:
     commands = inputs.commands
     checkpoints = checkpoint_states(plan, started, view, profile, commands)
     gate = gate_run(plan, bound, view, started)
-    missing = missing_for_gate(plan, started, bound, view, profile, commands, inputs.unconfigured)
+    missing = missing_for_gate(plan, started, bound, view, profile, commands, inputs.sources)
     earliest = _earliest(plan, started, bound, bound_reason, inputs)
     step = next_step(plan, checkpoints, gate, missing, bound, commands)
     return Status(
@@ -147,7 +149,14 @@ def next_step(
         failed = ", ".join(gate.not_passed)
         return commands.rollback(f"stage {plan.number} gate: {failed}")
     if gate is not None and gate.verdict == "PROCEED":
-        return commands.stage_start(plan.number + 1) if plan.number < 4 else "pytest -m v1_removal"
+        if plan.number < 4:
+            return commands.stage_start(plan.number + 1)
+        return commands.gate("v1_removal")  # once v1 is removed (runbook 4.4)
+    asked = [c for c in checkpoints if c.state == DONE and c.verdict == "ROLLBACK"]
+    if asked:  # a checkpoint that asked for a rollback: the runbook says now, not at the gate
+        first = asked[0]
+        reason = f"stage {plan.number} checkpoint {first.label} (ledger line {first.line})"
+        return commands.rollback(reason)
     due = [c for c in checkpoints if c.state == DUE]
     missed = [c for c in checkpoints if c.state == MISSED]
     run = next(iter(due or missed), None)
