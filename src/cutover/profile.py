@@ -118,6 +118,10 @@ class Profile:
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
+    # the platforms (Render, Vercel): a source's whole fetch (every page, wait and retry) and
+    # the largest page read
+    platform_deadline_seconds: float = 600.0
+    platform_max_page_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
@@ -202,6 +206,8 @@ LIMITS: dict[str, Limit] = {
     "systemic_min_users": AT_LEAST_ONE,
     "http_timeout_seconds": POSITIVE,
     "http_max_body_bytes": AT_LEAST_ONE,
+    "platform_deadline_seconds": POSITIVE,
+    "platform_max_page_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
 }
 #: settings that name one of a few modes

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from cutover.evidence.properties import RecordedResult, recorded, result_propert
 from cutover.evidence.verdict import exit_status, run_verdict
 from cutover.gate import decide
 from cutover.ledger import LedgerBroken, Store, records
+from cutover.ledger.records import Snapshot
 from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
 from cutover.profile import Profile
@@ -50,6 +53,7 @@ class RunState:
     errors: list[str] = field(default_factory=list)
     gate_items: int = 0
     seeded: bool = False
+    replay_differences: list[str] = field(default_factory=list)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -65,6 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             choices=setting.choices or None,
             help=f"{setting.help} [env {setting.env}]",
         )
+    group.addoption(
+        "--replay",
+        dest="cutover_replay",
+        type=int,
+        default=None,
+        metavar="LINE",
+        help="measure the checkpoint at this ledger line again, from its snapshots and instant",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before the junitxml plugin reads --junitxml
@@ -139,7 +151,9 @@ from cutover.fixtures import (  # noqa: E402
     cutover_rlm,
     cutover_rollout_setting,
     cutover_scenario,
+    cutover_snapshots,
     cutover_target,
+    replay_for,
 )
 
 __all__ = [
@@ -150,6 +164,7 @@ __all__ = [
     "cutover_rlm",
     "cutover_rollout_setting",
     "cutover_scenario",
+    "cutover_snapshots",
     "cutover_target",
 ]
 
@@ -180,11 +195,14 @@ def gate_table(*rows: tuple[str, Measurement]) -> pytest.MarkDecorator:
 
 @dataclass
 class Gate:
-    """What a gate test uses: decide one criterion and record its evidence on the test."""
+    """What a gate test uses: decide one criterion and record its evidence on the test (with
+    the platform snapshots behind the sources it read)."""
 
     item: pytest.Item
     context: Context
     inputs: Inputs
+    read: set[str] = field(default_factory=set)  # "exports", "rollout": the sources it read
+    snapshots: Callable[[], tuple[Snapshot, ...]] | None = None
 
     def decide(self, criterion_id: str, measurement: Measurement) -> Result:
         result = decide(criterion_id, lambda: measurement(self.inputs, criterion_id), self.context)
@@ -192,6 +210,13 @@ class Gate:
             result, as_of=self.context.as_of, target=self.context.target
         ):
             self.item.user_properties.append((name, value))
+        measured = [
+            {"source": s.source, "export": s.export, "sha256": s.sha256}
+            for s in (self.snapshots() if self.read and self.snapshots else ())
+            if ("rollout" if s.export == "rollout" else "exports") in self.read
+        ]
+        if measured:
+            self.item.user_properties.append(("snapshots", json.dumps(measured, sort_keys=True)))
         said = f"{result.criterion}: {redact_text(result.reason)}"
         if result.outcome is Outcome.FAIL:
             raise CriterionFailed(said)
@@ -206,18 +231,24 @@ def gate(request: pytest.FixtureRequest, cutover_as_of: datetime) -> Gate:
     settings = settings_for(request.config)
     target = "live" if settings.live else "seeded"
     fixture = request.getfixturevalue
+    read: set[str] = set()
+
+    def reading(name: str, fixture_name: str) -> Any:
+        read.add(name)
+        return fixture(fixture_name)
+
     inputs = Inputs(
         profile=settings.profile,
         as_of=cutover_as_of,
         target=target,
         database=lambda: fixture("cutover_db").get(),
         ledger=lambda: fixture("cutover_ledger")(),
-        exports=lambda: fixture("cutover_exports"),
+        exports=lambda: reading("exports", "cutover_exports"),
         rlm=lambda: fixture("cutover_rlm"),
-        rollout=lambda: fixture("cutover_rollout_setting")(),
+        rollout=lambda: reading("rollout", "cutover_rollout_setting")(),
     )
     context = Context(profile=settings.profile, as_of=cutover_as_of, target=target)
-    return Gate(item=request.node, context=context, inputs=inputs)
+    return Gate(request.node, context, inputs, read, lambda: fixture("cutover_snapshots"))
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -249,12 +280,18 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.controller or not self._gate_run():
             return
+        # under xdist the controller collected nothing, so it resolves the settings here
+        settings = settings_for(self.config)
+        replay = replay_for(self.config, settings)
+        if replay is not None:
+            verdicts = {r.criterion: r.outcome.value for r in self.state.results}
+            self.state.replay_differences = replay.differences(verdicts)
+            self.state.errors += [f"replay ({d})" for d in self.state.replay_differences]
+        elif self.state.results:
+            self._append_checkpoint(settings)
         session.exitstatus = exit_status(
             self.state.results, self.state.errors, int(session.exitstatus)
         )
-        if self.state.results:
-            # under xdist the controller collected nothing, so it resolves the settings here
-            self._append_checkpoint(settings_for(self.config))
 
     def _gate_run(self) -> bool:
         if self.config.getoption("collectonly", False):
@@ -281,6 +318,16 @@ class Recorder:
         terminalreporter.section("cutover criteria")
         for line in criteria_table(self.state.results):
             terminalreporter.write_line(line)
+        replay = replay_for(self.config, settings_for(self.config))
+        if replay is not None:
+            differences = self.state.replay_differences
+            said = "differ" if differences else "are the recorded ones"
+            terminalreporter.write_line(
+                f"replay of ledger line {replay.line} (as of {replay.checkpoint.as_of}): "
+                f"{len(self.state.results)} verdicts {said}"
+            )
+            for difference in differences:
+                terminalreporter.write_line(f"  {difference}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

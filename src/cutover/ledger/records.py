@@ -3,7 +3,7 @@
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints` today);
 - `checkpoint`: one run of a selection, with each criterion's recorded values;
-- `snapshot`: a source export kept in the evidence directory (no writer yet).
+- `snapshot`: a platform source's read, kept in the evidence directory (or why it failed).
 
 Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
 record carries no mark (a checkpoint says `target` "live"); a seeded one carries `target`
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeAlias
 
@@ -137,14 +137,17 @@ class Recorded(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint(TypedRecord):
-    """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
-    events, it always says its target (and scenario, null when live)."""
+    """One run of a selection, as of an instant: each criterion's recorded values, and the
+    platform snapshots they measured (`snapshots`: source, export, sha256; written only when
+    there are some). Unlike the events, it always says its target (and scenario, null when
+    live)."""
 
     selection: str
     as_of: datetime | None  # None: no result recorded the instant
     at: datetime  # when the run recorded it
     results: tuple[CriterionRecord, ...]
     origin: Origin = LIVE
+    snapshots: tuple[Mapping[str, str], ...] = ()
     type: ClassVar[str] = "checkpoint"
 
     def result(self, criterion: str) -> CriterionRecord | None:
@@ -159,7 +162,7 @@ class Checkpoint(TypedRecord):
             "target": self.origin.target,
             "scenario": self.origin.scenario,
             "results": {r.criterion: dict(r.values) for r in self.results},
-        }
+        } | ({"snapshots": [dict(s) for s in self.snapshots]} if self.snapshots else {})
 
     @classmethod
     def read(cls, f: FieldReader) -> Checkpoint:
@@ -168,12 +171,16 @@ class Checkpoint(TypedRecord):
             if not isinstance(values, Mapping):
                 raise f.invalid(f"result {criterion!r} is {values!r}, expected an object")
             results.append(CriterionRecord(str(criterion), values))
+        snapshots = f.data.get("snapshots", [])
+        if not isinstance(snapshots, list) or not all(isinstance(s, Mapping) for s in snapshots):
+            raise f.invalid(f"'snapshots' is {snapshots!r}, expected a list of objects")
         return cls(
             f.text("selection"),
             f.optional_instant("as_of"),
             f.instant("at"),
             tuple(results),
             f.origin(),
+            tuple({str(k): str(v) for k, v in s.items()} for s in snapshots),
         )
 
 
@@ -195,17 +202,31 @@ def checkpoint(
         at=at or utc_now(),
         results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
         origin=Origin(target, scenario),
+        snapshots=measured_snapshots(values.values()),
     )
 
 
+def measured_snapshots(values: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, str], ...]:
+    """The snapshots the results name (their `snapshots` value), each once, by sha256."""
+    found: dict[str, Mapping[str, str]] = {}
+    for value in values:
+        named = value.get("snapshots")
+        for ref in named if isinstance(named, list) else []:
+            if isinstance(ref, Mapping) and isinstance(ref.get("sha256"), str):
+                found.setdefault(ref["sha256"], {str(k): str(v) for k, v in ref.items()})
+    return tuple(found[sha] for sha in sorted(found))
+
+
 def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
-    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    """A result for the ledger: its properties, with `details` and `snapshots` kept as
+    structured JSON."""
     values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
-    if "details" in values:
-        try:
-            values["details"] = json.loads(values["details"])
-        except ValueError:
-            pass
+    for key in ("details", "snapshots"):
+        if key in values:
+            try:
+                values[key] = json.loads(values[key])
+            except ValueError:
+                pass
     return values
 
 
@@ -214,9 +235,13 @@ def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot(TypedRecord):
-    """A source's export kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
-    was asked of the source (`params`), the window it covers, its size in pages and lines, and
-    where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
+    """A source's read kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
+    was asked of the source (`params`, secrets masked), the window it covers, its size in pages
+    and lines, where it lies (`path`, relative to the evidence directory), which export it
+    stands for (`export`: router_logs, rlm_logs, rlm_metrics, rollout), what the source said
+    beyond its lines (`details`: units, limits, the live deployment...), and `problem` when it
+    could not be read whole (then no file: `path` is "" and `sha256` that of the request and
+    the problem). Written by `cutover.sources.platform.snapshots`."""
 
     source: str
     params: Mapping[str, Any]
@@ -227,6 +252,9 @@ class Snapshot(TypedRecord):
     path: str
     at: datetime
     origin: Origin = LIVE
+    export: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    problem: str = ""
     type: ClassVar[str] = "snapshot"
 
 

@@ -58,12 +58,21 @@ class LedgerView:
 
     @classmethod
     def load(
-        cls, evidence_dir: Path, as_of: datetime, *, target: str, scenario: str | None
+        cls,
+        evidence_dir: Path,
+        as_of: datetime,
+        *,
+        target: str,
+        scenario: str | None,
+        before_line: int | None = None,
     ) -> LedgerView:
-        """Verify the chain and keep this target's records; a broken chain or a record that does
-        not fit its schema is a LedgerBroken (a SourceUnavailable) naming the line."""
+        """Verify the chain and keep this target's records (those before `before_line` only,
+        when given: what a replayed run saw); a broken chain or a record that does not fit its
+        schema is a LedgerBroken (a SourceUnavailable) naming the line."""
         store = Store(evidence_dir)
         entries = store.read()
+        if before_line is not None:
+            entries = [e for e in entries if e.line < before_line]
         try:
             return cls([e for e in entries if e.origin.matches(target, scenario)], as_of)
         except RecordInvalid as exc:

@@ -1,0 +1,250 @@
+"""Render's API, read only: the RLM service's logs (`/v1/logs`) and its service events, fetched
+for a window into a snapshot the RLM log reader reads (`snapshots`; metrics: `render_metrics`).
+
+The RLM log snapshot holds JSON lines in time order, as Render gives them: the log objects
+(`id`, `timestamp`, `message`, `labels`) that match a search term of the criteria, the
+health-check lines that prove the log's continuity (`heartbeats`), and the service's events
+(`{"event": {...}}`: `server_failed` with `oomKilled`, restarts, `deploy_ended`), which the RLM
+reader matches like log lines, so an OOM kill shows up whether Render logged it or only raised
+the event. The filters are pushed to Render, one query per search term (`SEARCH_TERMS`):
+what a query returns is a superset of the lines the reader counts, never a sample.
+
+* Each term is a literal piece of a pattern the reader counts (`[DEPRECATED] /process-full
+  called` is searched as `/process-full called`): Render's `text` filter takes wildcards and
+  regular expressions, so a term holds none of their special characters; one term per query,
+  because whether several values of one filter are OR-ed is not documented. `level=error` is a
+  query of its own.
+* Log objects that two queries both return are kept once (by `id`).
+* Pages: `hasMore`, then `nextStartTime` / `nextEndTime` passed back; a page that says there is
+  more but gives no way on, a log without a timestamp, or a body that is not JSON (a truncated
+  page) fails the whole snapshot: zero OOM lines from a half-read log mean nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from cutover.errors import SourceUnavailable
+from cutover.outcome import Window
+from cutover.sources.http import Budget, get_json
+from cutover.sources.platform import heartbeats
+from cutover.sources.platform.snapshots import Fetched, window_params
+from cutover.sources.rlm_logs import (
+    CRASH_PATTERNS,
+    DEPRECATED_CALL,
+    OOM_PATTERNS,
+    PROCESSORS_UNAVAILABLE_TEXT,
+)
+from cutover.timeutil import epoch_us, from_epoch_us, instant_us
+
+LOGS = "render logs"
+#: what the RLM answers Render's health check with (uvicorn: `"GET /health HTTP/1.1" 200`)
+HEALTH_CHECK_TEXT = "GET /health"
+_REGEX_SPECIAL = set("[](){}.*+?^$|\\")
+
+
+def literal_term(pattern: str) -> str:
+    """The longest piece of `pattern` without a wildcard or regular-expression character."""
+    pieces: list[str] = []
+    piece: list[str] = []
+    for char in pattern:
+        if char in _REGEX_SPECIAL:
+            pieces.append("".join(piece))
+            piece = []
+        else:
+            piece.append(char)
+    pieces.append("".join(piece))
+    return max((p.strip() for p in pieces), key=len)
+
+
+#: one query each: every line the RLM reader counts holds one of these (or has level error)
+SEARCH_TERMS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        literal_term(p)
+        for p in (
+            DEPRECATED_CALL,
+            *OOM_PATTERNS,
+            *CRASH_PATTERNS,
+            PROCESSORS_UNAVAILABLE_TEXT,
+            "processors_available",
+            "ERROR",
+        )
+    )
+)
+QUERIES: tuple[Mapping[str, str], ...] = (
+    *({"text": term} for term in SEARCH_TERMS),
+    {"level": "error"},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderApi:
+    """Where Render's API is, and the one service (of one owner) this suite reads."""
+
+    base_url: str
+    key: str
+    owner: str
+    service: str
+    max_bytes: int
+    transport: httpx.AsyncBaseTransport | None = None
+
+    def get(self, path: str, params: Mapping[str, Any], budget: Budget, source: str) -> Any:
+        return get_json(
+            self.base_url.rstrip("/") + path,
+            params=params,
+            headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
+            budget=budget,
+            source=source,
+            max_bytes=self.max_bytes,
+            transport=self.transport,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """What a snapshot records of the request (the key is a header, never recorded)."""
+        return {"api": self.base_url, "ownerId": self.owner, "resource": self.service}
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def fetch_rlm_log(api: RenderApi, window: Window, tolerance_us: int, budget: Budget) -> Fetched:
+    """The RLM log snapshot of `window`: the search terms' lines, the health checks that prove
+    its continuity (`heartbeats`: at most `tolerance_us` apart where the log has them) and the
+    service's events, in time order."""
+    start, end = epoch_us(window.start or window.end), epoch_us(window.end)
+    kept: dict[str, tuple[int, Any]] = {}
+    for query in QUERIES:
+        for line in _all_pages(api, query, start, end, budget):
+            kept.setdefault(_identity(line[1]), line)
+
+    def health(lo: int, hi: int, direction: str, limit: int) -> tuple[list[heartbeats.Line], bool]:
+        params = _log_params(api, {"text": HEALTH_CHECK_TEXT}, lo, hi, direction, limit)
+        lines, more, _ = _log_page(api.get("/v1/logs", params, budget, LOGS))
+        return lines, more
+
+    beats = heartbeats.sample(health, start, end, tolerance_us)
+    for line in beats:
+        kept.setdefault(_identity(line[1]), line)
+    events = list(_events(api, window, budget))
+    lines = sorted([*kept.values(), *events], key=lambda line: line[0])
+    content = "".join(_json_line(obj) for _, obj in lines).encode()
+    params = {
+        **api.params(),
+        "window": window_params(window),
+        "queries": [dict(q) for q in QUERIES],
+        "health_check": {"text": HEALTH_CHECK_TEXT, "tolerance_seconds": tolerance_us / 1e6},
+        "events": f"/v1/services/{api.service}/events",
+    }
+    details = {"health_checks": len(beats), "events": len(events)}
+    return Fetched(
+        LOGS, "rlm_logs", params, window, content, ".jsonl", budget.requests, len(lines), details
+    )
+
+
+def _log_params(
+    api: RenderApi, query: Mapping[str, str], start: int, end: int, direction: str, limit: int
+) -> dict[str, Any]:
+    return {
+        "ownerId": api.owner,
+        "resource": [api.service],
+        "startTime": rfc3339(start),
+        "endTime": rfc3339(end),
+        "direction": direction,
+        "limit": limit,
+        **{key: [value] for key, value in query.items()},
+    }
+
+
+def _all_pages(
+    api: RenderApi, query: Mapping[str, str], start: int, end: int, budget: Budget
+) -> Iterator[heartbeats.Line]:
+    """Every log of the query in [start, end], page after page."""
+    params = _log_params(api, query, start, end, heartbeats.FORWARD, heartbeats.PAGE)
+    while True:
+        lines, more, following = _log_page(api.get("/v1/logs", params, budget, LOGS))
+        yield from lines
+        if not more:
+            return
+        if following is None or following == (params["startTime"], params["endTime"]):
+            raise SourceUnavailable(
+                LOGS,
+                f"GET {api.base_url}/v1/logs ({_term(query)}): the page says hasMore but gives no "
+                "next nextStartTime/nextEndTime: the rest of the window is missing",
+            )
+        params = {**params, "startTime": following[0], "endTime": following[1]}
+
+
+def _log_page(body: Any) -> tuple[list[heartbeats.Line], bool, tuple[str, str] | None]:
+    """(lines, hasMore, the next page's (startTime, endTime)) of a `/v1/logs` answer."""
+    if not isinstance(body, dict) or not isinstance(body.get("logs"), list):
+        raise SourceUnavailable(LOGS, f"GET /v1/logs: not a logs page ({shape(body)})")
+    more = body.get("hasMore")
+    if not isinstance(more, bool):
+        raise SourceUnavailable(LOGS, f"GET /v1/logs: hasMore is {more!r}, expected true/false")
+    lines: list[heartbeats.Line] = []
+    for item in body["logs"]:
+        instant = instant_us(item.get("timestamp")) if isinstance(item, dict) else None
+        if instant is None:
+            raise SourceUnavailable(
+                LOGS, f"GET /v1/logs: a log without a timestamp ({json.dumps(item)[:80]})"
+            )
+        lines.append((instant, item))
+    start, end = body.get("nextStartTime"), body.get("nextEndTime")
+    following = (start, end) if isinstance(start, str) and isinstance(end, str) else None
+    return lines, more, following
+
+
+def _events(api: RenderApi, window: Window, budget: Budget) -> Iterator[heartbeats.Line]:
+    """The service's events in the window, following `cursor` while pages are full."""
+    path = f"/v1/services/{api.service}/events"
+    params: dict[str, Any] = {
+        "startTime": rfc3339(epoch_us(window.start or window.end)),
+        "endTime": rfc3339(epoch_us(window.end)),
+        "limit": heartbeats.PAGE,
+    }
+    while True:
+        body = api.get(path, params, budget, LOGS)
+        if not isinstance(body, list):
+            raise SourceUnavailable(LOGS, f"GET {path}: not a list of events ({shape(body)})")
+        for item in body:
+            event = item.get("event") if isinstance(item, dict) else None
+            instant = instant_us(event.get("timestamp")) if isinstance(event, dict) else None
+            if instant is None:
+                raise SourceUnavailable(LOGS, f"GET {path}: an event without a timestamp")
+            yield instant, {"event": event}
+        if len(body) < heartbeats.PAGE:
+            return
+        cursor = body[-1].get("cursor")
+        if not isinstance(cursor, str) or not cursor or cursor == params.get("cursor"):
+            raise SourceUnavailable(LOGS, f"GET {path}: a full page of events and no cursor on")
+        params = {**params, "cursor": cursor}
+
+
+# -- shared -------------------------------------------------------------------------------------
+
+
+def rfc3339(instant: int) -> str:
+    """Epoch microseconds as RFC 3339 UTC with microseconds."""
+    return from_epoch_us(instant).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _identity(obj: Any) -> str:
+    identity = obj.get("id") if isinstance(obj, dict) else None
+    return identity if isinstance(identity, str) and identity else _json_line(obj)
+
+
+def _json_line(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def _term(query: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in query.items())
+
+
+def shape(body: Any) -> str:
+    """What an answer that is not the expected JSON looks like, briefly."""
+    return f"got {type(body).__name__} {json.dumps(body)[:60]}"
