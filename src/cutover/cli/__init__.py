@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.cli import demo, evidence, records, seed
+from cutover.cli import demo, evidence, platform, records, seed
 from cutover.config import resolve_settings
 from cutover.errors import ConfigError
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
-COMMAND_MODULES = (demo, records, seed, evidence)
+COMMAND_MODULES = (demo, records, seed, evidence, platform)
 
 
 def parser() -> argparse.ArgumentParser:
