@@ -67,7 +67,12 @@ class VercelApi:
 def fetch_rollout(api: VercelApi, as_of: datetime, budget: Budget) -> Fetched:
     """The variable's production entry and the live production deployment, as of `as_of`."""
     entry = _production_entry(api, budget)
-    if entry is not None and _readable(entry) is None and isinstance(entry.get("id"), str):
+    if (
+        entry is not None
+        and entry.get("type") not in _UNREADABLE_TYPES
+        and _readable(entry) is None
+        and isinstance(entry.get("id"), str)
+    ):
         alone = api.get(f"/v1/projects/{api.project}/env/{entry['id']}", {}, budget)
         if isinstance(alone, dict):
             entry = {**entry, **alone}
