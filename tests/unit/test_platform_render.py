@@ -20,12 +20,14 @@ from cutover.sources.metrics import read_metrics_csv
 from cutover.sources.platform.render import (
     QUERIES,
     SEARCH_TERMS,
+    Earlier,
     RenderApi,
     fetch_rlm_log,
     literal_term,
 )
 from cutover.sources.platform.render_metrics import fetch_metrics
 from cutover.sources.rlm_logs import count_lines, scan_rlm_log
+from cutover.timeutil import epoch_us, instant_us
 
 BASE = "https://api.render.test"
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -58,7 +60,8 @@ HEALTH = [log(f"h{m}", m, "INFO GET /health 200") for m in range(0, 121, 4)]
 
 def logs_api(request: httpx.Request) -> httpx.Response:
     """Answers /v1/logs by the filter asked: the OOM term has two pages; every line of the RLM
-    log that the terms match, and the health checks (forward or backward, at most `limit`)."""
+    log that the terms match; unfiltered, the health checks (forward or backward, at most
+    `limit`)."""
     params = request.url.params
     text, level = params.get("text"), params.get("level")
     assert params.get_list("resource") == ["srv-rlm"] and params["ownerId"] == "tea-owner"
@@ -69,7 +72,7 @@ def logs_api(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=page([log("o2", 90, "OOMKilled again")]))
     if text == "Instance failed":
         return httpx.Response(200, json=page([log("o1", 30, "reason=OOMKilled Instance failed")]))
-    if text == "GET /health":
+    if text is None and level is None:  # the continuity walk: any line
         limit = int(params["limit"])
         lo, hi = params["startTime"], params["endTime"]
         found = [h for h in HEALTH if lo <= h["timestamp"].replace("Z", ".000000Z") <= hi]
@@ -95,7 +98,7 @@ EVENTS = [
 
 
 @respx.mock
-def test_the_rlm_log_snapshot_holds_the_terms_lines_events_and_health_checks(
+def test_the_rlm_log_snapshot_holds_the_terms_lines_events_and_continuity(
     tmp_path: Path,
 ) -> None:
     route = respx.get(f"{BASE}/v1/logs").mock(side_effect=logs_api)
@@ -119,6 +122,7 @@ def test_the_rlm_log_snapshot_holds_the_terms_lines_events_and_health_checks(
     assert counts.errors == 1
     assert fetched.params["queries"] == [dict(q) for q in QUERIES]
     assert fetched.details["events"] == 1 and fetched.pages == len(asked) + 1
+    assert fetched.details["continuity_lines"] == len(HEALTH)  # sparse: every one, a page
 
 
 @respx.mock
@@ -228,3 +232,26 @@ def test_a_week_is_asked_at_a_resolution_that_keeps_the_series_small() -> None:
     )
     fetch_metrics(API, Window(T0, T0 + timedelta(days=7)), budget())
     assert {c.request.url.params["resolutionSeconds"] for c in route.calls} == {"330"}
+
+
+@respx.mock
+def test_a_growing_window_asks_only_for_what_came_after_the_earlier_snapshot() -> None:
+    route = respx.get(f"{BASE}/v1/logs").mock(side_effect=logs_api)
+    respx.get(f"{BASE}/v1/services/srv-rlm/events").mock(
+        return_value=httpx.Response(200, json=EVENTS)
+    )
+    first = fetch_rlm_log(API, Window(T0, T0 + timedelta(hours=1)), 600_000_000, budget())
+    before = len(route.calls)
+    until = epoch_us(T0 + timedelta(minutes=50))
+    earlier = Earlier("f" * 64, first.content, until)
+    second = fetch_rlm_log(API, WINDOW, 600_000_000, budget(), earlier)
+    asked = [c.request.url.params for c in list(route.calls)[before:]]
+    patterns = [p for p in asked if p.get("text") or p.get("level")]
+    assert patterns and all(instant_us(p["startTime"]) == until for p in patterns)
+    walk = [p for p in asked if not p.get("text") and not p.get("level")]
+    assert instant_us(walk[0]["startTime"]) == epoch_us(T0 + timedelta(minutes=48))  # last kept
+    ids = [json.loads(line).get("id") for line in second.content.decode().splitlines()]
+    assert "o1" in ids and "o2" in ids and ids.count("h0") == 1
+    assert second.details["earlier"]["sha256"] == "f" * 64
+    whole = fetch_rlm_log(API, WINDOW, 600_000_000, budget())
+    assert sorted(second.content.splitlines()) == sorted(whole.content.splitlines())

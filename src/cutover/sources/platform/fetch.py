@@ -11,7 +11,8 @@ source that fails is recorded with its problem, and every criterion it feeds is 
 with that problem (platform, endpoint, what was missing), never a pass.
 
 A snapshot already recorded for the same source, window and target is used again instead of a
-second fetch (`cutover fetch` before a gate run, or xdist workers of one run)."""
+second fetch (`cutover fetch` before a gate run, or xdist workers of one run); the RLM log of a
+growing window asks only for what came after the last snapshot of the same start (`render`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,12 +34,26 @@ from cutover.profile import Profile
 from cutover.sources.exports import Exports
 from cutover.sources.http import Budget, Pacing
 from cutover.sources.platform.drain import DRAIN, read_drain
-from cutover.sources.platform.render import LOGS, RenderApi, fetch_rlm_log
+from cutover.sources.platform.render import (
+    EARLIER_OVERLAP_US,
+    LOGS,
+    Earlier,
+    RenderApi,
+    fetch_rlm_log,
+    rlm_log_params,
+)
 from cutover.sources.platform.render_metrics import METRICS, fetch_metrics
-from cutover.sources.platform.snapshots import Fetched, keep, snapshot_path, window_params
+from cutover.sources.platform.snapshots import (
+    Fetched,
+    keep,
+    masked,
+    snapshot_path,
+    window_params,
+)
 from cutover.sources.platform.vercel import ENV, VercelApi, fetch_rollout, read_rollout_snapshot
 from cutover.sources.platform.vercel_cli import CLI, VercelCli, fetch_cli_router_logs
 from cutover.sources.vercel_env import RolloutSetting
+from cutover.timeutil import epoch_us
 
 EXPORTS = ("router_logs", "rlm_logs", "rlm_metrics")
 
@@ -93,13 +109,14 @@ def fetch_platforms(
     recorded = _recorded(settings.evidence_dir, origin)
     taken: list[Snapshot] = []
     for export, source in wanted(settings).items():
-        again = recorded.get((source, export, window_params(window)["start"], window.end))
+        same = [r for r in recorded if (r.source, r.export) == (source, export)]
+        again = next((r for r in same if r.window == window), None)
         if again is not None:
             taken.append(again)
             continue
         budget = Budget(pacing)
         try:
-            fetched = _fetch(settings, export, window, budget, transport)
+            fetched = _fetch(settings, export, window, budget, transport, same)
         except SourceUnavailable as exc:
             params = {"window": window_params(window)}
             fetched = Fetched.failed(source, export, params, window, str(exc))
@@ -113,6 +130,7 @@ def _fetch(
     window: Window,
     budget: Budget,
     transport: httpx.AsyncBaseTransport | None,
+    recorded: list[Snapshot],
 ) -> Fetched:
     page_cap = settings.profile.platform_max_page_bytes
     if export == "router_logs":
@@ -147,24 +165,58 @@ def _fetch(
     )
     if export == "rlm_metrics":
         return fetch_metrics(render, window, budget)
-    tolerance = timedelta(minutes=settings.profile.log_coverage_slack_minutes)
-    return fetch_rlm_log(render, window, tolerance // timedelta(microseconds=1), budget)
+    tolerance = health_check_tolerance_us(settings.profile)
+    earlier = _earlier(settings.evidence_dir, recorded, rlm_log_params(render, window, tolerance))
+    return fetch_rlm_log(render, window, tolerance, budget, earlier)
 
 
-def _recorded(evidence_dir: Path, origin: Origin) -> dict[tuple[str, str, str, datetime], Snapshot]:
-    """The whole snapshots already recorded for this target, by (source, export, start, end)."""
+def _earlier(
+    evidence_dir: Path, recorded: list[Snapshot], params: dict[str, Any]
+) -> Earlier | None:
+    """The latest whole snapshot asked with the same parameters for a window with the same
+    start and an earlier end, if its file is intact."""
+
+    def asked(record: Snapshot) -> dict[str, Any]:
+        return {k: v for k, v in record.params.items() if k != "window"}
+
+    wanted_params = {k: v for k, v in masked(params).items() if k != "window"}
+    start, end = params["window"]["start"], params["window"]["end"]
+    fitting = [
+        r
+        for r in recorded
+        if asked(r) == wanted_params
+        and window_params(r.window)["start"] == start
+        and window_params(r.window)["end"] < end
+    ]
+    for record in sorted(fitting, key=lambda r: r.window.end, reverse=True):
+        try:
+            content = snapshot_path(evidence_dir, record).read_bytes()
+        except SourceUnavailable:
+            continue
+        until = epoch_us(record.window.end) - EARLIER_OVERLAP_US
+        return Earlier(record.sha256, content, until)
+    return None
+
+
+def health_check_tolerance_us(profile: Profile) -> int:
+    """The longest silence the RLM log's coverage bridges: the health checks kept are at most
+    this far apart where the log has them (see `heartbeats`)."""
+    return int(timedelta(minutes=profile.log_coverage_slack_minutes) / timedelta(microseconds=1))
+
+
+def _recorded(evidence_dir: Path, origin: Origin) -> list[Snapshot]:
+    """The whole snapshots already recorded for this target."""
     try:
         entries = Store(evidence_dir).read()
     except LedgerBroken:
-        return {}  # the gates say where the chain breaks; nothing recorded is reused from it
-    found: dict[tuple[str, str, str, datetime], Snapshot] = {}
+        return []  # the gates say where the chain breaks; nothing recorded is reused from it
+    found: list[Snapshot] = []
     for entry in entries:
         if entry.type != "snapshot" or not entry.origin.matches(origin.target, origin.scenario):
             continue
         record = entry.parse()
         if isinstance(record, Snapshot) and not record.problem:
-            key = (record.source, record.export, window_params(record.window)["start"])
-            found[(*key, record.window.end)] = record
+            found.append(record)
     return found
 
 

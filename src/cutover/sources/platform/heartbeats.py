@@ -1,13 +1,13 @@
-"""Proving a log's continuity without downloading it: a subset of its health-check lines with
-exactly the gaps the log has.
+"""Proving a log's continuity without downloading it: a subset of its lines with exactly the
+gaps the log has.
 
-The coverage rule takes a log to cover the parts of a window where its health-check lines come
-at most `tolerance` apart, and a longer silence to be a gap. Downloading every health check of
-a 7-day window is most of the download when health checks are frequent (every 15 s: 40,000
-lines), far more than the lines the criteria count. Render's log API answers a time range with
-at most 100 lines, the oldest first (`forward`) or the newest first (`backward`), so this
-module keeps a subset chosen such that two consecutive kept lines are more than `tolerance`
-apart only where the log has no health check between them at all:
+The coverage rule takes a log to cover the parts of a window where its lines come at most
+`tolerance` apart, and a longer silence to be a gap. Downloading the lines of a 7-day window
+that prove this is most of the download when they are frequent (health checks every 15 s:
+40,000 lines), far more than the lines the criteria count. Render's log API answers a time
+range with at most 100 lines, the oldest first (`forward`) or the newest first (`backward`), so
+this module keeps a subset chosen such that two consecutive kept lines are more than
+`tolerance` apart only where the log has no line between them at all:
 
 * the first page is the window's oldest 100 lines (the gap at its start is exact);
 * from the last kept line p, the newest `k` lines of (p, p + tolerance + 0.8 (k-1) c] are
@@ -17,9 +17,11 @@ apart only where the log has no health check between them at all:
   p and the oldest line after p + tolerance, if any, ends it.
 
 Counting a request as worth `REQUEST_WORTH` lines, a full page (k = 100) costs less per hour
-covered than single lines exactly when fewer than REQUEST_WORTH + 1 health checks fall in one
-`tolerance`: sparse health checks are all kept, a request per ~100 of them; dense ones cost a
-request and a line per `tolerance` (a 7-day window at a 30-minute tolerance: ~340 of each).
+covered than single lines exactly when fewer than REQUEST_WORTH + 1 lines fall in one
+`tolerance`: sparse lines are all kept, a request per ~100 of them; dense ones cost a request
+and a line per `tolerance` (a 7-day window at a 30-minute tolerance: ~340 of each). Fewer
+requests than one per tolerance cannot prove a dense log has no gap: what a request returns
+lies in one stretch of at most `tolerance` plus its lines' span.
 
 Every kept line is a line of the log, so the subset never shows less of a gap than the log
 has; the walk above makes it show no more. A platform that rounds the range's start may skip
@@ -41,7 +43,7 @@ Query = Callable[[int, int, str, int], tuple[Sequence[Line], bool]]
 
 
 def sample(query: Query, start: int, end: int, tolerance: int) -> list[Line]:
-    """The health-check lines to keep for [start, end] (epoch microseconds), in time order."""
+    """The lines to keep for [start, end] (epoch microseconds), in time order."""
     first, more = query(start, end, FORWARD, PAGE)
     kept = sorted(first, key=_instant)
     if not more or not kept:

@@ -2,8 +2,9 @@
 for a window into a snapshot the RLM log reader reads (`snapshots`; metrics: `render_metrics`).
 
 The RLM log snapshot holds JSON lines in time order, as Render gives them: the log objects
-(`id`, `timestamp`, `message`, `labels`) that match a search term of the criteria, the
-health-check lines that prove the log's continuity (`heartbeats`), and the service's events
+(`id`, `timestamp`, `message`, `labels`) that match a search term of the criteria, the lines
+that prove the log's continuity (`heartbeats`: a subset of the log with exactly its gaps, about
+a request per tolerance where the log is dense), and the service's events
 (`{"event": {...}}`: `server_failed` with `oomKilled`, restarts, `deploy_ended`), which the RLM
 reader matches like log lines, so an OOM kill shows up whether Render logged it or only raised
 the event. The filters are pushed to Render, one query per search term (`SEARCH_TERMS`):
@@ -15,6 +16,13 @@ what a query returns is a superset of the lines the reader counts, never a sampl
   because whether several values of one filter are OR-ed is not documented. `level=error` is a
   query of its own.
 * Log objects that two queries both return are kept once (by `id`).
+* The continuity walk asks for any line (`CONTINUITY_QUERY`): the coverage rule chains every
+  timestamped entry, and a health-check filter would prove less than the log holds where health
+  checks come less often than the tolerance (the seeded RLM's every 10 minutes).
+* A scheduled gate asks for a growing window (stage 3: from its start, each day): the lines of
+  the last whole snapshot of the same window start are kept, and only what came after it (less
+  `EARLIER_OVERLAP_US`, for lines that reach Render's API late) is asked for: a day's requests,
+  not the window's.
 * Pages: `hasMore`, then `nextStartTime` / `nextEndTime` passed back; a page that says there is
   more but gives no way on, a log without a timestamp, or a body that is not JSON (a truncated
   page) fails the whole snapshot: zero OOM lines from a half-read log mean nothing."""
@@ -42,8 +50,6 @@ from cutover.sources.rlm_logs import (
 from cutover.timeutil import epoch_us, from_epoch_us, instant_us
 
 LOGS = "render logs"
-#: what the RLM answers Render's health check with (uvicorn: `"GET /health HTTP/1.1" 200`)
-HEALTH_CHECK_TEXT = "GET /health"
 _REGEX_SPECIAL = set("[](){}.*+?^$|\\")
 
 
@@ -111,38 +117,96 @@ class RenderApi:
 # -- logs ---------------------------------------------------------------------------------------
 
 
-def fetch_rlm_log(api: RenderApi, window: Window, tolerance_us: int, budget: Budget) -> Fetched:
-    """The RLM log snapshot of `window`: the search terms' lines, the health checks that prove
-    its continuity (`heartbeats`: at most `tolerance_us` apart where the log has them) and the
-    service's events, in time order."""
-    start, end = epoch_us(window.start or window.end), epoch_us(window.end)
-    kept: dict[str, tuple[int, Any]] = {}
-    for query in QUERIES:
-        for line in _all_pages(api, query, start, end, budget):
-            kept.setdefault(_identity(line[1]), line)
+#: the continuity walk's filter: none, since the coverage rule chains every timestamped entry
+#: (a health-check filter would prove less where health checks are sparser than the tolerance)
+CONTINUITY_QUERY: Mapping[str, str] = {}
+#: an earlier snapshot's last minutes are asked again: a line can reach Render's API late
+EARLIER_OVERLAP_US = 10 * 60 * 1_000_000
 
-    def health(lo: int, hi: int, direction: str, limit: int) -> tuple[list[heartbeats.Line], bool]:
-        params = _log_params(api, {"text": HEALTH_CHECK_TEXT}, lo, hi, direction, limit)
-        lines, more, _ = _log_page(api.get("/v1/logs", params, budget, LOGS))
-        return lines, more
 
-    beats = heartbeats.sample(health, start, end, tolerance_us)
-    for line in beats:
-        kept.setdefault(_identity(line[1]), line)
-    events = list(_events(api, window, budget))
-    lines = sorted([*kept.values(), *events], key=lambda line: line[0])
-    content = "".join(_json_line(obj) for _, obj in lines).encode()
-    params = {
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """A whole earlier snapshot of the same log and window start: its lines before `until`
+    (epoch microseconds) are kept instead of asked for again."""
+
+    sha256: str
+    content: bytes
+    until: int
+
+
+def rlm_log_params(api: RenderApi, window: Window, tolerance_us: int) -> dict[str, Any]:
+    """What an RLM log snapshot records of its requests."""
+    return {
         **api.params(),
         "window": window_params(window),
         "queries": [dict(q) for q in QUERIES],
-        "health_check": {"text": HEALTH_CHECK_TEXT, "tolerance_seconds": tolerance_us / 1e6},
+        "continuity": {"filter": dict(CONTINUITY_QUERY), "tolerance_seconds": tolerance_us / 1e6},
         "events": f"/v1/services/{api.service}/events",
     }
-    details = {"health_checks": len(beats), "events": len(events)}
+
+
+def fetch_rlm_log(
+    api: RenderApi,
+    window: Window,
+    tolerance_us: int,
+    budget: Budget,
+    earlier: Earlier | None = None,
+) -> Fetched:
+    """The RLM log snapshot of `window`: the search terms' lines, the lines that prove its
+    continuity (`heartbeats`: at most `tolerance_us` apart where the log has lines) and the
+    service's events, in time order. With `earlier`, only what lies after its `until` is asked
+    for (the continuity walk resumes from its last line before that)."""
+    start, end = epoch_us(window.start or window.end), epoch_us(window.end)
+    kept: dict[str, tuple[int, Any]] = {}
+    resume = start
+    if earlier is not None and start < earlier.until <= end:
+        resume = earlier.until
+        for line in snapshot_lines(earlier.content):
+            if start <= line[0] < resume:
+                kept.setdefault(_identity(line[1]), line)
+    for query in QUERIES:
+        for line in _all_pages(api, query, resume, end, budget):
+            kept.setdefault(_identity(line[1]), line)
+    events = list(_events(api, Window(from_epoch_us(resume), window.end), budget))
+
+    def walk(lo: int, hi: int, direction: str, limit: int) -> tuple[list[heartbeats.Line], bool]:
+        params = _log_params(api, CONTINUITY_QUERY, lo, hi, direction, limit)
+        lines, more, _ = _log_page(api.get("/v1/logs", params, budget, LOGS))
+        return lines, more
+
+    walk_from = max((t for t, _ in kept.values() if t < resume), default=start)
+    proof = heartbeats.sample(walk, walk_from if resume > start else start, end, tolerance_us)
+    for line in [*proof, *events]:
+        kept.setdefault(_identity(line[1]), line)
+    lines = sorted(kept.values(), key=lambda line: line[0])
+    content = "".join(_json_line(obj) for _, obj in lines).encode()
+    details: dict[str, Any] = {"continuity_lines": len(proof), "events": len(events)}
+    if resume > start and earlier is not None:
+        details["earlier"] = {"sha256": earlier.sha256, "until": rfc3339(resume)}
     return Fetched(
-        LOGS, "rlm_logs", params, window, content, ".jsonl", budget.requests, len(lines), details
+        LOGS,
+        "rlm_logs",
+        rlm_log_params(api, window, tolerance_us),
+        window,
+        content,
+        ".jsonl",
+        budget.requests,
+        len(lines),
+        details,
     )
+
+
+def snapshot_lines(content: bytes) -> list[heartbeats.Line]:
+    """(instant, object) of each line of an RLM log snapshot (log objects and events)."""
+    lines = []
+    for raw in content.splitlines():
+        obj = json.loads(raw)
+        event = obj.get("event") if isinstance(obj, dict) else None
+        stamp = event.get("timestamp") if isinstance(event, dict) else obj.get("timestamp")
+        instant = instant_us(stamp)
+        if instant is not None:
+            lines.append((instant, obj))
+    return lines
 
 
 def _log_params(
