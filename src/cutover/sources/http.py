@@ -208,6 +208,30 @@ def get_json(
         return value
 
 
+def bearer_get(
+    base_url: str,
+    path: str,
+    token: str,
+    params: Mapping[str, Any],
+    budget: Budget,
+    source: str,
+    max_bytes: int,
+    transport: httpx.AsyncBaseTransport | None,
+) -> Any:
+    """`get_json` of a platform API that takes a bearer token (in a header, never the URL)."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    url = base_url.rstrip("/") + path
+    return get_json(
+        url,
+        params=params,
+        headers=headers,
+        budget=budget,
+        source=source,
+        max_bytes=max_bytes,
+        transport=transport,
+    )
+
+
 def rate_limit_wait(headers: httpx.Headers) -> float | None:
     """Seconds until the platform takes requests again: `Retry-After` (seconds or an HTTP date),
     else `Ratelimit-Reset` (seconds; a value past 1e9 is read as an epoch second)."""

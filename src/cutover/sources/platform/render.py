@@ -38,7 +38,7 @@ import httpx
 
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Window
-from cutover.sources.http import Budget, get_json
+from cutover.sources.http import Budget, bearer_get
 from cutover.sources.platform import heartbeats
 from cutover.sources.platform.snapshots import Fetched, window_params
 from cutover.sources.rlm_logs import (
@@ -99,15 +99,8 @@ class RenderApi:
     transport: httpx.AsyncBaseTransport | None = None
 
     def get(self, path: str, params: Mapping[str, Any], budget: Budget, source: str) -> Any:
-        return get_json(
-            self.base_url.rstrip("/") + path,
-            params=params,
-            headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
-            budget=budget,
-            source=source,
-            max_bytes=self.max_bytes,
-            transport=self.transport,
-        )
+        cap, transport = self.max_bytes, self.transport
+        return bearer_get(self.base_url, path, self.key, params, budget, source, cap, transport)
 
     def params(self) -> dict[str, Any]:
         """What a snapshot records of the request (the key is a header, never recorded)."""

@@ -28,7 +28,7 @@ import httpx
 
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Window
-from cutover.sources.http import Budget, get_json
+from cutover.sources.http import Budget, bearer_get
 from cutover.sources.platform.snapshots import Fetched
 from cutover.sources.vercel_env import VARIABLE, RolloutSetting
 from cutover.timeutil import epoch_us, from_epoch_us, instant_us, iso
@@ -49,16 +49,9 @@ class VercelApi:
     transport: httpx.AsyncBaseTransport | None = None
 
     def get(self, path: str, params: Mapping[str, Any], budget: Budget) -> Any:
-        team = {} if self.team is None else {"teamId": self.team}
-        return get_json(
-            self.base_url.rstrip("/") + path,
-            params={**params, **team},
-            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
-            budget=budget,
-            source=ENV,
-            max_bytes=self.max_bytes,
-            transport=self.transport,
-        )
+        asked = {**params, **({} if self.team is None else {"teamId": self.team})}
+        cap, transport = self.max_bytes, self.transport
+        return bearer_get(self.base_url, path, self.token, asked, budget, ENV, cap, transport)
 
     def params(self) -> dict[str, Any]:
         return {"api": self.base_url, "project": self.project, "team": self.team}
