@@ -103,6 +103,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "drain_secret", "VERCEL_DRAIN_SECRET", "--drain-secret", "log drain secret", secret=True
     ),
+    Setting(
+        "ledger_ssh_key",
+        "CUTOVER_LEDGER_SSH_KEY",
+        "--ledger-ssh-key",
+        "an SSH private key that signs each new ledger head (ssh-keygen -Y sign)",
+    ),
+    Setting(
+        "ledger_allowed_signers",
+        "CUTOVER_LEDGER_ALLOWED_SIGNERS",
+        "--ledger-allowed-signers",
+        "an ssh-keygen allowed-signers file: `cutover verify` checks the head's SSH signature",
+    ),
+    Setting(
+        "ledger_hmac_key",
+        "CUTOVER_LEDGER_HMAC_KEY",
+        "--ledger-hmac-key",
+        "a key that signs each new ledger head with HMAC-SHA256 (and checks it in verify)",
+        secret=True,
+    ),
 )
 
 #: the settings each platform source needs, all of them or none
@@ -150,6 +169,9 @@ class Settings:
     render_api_url: str = "https://api.render.com"
     drain_store: Path | None = None
     drain_secret: str | None = None
+    ledger_ssh_key: Path | None = None
+    ledger_allowed_signers: Path | None = None
+    ledger_hmac_key: str | None = None
     profile: Profile = field(default_factory=Profile)
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -176,6 +198,8 @@ _PATHS = {
     "rlm_metrics",
     "vercel_env_file",
     "drain_store",
+    "ledger_ssh_key",
+    "ledger_allowed_signers",
 }
 
 

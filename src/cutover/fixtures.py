@@ -15,7 +15,9 @@ import pytest
 from cutover.config import Settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.ledger.records import Origin, Snapshot, parse
+from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
+from cutover.run.replay import replay_for
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
 from cutover.scenarios.ledger import seed_ledger
 from cutover.scenarios.model import Scenario, load_scenario
@@ -29,7 +31,6 @@ from cutover.sources.platform.fetch import (
     rollout_snapshot,
     wanted,
 )
-from cutover.sources.platform.replay import Replay, load_replay
 from cutover.sources.rlm_http import RlmEndpoints
 from cutover.sources.vercel_env import (
     VARIABLE,
@@ -111,32 +112,6 @@ def cutover_db(
     database = LazyDatabase(cutover_target.dsn, cutover_settings.profile.statement_timeout_ms)
     yield database
     database.close()
-
-
-REPLAY = pytest.StashKey[Replay | None]()
-
-
-def replay_for(config: pytest.Config, settings: Settings) -> Replay | None:
-    """The checkpoint `--replay LINE` names (read once per run), None without the option."""
-    if REPLAY not in config.stash:
-        line = config.getoption("cutover_replay", None)
-        replay = None
-        if line is not None:
-            try:
-                replay = load_replay(settings.evidence_dir, int(line))
-            except ConfigError as exc:
-                raise pytest.UsageError(f"cutover: {exc}") from None
-            origin = replay.checkpoint.origin
-            if origin.target != ("live" if settings.live else "seeded") or (
-                not settings.live and origin.scenario != settings.scenario
-            ):
-                raise pytest.UsageError(
-                    f"cutover: --replay {line} is a checkpoint of the {origin.target} target"
-                    f"{f' (scenario {origin.scenario})' if origin.scenario else ''}; run it "
-                    "against the same target (--db-url, or --scenario)"
-                )
-        config.stash[REPLAY] = replay
-    return config.stash[REPLAY]
 
 
 def stages_named(config: pytest.Config) -> tuple[int, ...]:
@@ -244,7 +219,7 @@ def cutover_ledger(
 
     @contextmanager
     def seeded() -> Iterator[dict[str, Any]]:
-        seed_ledger(evidence, scenario)
+        seed_ledger(evidence, scenario, sign=signer_for(cutover_settings))
         yield {}
 
     with _once_per_run(tmp_path_factory, "ledger", seeded, str(evidence), scenario.name):

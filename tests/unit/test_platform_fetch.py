@@ -90,7 +90,7 @@ def test_a_failed_fetch_is_recorded_and_its_exports_say_why(tmp_path: Path) -> N
     window = Window(T0, T0 + timedelta(hours=1))
     failed = Fetched.failed("render logs", "rlm_logs", {}, window, "render logs: GET x: 401")
     good = Fetched("render metrics", "rlm_metrics", {}, window, b"timestamp,memory_mb\n", ".csv")
-    records = [keep(tmp_path, f, Origin()) for f in (failed, good)]
+    records = [keep(Store(tmp_path), f, Origin()) for f in (failed, good)]
     assert records[0].path == "" and records[0].problem
     exports = apply_snapshots(Exports(None, Path("given.log"), None), records, tmp_path)
     assert exports.rlm_metrics == tmp_path / records[1].path

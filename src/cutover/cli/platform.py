@@ -14,7 +14,7 @@ from cutover.cli.options import instant
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.evidence.verdict import EXIT_INCONCLUSIVE
-from cutover.ledger import LedgerBroken, Store
+from cutover.ledger import LedgerBroken
 from cutover.ledger.records import Origin
 from cutover.ledger.view import LedgerView
 from cutover.redact import redact_text
@@ -72,7 +72,6 @@ def run_fetch(args: argparse.Namespace, settings: Settings) -> int:
     window = fetch_window(view, settings.profile, as_of, stages)
     print(f"cutover fetch: {iso(window.start)}..{iso(window.end)} ({origin.target})")
     snapshots = fetch_platforms(settings, window, origin)
-    Store(settings.evidence_dir).write_head()
     for record in snapshots:
         if record.problem:
             print(f"  {record.source}: unavailable: {redact_text(record.problem)}")

@@ -2,7 +2,9 @@
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints` today);
-- `checkpoint`: one run of a selection, with each criterion's recorded values;
+- `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
+  its scope: how many criteria the selection holds, how many were decided, what narrowed it;
+  and the platform snapshots it measured;
 - `snapshot`: a platform source's read, kept in the evidence directory (or why it failed).
 
 Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
@@ -25,7 +27,7 @@ from typing import Any, ClassVar, Protocol, TypeAlias
 
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
-from cutover.outcome import Window
+from cutover.outcome import Scope, Window
 from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant, utc_now
 
@@ -137,30 +139,49 @@ class Recorded(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint(TypedRecord):
-    """One run of a selection, as of an instant: each criterion's recorded values, and the
-    platform snapshots they measured (`snapshots`: source, export, sha256; written only when
-    there are some). Unlike the events, it always says its target (and scenario, null when
-    live)."""
+    """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
+    events, it always says its target (and scenario, null when live).
+
+    Version 2 adds `scope` (`cutover.outcome.Scope`): a partial run (narrowed by `-k`,
+    `--deselect` or node ids, or one that decided fewer criteria than its markers hold) says so,
+    and a reader never takes it for the whole gate. A version 1 record has none (None). A run
+    that measured platform snapshots lists them (`snapshots`: source, export, sha256; the key is
+    written only when there are some)."""
 
     selection: str
     as_of: datetime | None  # None: no result recorded the instant
     at: datetime  # when the run recorded it
     results: tuple[CriterionRecord, ...]
     origin: Origin = LIVE
+    scope: Scope | None = None
     snapshots: tuple[Mapping[str, str], ...] = ()
     type: ClassVar[str] = "checkpoint"
+    version: ClassVar[int] = 2
 
     def result(self, criterion: str) -> CriterionRecord | None:
         return next((r for r in self.results if r.criterion == criterion), None)
 
+    @property
+    def partial(self) -> bool:
+        return self.scope is not None and self.scope.partial
+
     def to_json(self) -> dict[str, Any]:
+        scope = self.scope
         return {
             "type": self.type,
+            "v": self.version,
             "selection": self.selection,
             "as_of": iso(self.as_of),
             "at": iso(self.at),
             "target": self.origin.target,
             "scenario": self.origin.scenario,
+            "scope": None
+            if scope is None
+            else {
+                "held": scope.held,
+                "decided": scope.decided,
+                "narrowed_by": list(scope.narrowed_by),
+            },
             "results": {r.criterion: dict(r.values) for r in self.results},
         } | ({"snapshots": [dict(s) for s in self.snapshots]} if self.snapshots else {})
 
@@ -180,8 +201,17 @@ class Checkpoint(TypedRecord):
             f.instant("at"),
             tuple(results),
             f.origin(),
+            _scope(f) if f.data.get("scope") is not None else None,
             tuple({str(k): str(v) for k, v in s.items()} for s in snapshots),
         )
+
+
+def _scope(f: FieldReader) -> Scope:
+    scope = FieldReader(f.line, f.record_type, f.mapping("scope"), "'scope': ")
+    narrowed = scope.data.get("narrowed_by", [])
+    if not isinstance(narrowed, list) or not all(isinstance(n, str) for n in narrowed):
+        raise scope.invalid(f"'narrowed_by' is {narrowed!r}, expected a list of text")
+    return Scope(scope.integer("held"), scope.integer("decided"), tuple(narrowed))
 
 
 def checkpoint(
@@ -190,6 +220,7 @@ def checkpoint(
     selection: str,
     target: str,
     scenario: str | None,
+    scope: Scope | None = None,
     at: datetime | None = None,
 ) -> Checkpoint:
     """The checkpoint record of a run: its results (as of the instant they recorded), now."""
@@ -202,6 +233,7 @@ def checkpoint(
         at=at or utc_now(),
         results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
         origin=Origin(target, scenario),
+        scope=scope,
         snapshots=measured_snapshots(values.values()),
     )
 

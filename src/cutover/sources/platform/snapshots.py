@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cutover.errors import SourceUnavailable
-from cutover.ledger import Store
+from cutover.errors import ConfigError, SourceUnavailable
+from cutover.ledger import LedgerBroken, Store
 from cutover.ledger.records import Origin, Snapshot
 from cutover.outcome import Window
 from cutover.redact import mask_registered
@@ -52,11 +52,12 @@ class Fetched:
         return cls(source, export, params, window, problem=problem)
 
 
-def keep(
-    evidence_dir: Path, fetched: Fetched, origin: Origin, at: datetime | None = None
-) -> Snapshot:
+def keep(store: Store, fetched: Fetched, origin: Origin, at: datetime | None = None) -> Snapshot:
     """Write the content (once: the file is named by its sha256) and append the snapshot record.
-    A failed fetch gets a record (its sha256 that of what was asked and the problem) and no file."""
+    A failed fetch gets a record (its sha256 that of what was asked and the problem) and no file.
+    A ledger that refuses the record (broken, unwritable) leaves it unrecorded: the run's own
+    checkpoint is refused the same way, and the run says so."""
+    evidence_dir = store.evidence_dir
     params = masked(fetched.params)
     if fetched.problem:
         statement = {"source": fetched.source, "params": params, "problem": fetched.problem}
@@ -80,7 +81,10 @@ def keep(
         details=masked(fetched.details),
         problem=mask_registered(fetched.problem),
     )
-    Store(evidence_dir).append(record, anchor=False)
+    try:
+        store.append(record)
+    except (LedgerBroken, ConfigError):
+        pass
     return record
 
 
