@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -148,6 +150,13 @@ def test_a_gate_run_that_fetches_measures_what_the_exported_files_measure(
     assert f"replay of ledger line {line}" in again.output
     assert "verdicts are the recorded ones" in again.output
     assert len(Store(fetched.evidence_dir).read()) == len(entries)  # nothing appended
+    verified = subprocess.run(
+        [sys.executable, "-m", "cutover", "verify", "--evidence-dir", str(fetched.evidence_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_a_platform_that_refuses_the_key_leaves_its_criteria_inconclusive(
