@@ -17,6 +17,7 @@ growing window asks only for what came after the last snapshot of the same start
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,7 +66,7 @@ def wanted(settings: Settings) -> dict[str, str]:
     if settings.router_logs is None:
         if settings.drain_store is not None:
             found["router_logs"] = DRAIN
-        elif settings.vercel and VercelCli.on_path("", "", None) is not None:
+        elif settings.vercel and shutil.which("vercel") is not None:
             found["router_logs"] = CLI
     if settings.render and settings.rlm_logs is None:
         found["rlm_logs"] = LOGS
