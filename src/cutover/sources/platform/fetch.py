@@ -202,9 +202,9 @@ def _earlier(
 
 
 def health_check_tolerance_us(profile: Profile) -> int:
-    """The longest silence the RLM log's coverage bridges: the health checks kept are at most
-    this far apart where the log has them (see `heartbeats`)."""
-    return int(timedelta(minutes=profile.log_coverage_slack_minutes) / timedelta(microseconds=1))
+    """The longest silence the RLM log's coverage bridges (`rlm_log_gap_minutes`): the lines
+    kept to prove continuity are at most this far apart where the log has lines (`heartbeats`)."""
+    return int(timedelta(minutes=profile.rlm_log_gap_minutes) / timedelta(microseconds=1))
 
 
 def _recorded(evidence_dir: Path, origin: Origin) -> list[Snapshot]:
