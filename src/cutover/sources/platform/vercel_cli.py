@@ -7,7 +7,12 @@ request (`timestamp` in ms, `requestPath`, `logs[]` with every application line 
 the router log reader reads from `logs[]`. A call that returns `LIMIT` lines may have been cut
 at the limit, so its range is split in two and each half asked again, down to `MIN_SPAN`; a
 range that still fills the limit, an exit status other than 0, a line that is not a JSON object,
-or the deadline fail the snapshot (the CLI's own message, secrets masked, says why)."""
+or the deadline fail the snapshot (the CLI's own message, secrets masked, says why).
+
+Only routing requests are asked for, so the snapshot's coverage is the routing traffic's: hours
+without an import are silences longer than the router's gap tolerance, and the criteria over
+them are inconclusive. A drain, which keeps every request (uptime probes included), covers a
+quiet night; for a stage-long window it is the source to use."""
 
 from __future__ import annotations
 
