@@ -16,6 +16,7 @@ from cutover.ledger.records import (
     Entry,
     LedgerRecord,
     Rollback,
+    SignatureClassification,
     StageStarted,
 )
 from cutover.ledger.store import Store
@@ -110,6 +111,13 @@ class LedgerView:
     def complaint_attestations(self) -> list[tuple[datetime, datetime, int, str]]:
         """(since, until, count, by) of every complaints attestation made by the instant."""
         return [(a.since, a.at, a.count, a.by) for _, a in self._events(ComplaintsAttestation)]
+
+    def signature_classifications(self) -> dict[str, tuple[str, str, datetime]]:
+        """Signature -> (user | systemic, by, when) made by the instant; the latest one wins."""
+        found: dict[str, tuple[str, str, datetime]] = {}
+        for _, c in sorted(self._events(SignatureClassification), key=lambda e: (e[1].at, e[0])):
+            found[c.signature] = (c.classified_as, c.by, c.at)
+        return found
 
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:
         """Earlier runs' details for a criterion (measured at or before the instant)."""
