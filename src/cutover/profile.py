@@ -209,6 +209,7 @@ class Profile:
     platform_deadline_seconds: float = 600.0
     platform_max_page_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
+    connect_timeout_seconds: float = 10.0
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
     def stage(self, number: int) -> StagePlan:
@@ -308,6 +309,7 @@ LIMITS: dict[str, Limit] = {
     "platform_deadline_seconds": POSITIVE,
     "platform_max_page_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
+    "connect_timeout_seconds": Limit(1.0),
 }
 #: settings that name one of a few modes
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -65,7 +65,7 @@ def db() -> Iterator[Database]:
                     "VALUES (%s, 'complete', %s, %s, '# memory')",
                     world(),
                 )
-        connection = connect(dsn)
+        connection = connect(dsn, statement_timeout_ms=30_000, connect_timeout_seconds=10)
         try:
             yield Database(connection)
         finally:

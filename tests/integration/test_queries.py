@@ -12,9 +12,15 @@ import pytest
 
 from cutover.outcome import Window
 from cutover.paths import sql_dir
+from cutover.profile import Profile
 from cutover.sources import imports
 from cutover.sources.database import Database, connect
 from cutover.targets.embedded import embedded_postgres
+
+TIMEOUTS = {
+    "statement_timeout_ms": Profile().statement_timeout_ms,
+    "connect_timeout_seconds": Profile().connect_timeout_seconds,
+}
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
 AS_OF = datetime(2026, 2, 2, 12, tzinfo=UTC)
@@ -47,7 +53,7 @@ def admin(server: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def db(server: str, admin: psycopg.Connection[Any]) -> Iterator[Database]:
-    connection = connect(server)
+    connection = connect(server, **TIMEOUTS)
     try:
         yield Database(connection)
     finally:

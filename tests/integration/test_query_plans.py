@@ -26,6 +26,11 @@ from cutover.sources import imports, prereq_db
 from cutover.sources.database import Database, QueryResult, connect, load_query
 from cutover.targets.embedded import embedded_postgres
 
+TIMEOUTS = {
+    "statement_timeout_ms": Profile().statement_timeout_ms,
+    "connect_timeout_seconds": Profile().connect_timeout_seconds,
+}
+
 AS_OF = datetime(2026, 2, 3, 9, tzinfo=UTC)
 # one year of imports, ~23 an hour: a 24 h window is ~0.3% of the table; bench/plans_bench.py
 # runs this file with a million rows and prints every plan
@@ -113,7 +118,7 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
     profile = Profile()
     stuck = profile.stuck_after_minutes
     stage = Window(AS_OF - timedelta(hours=24), AS_OF)
-    with connect(server) as connection:
+    with connect(server, **TIMEOUTS) as connection:
         db = ExplainingDatabase(connection)
         # prerequisites (an hour before stage 1 starts, as the demo runs them)
         runs = prereq_db.run_validation_queries(

@@ -9,10 +9,12 @@ import pytest
 import respx
 
 from cutover.errors import SourceUnavailable
+from cutover.profile import Profile
 from cutover.redact import register_secret
 from cutover.sources.http import Budget, Pacing, get_json, rate_limit_wait
 
 URL = "https://api.example.test/v1/logs"
+CAP = Profile().platform_max_page_bytes
 
 
 class Clock:
@@ -33,7 +35,8 @@ def budget(clock: Clock, deadline: float = 300.0, retries: int = 3) -> Budget:
 
 
 def get(b: Budget, **params: object) -> object:
-    return get_json(URL, params=params, headers={"Authorization": "Bearer k"}, budget=b, source="t")
+    headers = {"Authorization": "Bearer k"}
+    return get_json(URL, params=params, headers=headers, budget=b, source="t", max_bytes=CAP)
 
 
 @respx.mock

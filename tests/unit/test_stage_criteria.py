@@ -285,7 +285,7 @@ def stuck(*minutes: int, late: int = 0, started: int = 200) -> StuckStatus:
     items = tuple(
         StuckImport(f"u{i}", DAY.end - timedelta(minutes=m), m) for i, m in enumerate(minutes)
     )
-    return StuckStatus(DAY, items, late, started)
+    return StuckStatus(DAY, items, {float(ALLOWANCE) + 0.1: late} if late else {5.0: 3}, started)
 
 
 def test_stuck_on_no_imports_at_all_is_inconclusive() -> None:
@@ -835,3 +835,11 @@ def test_rlm_stability_names_a_gap_in_one_instance_of_several() -> None:
     assert r.outcome is UNDECIDED
     assert r.reason.startswith("no trend can be told across a gap in a metric series: srv-b")
     assert iso(lost[0] - timedelta(minutes=5)) in r.reason
+
+
+def test_stuck_finished_at_the_allowance_is_not_late() -> None:
+    """The criterion owns the allowance: exactly at it is in time, a tenth past it is late."""
+    on_time = StuckStatus(DAY, (), {float(ALLOWANCE): 4}, 200)
+    assert stuck_imports(on_time, CTX).outcome is PASS
+    past = StuckStatus(DAY, (), {float(ALLOWANCE) + 0.1: 1}, 200)
+    assert stuck_imports(past, CTX).outcome is FAIL

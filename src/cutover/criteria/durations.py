@@ -6,10 +6,10 @@ import numpy as np
 
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import Durations
 from cutover.measure.stage import DurationComparison, DurationSlices
 from cutover.outcome import Result
 from cutover.profile import Profile
-from cutover.sources.imports import Durations
 from cutover.statistics import slowdown_sample, slowdown_test, zero_event_sample
 from cutover.timeutil import iso
 

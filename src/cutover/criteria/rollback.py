@@ -11,6 +11,7 @@ from cutover.criteria.coverage import coverage_details, rlm_log_coverage
 from cutover.criteria.rates import RateDecision, decide_rate
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import SuccessCounts
 from cutover.measure.rollback import (
     Integrity,
     RecentComplaints,
@@ -20,7 +21,6 @@ from cutover.measure.rollback import (
     StuckNow,
 )
 from cutover.outcome import Action, Result, Window
-from cutover.sources.imports import SuccessCounts
 from cutover.timeutil import iso
 
 F = TypeVar("F", bound=Callable[..., Result])

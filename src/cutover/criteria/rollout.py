@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import RolloutSetting
 from cutover.outcome import Action, Result
 from cutover.router import js_parse_int, parse_rollout_percent
-from cutover.sources.vercel_env import RolloutSetting
 from cutover.timeutil import iso
 
 

@@ -27,27 +27,18 @@ class StageProgress:
     hundred_percent_since: datetime | None = None  # stage 4: when 100% began (stage 3 start)
 
 
-def progress_of(view: LedgerView, plan: StagePlan) -> StageProgress:
-    started = view.stage_started(plan.number)
-    ended: datetime | None = None
-    ended_by = ""
-    if started is not None:
-        later = [
-            (r.at, r.type, r.data.get("stage"))
-            for r in view.records
-            if r.type in ("stage_started", "rollback") and started < r.at <= view.as_of
-        ]
-        if later:
-            at, kind, stage = min(later, key=lambda item: item[0])
-            ended, ended_by = at, "rollback" if kind == "rollback" else f"stage {stage} start"
+def progress_of(view: LedgerView, plan: StagePlan, full_stage: int = 3) -> StageProgress:
+    """The stage's span as the ledger view orders events; `full_stage`: the first stage at
+    100% (stage 4 counts its days at 100% from its start)."""
+    span = view.stage_span(plan.number)
     return StageProgress(
         plan=plan,
-        started=started,
-        ended=ended,
-        ended_by=ended_by,
+        started=None if span is None else span.started,
+        ended=None if span is None else span.ended,
+        ended_by="" if span is None else span.ended_by,
         current=view.current_stage(),
         as_of=view.as_of,
-        hundred_percent_since=view.stage_started(3),
+        hundred_percent_since=view.stage_started(full_stage),
     )
 
 
@@ -69,7 +60,8 @@ def window_of(inputs: Inputs, criterion: str) -> Window:
 
 
 def stage_progress(inputs: Inputs, criterion: str) -> StageProgress:
-    return progress_of(inputs.ledger(), inputs.plan(criterion))
+    full = min(p.number for p in inputs.profile.stages if p.percent == 100)
+    return progress_of(inputs.ledger(), inputs.plan(criterion), full)
 
 
 def imports_started(inputs: Inputs, window: Window) -> int:
@@ -83,7 +75,7 @@ def imports_started(inputs: Inputs, window: Window) -> int:
 class StuckStatus:
     window: Window
     stuck_now: tuple[imports.StuckImport, ...]
-    resolved_late: int  # completed in the window, but only after being stuck past the allowance
+    completed_minutes: dict[float, int]  # durations of imports completed in the window (bins)
     started: int  # v2 imports started in the window
 
 
@@ -92,9 +84,7 @@ def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
     profile, db = inputs.profile, inputs.database()
     stuck = imports.read_stuck(db, window.end, profile.stuck_after_minutes)
     durations = imports.read_durations(db, window, profile.slow_import_minutes)
-    limit = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
-    late = sum(n for minutes, n in durations.bins.items() if minutes > limit)
-    return StuckStatus(window, tuple(stuck), late, imports_started(inputs, window))
+    return StuckStatus(window, tuple(stuck), durations.bins, imports_started(inputs, window))
 
 
 @dataclass(frozen=True, slots=True)

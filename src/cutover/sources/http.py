@@ -21,8 +21,6 @@ import httpx
 from cutover.errors import SourceUnavailable
 from cutover.redact import redact_text, redact_url
 
-DEFAULT_MAX_BYTES = 1 << 20
-
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -46,7 +44,7 @@ def fetch(
     url: str,
     *,
     deadline: float,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int,
     source: str,
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
@@ -154,7 +152,7 @@ def get_json(
     headers: Mapping[str, str],
     budget: Budget,
     source: str,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Any:
     """GET `url?params` and decode its JSON, within `budget`: a 429 (and a page that says no
