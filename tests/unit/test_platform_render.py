@@ -125,6 +125,52 @@ def test_the_rlm_log_snapshot_holds_the_terms_lines_events_and_continuity(
     assert fetched.details["continuity_lines"] == len(HEALTH)  # sparse: every one, a page
 
 
+def event(ident: str, minutes: float, kind: str, **details: Any) -> dict[str, Any]:
+    body = {"id": ident, "timestamp": stamp(minutes), "serviceId": "srv-rlm", "type": kind}
+    return {"cursor": ident, "event": {**body, "details": details}}
+
+
+@respx.mock
+def test_service_events_are_oom_and_crash_evidence_and_summarised(tmp_path: Path) -> None:
+    """An OOM kill raised only as a `server_failed` event, another failure, a restart and the
+    deploys' statuses: the reader counts the kill and the crashes from the events, and the
+    snapshot's details say what each event was."""
+    respx.get(f"{BASE}/v1/logs").mock(side_effect=logs_api)
+    events = [
+        event("ev-oom", 20, "server_failed", reason={"oomKilled": {"memoryLimit": "512Mi"}}),
+        event("ev-exit", 40, "server_failed", reason={"nonZeroExit": 137}),
+        event("ev-restart", 41, "server_restarted"),
+        event("ev-up", 42, "server_available"),
+        event("ev-deploy1", 50, "deploy_ended", deployStatus="failed"),
+        event("ev-deploy2", 70, "deploy_ended", deployStatus="succeeded"),
+    ]
+    respx.get(f"{BASE}/v1/services/srv-rlm/events").mock(
+        return_value=httpx.Response(200, json=events)
+    )
+    fetched = fetch_rlm_log(API, WINDOW, 10 * 60_000_000, budget())
+    summary = fetched.details["event_summary"]
+    assert summary["by_type"] == {
+        "deploy_ended": 2,
+        "server_available": 1,
+        "server_failed": 2,
+        "server_restarted": 1,
+    }
+    assert summary["failures"] == {"nonZeroExit": 1, "oomKilled": 1}
+    assert (summary["oom_kills"], summary["restarts"]) == (1, 1)
+    assert summary["deploys"] == [
+        {"at": stamp(50), "status": "failed"},
+        {"at": stamp(70), "status": "succeeded"},
+    ]
+    path = tmp_path / "rlm.jsonl"
+    path.write_bytes(fetched.content)
+    counts = scan_rlm_log(path, WINDOW.start, WINDOW.end)  # type: ignore[arg-type]
+    # the logs API's two OOM lines and the server_failed(oomKilled) event
+    assert counts.oom_kills == 3
+    # both server_failed events and the restart (no log line says a crash: o1 is kept as the
+    # OOMKilled query returned it first)
+    assert counts.crashes == 3
+
+
 @respx.mock
 def test_a_page_that_says_more_but_gives_no_way_on_fails_the_snapshot() -> None:
     respx.get(f"{BASE}/v1/logs").mock(

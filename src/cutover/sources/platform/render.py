@@ -30,7 +30,7 @@ what a query returns is a superset of the lines the reader counts, never a sampl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +173,11 @@ def fetch_rlm_log(
         kept.setdefault(_identity(line[1]), line)
     lines = sorted(kept.values(), key=lambda line: line[0])
     content = "".join(_json_line(obj) for _, obj in lines).encode()
-    details: dict[str, Any] = {"continuity_lines": len(proof), "events": len(events)}
+    details: dict[str, Any] = {
+        "continuity_lines": len(proof),
+        "events": len(events),
+        "event_summary": event_summary(obj["event"] for _, obj in events),
+    }
     if resume > start and earlier is not None:
         details["earlier"] = {"sha256": earlier.sha256, "until": rfc3339(resume)}
     return Fetched(
@@ -279,6 +283,36 @@ def _events(api: RenderApi, window: Window, budget: Budget) -> Iterator[heartbea
         if not isinstance(cursor, str) or not cursor or cursor == params.get("cursor"):
             raise SourceUnavailable(LOGS, f"GET {path}: a full page of events and no cursor on")
         params = {**params, "cursor": cursor}
+
+
+def event_summary(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the service's events say beside its log lines: how many of each type, the failures
+    by reason (an OOM kill is a `server_failed` whose reason is `oomKilled`), and each
+    `deploy_ended` with its status. The RLM log reader counts the OOM kills and crashes from the
+    events themselves; this is their summary in the snapshot's record."""
+    by_type: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    deploys: list[dict[str, Any]] = []
+    for event in events:
+        kind = str(event.get("type", ""))
+        by_type[kind] = by_type.get(kind, 0) + 1
+        details = event.get("details")
+        details = details if isinstance(details, dict) else {}
+        if kind == "server_failed":
+            reason = details.get("reason")
+            named = sorted(reason) if isinstance(reason, dict) and reason else ["unknown"]
+            for name in named:
+                failures[name] = failures.get(name, 0) + 1
+        elif kind == "deploy_ended":
+            status = details.get("deployStatus", details.get("status"))
+            deploys.append({"at": event.get("timestamp"), "status": status})
+    return {
+        "by_type": dict(sorted(by_type.items())),
+        "failures": dict(sorted(failures.items())),
+        "oom_kills": failures.get("oomKilled", 0),
+        "restarts": by_type.get("server_restarted", 0),
+        "deploys": deploys,
+    }
 
 
 # -- shared -------------------------------------------------------------------------------------
