@@ -1,7 +1,8 @@
 """The Vercel log-drain receiver (`cutover drain serve`) and its store, read back by window.
 
 Receiving: a starlette app. `POST /` (or any path) takes a delivery: a JSON array of log
-objects, one object, or NDJSON (one object a line). It first checks `x-vercel-signature`, the
+objects, one object, or NDJSON (one object a line; a line may also be an array, as when
+deliveries are concatenated). It first checks `x-vercel-signature`, the
 hex HMAC-SHA1 of the raw body with the drain's secret (`VERCEL_DRAIN_SECRET`): a missing or
 wrong one is answered 403 and counted, and nothing of it is stored. A body that is not log
 objects is answered 400. Every response carries `x-vercel-verify` when a verification code is
@@ -109,13 +110,14 @@ def parse_delivery(body: bytes) -> list[dict[str, Any]] | None:
     except ValueError:
         value = None
         objects: list[Any] = []
-        for line in text.splitlines():
+        for line in text.splitlines():  # NDJSON, or arrays one a line (deliveries concatenated)
             if not line.strip():
                 continue
             try:
-                objects.append(json.loads(line))
+                item = json.loads(line)
             except ValueError:
                 return None
+            objects.extend(item if isinstance(item, list) else [item])
     else:
         objects = value if isinstance(value, list) else [value]
     return objects if all(isinstance(o, dict) for o in objects) else None
