@@ -171,6 +171,53 @@ def test_service_events_are_oom_and_crash_evidence_and_summarised(tmp_path: Path
     assert counts.crashes == 3
 
 
+# a line every 20 s for two hours but for a silence from minute 50 to minute 90
+DENSE = [log(f"d{n}", n / 3, "INFO GET /health 200") for n in range(360) if not 150 <= n < 270]
+
+
+def dense_log_api(request: httpx.Request) -> httpx.Response:
+    """The continuity walk over DENSE (any line, either direction, at most `limit`); the search
+    terms find nothing."""
+    params = request.url.params
+    if params.get("text") or params.get("level"):
+        return httpx.Response(200, json=page([]))
+    lo, hi = params["startTime"], params["endTime"]
+    found = [d for d in DENSE if lo <= d["timestamp"].replace("Z", ".000000Z") <= hi]
+    limit = int(params["limit"])
+    chosen = found[:limit] if params["direction"] == "forward" else found[-limit:][::-1]
+    return httpx.Response(200, json=page(chosen, len(found) > limit))
+
+
+@respx.mock
+def test_a_silence_in_the_platform_log_is_a_gap_in_the_snapshots_coverage(tmp_path: Path) -> None:
+    """The continuity lines of a dense log are a few of its lines, yet the snapshot shows the
+    log's silence as the reader's gap: coverage is proven, not assumed from a filtered query."""
+    route = respx.get(f"{BASE}/v1/logs").mock(side_effect=dense_log_api)
+    respx.get(f"{BASE}/v1/services/srv-rlm/events").mock(return_value=httpx.Response(200, json=[]))
+    tolerance = timedelta(minutes=10)
+    fetched = fetch_rlm_log(API, WINDOW, int(tolerance.total_seconds() * 1e6), budget())
+    assert fetched.lines < len(DENSE) / 2  # not a download of the whole log
+    walks = [c for c in route.calls if not c.request.url.params.get("text")]
+    assert len(walks) < 40
+    path = tmp_path / "rlm.jsonl"
+    path.write_bytes(fetched.content)
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(json.dumps(d) + "\n" for d in DENSE), encoding="utf-8")
+    gaps = [silences(p, tolerance) for p in (path, whole)]
+    assert (
+        gaps[0] == gaps[1] == [(T0 + timedelta(minutes=49, seconds=40), T0 + timedelta(minutes=90))]
+    )
+
+
+def silences(path: Path, tolerance: timedelta) -> list[tuple[datetime, datetime]]:
+    """The silences longer than `tolerance` the RLM reader sees in WINDOW (the coverage rule)."""
+    assert WINDOW.start is not None
+    runs = scan_rlm_log(path, WINDOW.start, WINDOW.end, resolution=tolerance).coverage.runs
+    edges = [WINDOW.start, *(t for run in runs for t in run), WINDOW.end]
+    pairs = zip(edges[::2], edges[1::2], strict=True)
+    return [(a, b) for a, b in pairs if b - a > tolerance]
+
+
 @respx.mock
 def test_a_page_that_says_more_but_gives_no_way_on_fails_the_snapshot() -> None:
     respx.get(f"{BASE}/v1/logs").mock(
