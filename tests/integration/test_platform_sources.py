@@ -295,6 +295,11 @@ def test_vercel_logs_on_path_is_read_with_the_token_in_its_environment(
         "--environment production" in call and "--query Routing import request" in call
         for call in made
     )
+    assert all(
+        call.startswith("logs --json") and "--since 20" in call and "--until 20" in call
+        for call in made
+    ), made
+    assert all(VERCEL_TOKEN not in call for call in made)  # the token is in its environment
     path = settings.evidence_dir / taken.path
     from_cli = count_routing(path, window.start, window.end)  # type: ignore[arg-type]
     from_file = count_routing(world.router_log, window.start, window.end)  # type: ignore[arg-type]
