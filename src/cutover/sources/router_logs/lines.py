@@ -61,7 +61,7 @@ class LineParser:
             return []
         try:
             made = self._made(raw, routing=False)
-        except ConfigError:
+        except (ConfigError, ValueError):
             return []
         return [instant for instant, *_ in made or () if instant is not None]
 
@@ -120,10 +120,13 @@ class LineParser:
             # Outside routing lines only the instant matters; missing settings mean "unknown".
             try:
                 instant: int | None = self._text_instant(iso, timed, line)
-            except ConfigError:
+            except (ConfigError, ValueError):
                 instant = None
             return [(instant, OTHER, None, None)]
-        return [(self._text_instant(iso, timed, line), kind, percent, None)]
+        try:
+            return [(self._text_instant(iso, timed, line), kind, percent, None)]
+        except ValueError:  # a day or time that does not exist (Feb 31, 25:00): unreadable
+            return None
 
     def _text_instant(
         self, iso: re.Match[str] | None, timed: re.Match[str] | None, line: str
