@@ -113,8 +113,9 @@ class LineParser:
 
     def _text_records(
         self, line: str, iso: re.Match[str] | None, timed: re.Match[str] | None
-    ) -> list[_Made]:
-        """`vercel logs` text (or a line starting with a full ISO 8601 date-time)."""
+    ) -> list[_Made] | None:
+        """`vercel logs` text (or a line starting with a full ISO 8601 date-time); None when a
+        routing line's time cannot be read."""
         kind, percent = classify_text(line)
         if kind == OTHER:
             # Outside routing lines only the instant matters; missing settings mean "unknown".
