@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -306,3 +307,27 @@ def test_after_stage_4_proceeds_v1_removal_is_checked() -> None:
     status = status_at(72 + 24 * 14 + 1, *records, gate)
     assert status.gate is not None and status.gate.verdict == "PROCEED"
     assert status.next == "pytest -m v1_removal --as-of 2026-03-19T10:00:00Z"
+
+
+def test_a_log_the_gate_fetches_from_a_platform_is_not_missing(tmp_path: Path) -> None:
+    """Render configured and no RLM log file: the gate fetches the log and the metrics, so
+    status does not ask for them; the router log (no drain, no `vercel` here) still is."""
+    from cutover.cli.status import source_problems
+    from cutover.config import resolve_settings
+
+    env = {
+        "CUTOVER_DATABASE_URL": "postgresql://reader@127.0.0.1:1/x",
+        "RENDER_API_KEY": "rnd_key",
+        "CUTOVER_RENDER_SERVICE": "srv-1",
+        "CUTOVER_RENDER_OWNER": "tea-1",
+        "PATH": str(tmp_path),
+    }
+    problems = source_problems(resolve_settings({}, env=env, config_file=None))
+    assert "rlm_logs" not in problems and "rlm_metrics" not in problems
+    assert problems["router_logs"] == "is not set"
+    bare = source_problems(
+        resolve_settings(
+            {}, env={"CUTOVER_DATABASE_URL": "postgresql://reader@127.0.0.1:1/x"}, config_file=None
+        )
+    )
+    assert bare["rlm_logs"] == "is not set"

@@ -76,11 +76,16 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def source_problems(settings: Settings) -> dict[str, str]:
     """What is wrong with each source setting a live gate run reads: unset, or naming an export
-    that does not exist. A seeded run has all of them from its scenario. (Platform API settings,
-    once they exist, also supply a log: this is the one place to say so.)"""
+    that does not exist. A seeded run has all of them from its scenario. An export a gate run
+    fetches from a platform (`sources.platform.fetch.wanted`) is supplied."""
+    from cutover.sources.platform.fetch import wanted
+
+    fetched = wanted(settings)
     problems = {}
     for name in ("database_url", "router_logs", "rlm_logs", "rlm_metrics", "rlm_local_url"):
         value = getattr(settings, name)
+        if value is None and name in fetched:
+            continue
         if value is None:
             problems[name] = "is not set"
         elif isinstance(value, Path) and not value.exists():

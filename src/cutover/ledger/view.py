@@ -72,13 +72,23 @@ class LedgerView:
 
     @classmethod
     def load(
-        cls, evidence_dir: Path, as_of: datetime, *, target: str, scenario: str | None
+        cls,
+        evidence_dir: Path,
+        as_of: datetime,
+        *,
+        target: str,
+        scenario: str | None,
+        before_line: int | None = None,
     ) -> LedgerView:
-        """Verify the chain and keep this target's records; a broken chain is a LedgerBroken (a
+        """Verify the chain and keep this target's records (those before `before_line` only,
+        when given: what a replayed run saw); a broken chain is a LedgerBroken (a
         SourceUnavailable) naming the line. A record whose target cannot be read is no
         target's (`cutover verify` fails it)."""
         store = Store(evidence_dir)
-        return cls([e for e in store.read() if _concerns(e, target, scenario)], as_of, store.path)
+        entries = store.read()
+        if before_line is not None:
+            entries = [e for e in entries if e.line < before_line]
+        return cls([e for e in entries if _concerns(e, target, scenario)], as_of, store.path)
 
     def _all(self, kind: type[R]) -> list[tuple[int, R]]:
         """(line, record) of every record of `kind`, in ledger order, parsed once."""
