@@ -75,6 +75,7 @@ class Profile:
     slow_persist_hours: float = 6.0
     in_flight_drain_minutes: int = 30
     integrity_max_listed: int = 20
+    error_texts_max_rows: int = 1000  # distinct error texts read; more is inconclusive, not cut
     rollback_window_hours: float = 24.0  # success and error rates for the triggers
     rollback_log_window_minutes: int = 60  # OOM / crash lines that call for a rollback now
     in_flight_lookback_hours: float = 48.0  # how far back imports may still be in flight
@@ -204,6 +205,10 @@ class Profile:
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
+    # the platforms (Render, Vercel): a source's whole fetch (every page, wait and retry) and
+    # the largest page read
+    platform_deadline_seconds: float = 600.0
+    platform_max_page_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
     connect_timeout_seconds: float = 10.0
     # criteria that report their verdicts without changing the run's action (dry run); a
@@ -277,6 +282,7 @@ LIMITS: dict[str, Limit] = {
     "slow_persist_hours": NON_NEGATIVE,
     "in_flight_drain_minutes": NON_NEGATIVE,
     "integrity_max_listed": AT_LEAST_ONE,
+    "error_texts_max_rows": AT_LEAST_ONE,
     "rollback_window_hours": POSITIVE,
     "rollback_log_window_minutes": POSITIVE,
     "in_flight_lookback_hours": POSITIVE,
@@ -306,6 +312,8 @@ LIMITS: dict[str, Limit] = {
     "systemic_min_users": AT_LEAST_ONE,
     "http_timeout_seconds": POSITIVE,
     "http_max_body_bytes": AT_LEAST_ONE,
+    "platform_deadline_seconds": POSITIVE,
+    "platform_max_page_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
     "connect_timeout_seconds": Limit(1.0),
 }

@@ -74,13 +74,23 @@ class LedgerView:
 
     @classmethod
     def load(
-        cls, evidence_dir: Path, as_of: datetime, *, target: str, scenario: str | None
+        cls,
+        evidence_dir: Path,
+        as_of: datetime,
+        *,
+        target: str,
+        scenario: str | None,
+        before_line: int | None = None,
     ) -> LedgerView:
-        """Verify the chain and keep this target's records; a broken chain is a LedgerBroken (a
+        """Verify the chain and keep this target's records (those before `before_line` only,
+        when given: what a replayed run saw); a broken chain is a LedgerBroken (a
         SourceUnavailable) naming the line. A record whose target cannot be read is no
         target's (`cutover verify` fails it)."""
         store = Store(evidence_dir)
-        return cls([e for e in store.read() if _concerns(e, target, scenario)], as_of, store.path)
+        entries = store.read()
+        if before_line is not None:
+            entries = [e for e in entries if e.line < before_line]
+        return cls([e for e in entries if _concerns(e, target, scenario)], as_of, store.path)
 
     def _all(self, kind: type[R]) -> list[tuple[int, R]]:
         """(line, record) of every record of `kind`, in ledger order, parsed once."""
@@ -191,6 +201,19 @@ class LedgerView:
             (line, w, None if w.checkpoint is None else checkpoints.get(w.checkpoint))
             for line, w in self._all(Waiver)
             if w.criterion == criterion
+        ]
+
+    def rollbacks(self) -> list[tuple[int, Rollback]]:
+        """(line, record) of every rollback at or before the instant, in ledger order."""
+        return list(self._events(Rollback))
+
+    def checkpoints(self) -> list[tuple[int, Checkpoint]]:
+        """(line, record) of every checkpoint measured at or before the instant (its `as_of`,
+        the rule `checkpoint_values` reads by), in ledger order."""
+        return [
+            (line, record)
+            for line, record in self._all(Checkpoint)
+            if record.as_of is not None and record.as_of <= self.as_of
         ]
 
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:

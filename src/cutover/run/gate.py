@@ -4,8 +4,9 @@ deciding its criterion records instead (inconclusive, or `error` with its one-li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from cutover.criteria.registry import CRITERIA, Context
 from cutover.errors import SourceUnavailable
 from cutover.evidence.properties import result_properties
 from cutover.gate import decide, one_line
+from cutover.ledger.records import Snapshot
 from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
 from cutover.overrides import apply_advisory, apply_waiver
@@ -70,11 +72,14 @@ def criterion_key(item: pytest.Item) -> str:
 
 @dataclass
 class Gate:
-    """What a gate test uses: decide one criterion and record its evidence on the test."""
+    """What a gate test uses: decide one criterion and record its evidence on the test (with
+    the platform snapshots behind the sources it read: `snapshots`, a property)."""
 
     item: pytest.Item
     context: Context
     inputs: Inputs
+    read: set[str] = field(default_factory=set)  # "exports", "rollout": what it read
+    snapshots: Callable[[], tuple[Snapshot, ...]] | None = None
 
     def decide(self, criterion_id: str, measurement: Measurement) -> Result:
         result = decide(criterion_id, lambda: measurement(self.inputs, criterion_id), self.context)
@@ -83,6 +88,13 @@ class Gate:
             result, as_of=self.context.as_of, target=self.context.target
         ):
             self.item.user_properties.append((name, value))
+        measured = [
+            {"source": s.source, "export": s.export, "sha256": s.sha256}
+            for s in (self.snapshots() if self.read and self.snapshots else ())
+            if ("rollout" if s.export == "rollout" else "exports") in self.read
+        ]
+        if measured:
+            self.item.user_properties.append(("snapshots", json.dumps(measured, sort_keys=True)))
         said = f"{result.criterion}: {redact_text(result.reason)}"
         if result.outcome is Outcome.WAIVED:
             pytest.skip(f"waived: {said}")  # never a pass, and it does not fail the run

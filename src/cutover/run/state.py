@@ -27,6 +27,7 @@ class RunState:
     head_after: str = ""
     pytest_status: int | None = None  # the exit status pytest chose, before the verdict's
     verdict: RunVerdict | None = None
+    replay_differences: list[str] = field(default_factory=list)  # --replay: verdicts that differ
 
 
 STATE = pytest.StashKey[RunState]()
