@@ -329,12 +329,14 @@ def test_waivers_and_invalidations_are_signed_like_every_record(
     for command in (
         ("waive", DURATION, "--reason", "x", "--by", "alice"),
         ("invalidate", "1", "--reason", "x", "--by", "bob"),
+        ("classify", "KeyError: <str>", "--as", "user", "--by", "carol"),
     ):
         assert cutover(tmp_path, *command) == 0
         head = (evidence / "ledger.head").read_bytes()
         signed = (evidence / HMAC_NAME).read_text(encoding="utf-8").strip()
         assert signed == hmac_of("hm4c-key-for-the-test", head)
-    assert [e.data.get("kind") for e in store.read()] == [None, "waiver", "invalidation"]
+    kinds = [e.data.get("kind") for e in store.read()]
+    assert kinds == [None, "waiver", "invalidation", "signature"]
 
 
 def test_a_set_aside_note_names_line_instant_person_and_reason() -> None:

@@ -209,11 +209,12 @@ class LedgerView:
 
     def checkpoints(self) -> list[tuple[int, Checkpoint]]:
         """(line, record) of every checkpoint measured at or before the instant (its `as_of`,
-        the rule `checkpoint_values` reads by), in ledger order."""
+        the rule `checkpoint_values` reads by) and not set aside, in ledger order."""
+        invalid = self.invalidations()
         return [
             (line, record)
             for line, record in self._all(Checkpoint)
-            if record.as_of is not None and record.as_of <= self.as_of
+            if record.as_of is not None and record.as_of <= self.as_of and line not in invalid
         ]
 
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:
