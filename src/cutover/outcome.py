@@ -33,6 +33,15 @@ class Action(enum.IntEnum):
     ROLLBACK = 2
 
 
+#: the criteria a waiver (`--force`) or the profile's `advisory` (`advisory_triggers_accepted`)
+#: may only cover loudly: the rollback triggers, and the checks that prove a rollback took
+ROLLBACK_TRIGGERS = ("rollback.", "rollback_verify.")
+
+
+def is_rollback_trigger(criterion: str) -> bool:
+    return criterion.startswith(ROLLBACK_TRIGGERS)
+
+
 def action_for(outcome: Outcome, on_fail: Action | None) -> Action:
     """What one criterion's outcome asks of the run: a pass proceeds, a failure asks for its
     consequence (HOLD when none is given), and an undecided or errored criterion holds."""

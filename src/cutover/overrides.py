@@ -9,8 +9,9 @@ waive`) and the profile's `advisory` list. The runner applies both to every resu
   it); one scoped to a checkpoint record applies only to runs re-deciding that checkpoint (a run
   measuring the very instant it measured, `--as-of` its `as_of`), whenever it was made. The
   latest waiver in force wins.
-- A rollback trigger (`rollback.*`, `rollback.data_corruption` among them) is waived only with
-  `--force`, and a waiver without it is never applied.
+- A rollback trigger (`rollback.*`, `rollback.data_corruption` among them) and a check that the
+  rollback took (`rollback_verify.*`: they ask for ROLLBACK too) are waived only with `--force`,
+  and a waiver without it is never applied.
 - An advisory criterion reports its verdict and never changes the run's action.
 """
 
@@ -23,11 +24,9 @@ from datetime import datetime
 import cutover.criteria  # noqa: F401  (registers the criteria)
 from cutover.criteria.registry import CRITERIA
 from cutover.ledger.records import Waiver
-from cutover.outcome import Outcome, Result, Waived
+from cutover.outcome import Outcome, Result, Waived, is_rollback_trigger
 from cutover.profile import Profile
 from cutover.timeutil import iso
-
-TRIGGERS = "rollback."
 
 #: (line, waiver, the as_of of the checkpoint it is scoped to) as `LedgerView.waivers` gives them
 WaiverOnRecord = tuple[int, Waiver, datetime | None]
@@ -38,15 +37,11 @@ def known_criteria() -> frozenset[str]:
     return frozenset(CRITERIA)
 
 
-def is_trigger(criterion: str) -> bool:
-    return criterion.startswith(TRIGGERS)
-
-
 def waiver_problem(criterion: str, *, force: bool) -> str:
     """Why `cutover waive` refuses to waive `criterion` ("" when it may)."""
     if criterion not in CRITERIA:
         return f"no criterion {criterion!r}; known: {', '.join(sorted(CRITERIA))}"
-    if is_trigger(criterion) and not force:
+    if is_rollback_trigger(criterion) and not force:
         return (
             f"{criterion} is a rollback trigger: a waiver of it is refused unless --force is "
             "given (the waiver is then marked forced everywhere it shows)"
@@ -64,7 +59,7 @@ def in_force(waivers: Sequence[WaiverOnRecord], as_of: datetime) -> tuple[int, W
             continue  # not made yet at the instant measured
         if waiver.checkpoint is not None and scoped_as_of != as_of:
             continue  # scoped to another checkpoint
-        if is_trigger(waiver.criterion) and not waiver.forced:
+        if is_rollback_trigger(waiver.criterion) and not waiver.forced:
             continue
         found.append((waiver.at, line, waiver))
     if not found:

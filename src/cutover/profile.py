@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cutover.errors import ConfigError
+from cutover.outcome import is_rollback_trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +365,7 @@ def advisory_problem(profile: Profile, criteria: Collection[str] | None) -> str:
             f"names no criterion: {', '.join(map(repr, unknown))}; known: "
             f"{', '.join(sorted(criteria or ()))}"
         )
-    triggers = [c for c in profile.advisory if c.startswith("rollback.")]
+    triggers = [c for c in profile.advisory if is_rollback_trigger(c)]
     if triggers and not profile.advisory_triggers_accepted:
         return (
             f"names rollback trigger(s) {', '.join(triggers)}; a trigger may be advisory only "

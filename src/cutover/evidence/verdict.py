@@ -85,6 +85,17 @@ def _next_step(
     if action is Action.HOLD:
         return "hold and investigate"
     if "rollback_verify" in selection:
+        # waived or advisory checks leave PROCEED, but they do not show the rollback took
+        unproven = [
+            r.criterion
+            for r in results
+            if r.criterion.startswith("rollback_verify.") and r.outcome is not Outcome.PASS
+        ]
+        if unproven:
+            return (
+                f"the rollback is not shown to have taken ({', '.join(sorted(unproven))} did not "
+                "pass): confirm it before restarting from stage 1"
+            )
         return "the rollback took: fix the root cause, then restart from stage 1 without skipping"
     return ""
 
