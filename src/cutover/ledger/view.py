@@ -176,8 +176,9 @@ class LedgerView:
         """Checkpoint line -> the first record setting it aside. Whenever it was made: a record
         measured wrongly was wrong at every instant, so a backfill re-deciding one ignores it."""
         found: dict[int, Invalidation] = {}
-        for _, record in self._all(Invalidation):
-            found.setdefault(record.checkpoint, record)
+        for line, record in self._all(Invalidation):
+            if record.checkpoint < line:  # one naming a later line is no decision (`verify`)
+                found.setdefault(record.checkpoint, record)
         return found
 
     def set_aside(self, criterion: str) -> list[tuple[int, datetime, Invalidation]]:
@@ -195,8 +196,13 @@ class LedgerView:
 
     def waivers(self, criterion: str) -> list[tuple[int, Waiver, datetime | None]]:
         """(line, waiver, the as_of of the checkpoint it is scoped to) of every waiver of
-        `criterion`, whenever made: which one is in force is the runner's to decide."""
-        checkpoints = {line: record.as_of for line, record in self._all(Checkpoint)}
+        `criterion`, whenever made: which one is in force is the runner's to decide. A waiver
+        scoped to a checkpoint set aside has no instant (None): it accepted a failure in evidence
+        nobody trusts, so it covers no re-measurement of it."""
+        invalid = self.invalidations()
+        checkpoints = {
+            line: record.as_of for line, record in self._all(Checkpoint) if line not in invalid
+        }
         return [
             (line, w, None if w.checkpoint is None else checkpoints.get(w.checkpoint))
             for line, w in self._all(Waiver)

@@ -5,7 +5,8 @@ Three checks, each reported line by line, then a one-line summary:
 1. The ledger (`chain`): every record's `prev` is the SHA-256 of the line before it, so a record
    changed, removed or reordered breaks the chain at the line after the change; `ledger.head`
    anchors the last record as it is; its signatures verify, when the settings give a key to
-   check them; every checkpoint fits its schema.
+   check them; every checkpoint fits its schema; every waiver scoped to a checkpoint, and every
+   invalidation, names an earlier checkpoint record of its own target.
 2. The JUnit files (`junit`): every criterion a JUnit file records appears in a ledger
    checkpoint of the same instant with the same verdict (and measured value), and the JUnit
    status agrees with it; the ledger heads each run recorded before and after it are still

@@ -1,6 +1,6 @@
 """The ledger checks of `cutover verify`: the hash chain line by line, the anchor in
-`ledger.head` (and its signatures, when the settings give a key to check them), and each
-checkpoint record against its schema."""
+`ledger.head` (and its signatures, when the settings give a key to check them), each record
+against its schema, and each waiver or invalidation against the checkpoint it names."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from cutover.config import Settings
 from cutover.ledger import signing
 from cutover.ledger.errors import RecordInvalid
-from cutover.ledger.records import Checkpoint
+from cutover.ledger.records import Checkpoint, Invalidation, LedgerRecord, Waiver
 from cutover.ledger.store import HEAD_NAME, Chain, Link, Store, digest
 from cutover.verify.findings import Verification
 
@@ -107,7 +107,8 @@ def check_signatures(result: Verification, evidence_dir: Path, settings: Setting
 
 def checkpoints(result: Verification, chain: Chain) -> list[tuple[int, Checkpoint]]:
     """(line, record) of every checkpoint (also past a break). Every record is read against its
-    schema, as the gates read it: one that does not fit fails the ledger check."""
+    schema, as the gates read it: one that does not fit fails the ledger check; so does a
+    waiver or an invalidation naming a line that is not an earlier checkpoint of its target."""
     found: list[tuple[int, Checkpoint]] = []
     for entry in chain.entries:
         try:
@@ -117,4 +118,25 @@ def checkpoints(result: Verification, chain: Chain) -> list[tuple[int, Checkpoin
             continue
         if isinstance(record, Checkpoint):
             found.append((entry.line, record))
+        problem = _decision_problem(record, dict(found))
+        if problem:
+            result.add("FAIL", "ledger", f"{chain.path.name} line {entry.line}: {problem}")
     return found
+
+
+def _decision_problem(record: LedgerRecord, earlier: Mapping[int, Checkpoint]) -> str:
+    """Why a waiver or invalidation names no earlier checkpoint of its own target ("" when it
+    does). The CLI refuses each of these, so such a record was written by hand; an invalidation
+    naming a later line would set aside whatever checkpoint a later run appends there."""
+    if isinstance(record, Invalidation):
+        kind, line = "an invalidation", record.checkpoint
+    elif isinstance(record, Waiver) and record.checkpoint is not None:
+        kind, line = "a waiver", record.checkpoint
+    else:
+        return ""
+    checkpoint = earlier.get(line)
+    if checkpoint is None:
+        return f"{kind} names line {line}, which is no checkpoint record before it"
+    if checkpoint.origin != record.origin:
+        return f"{kind} names line {line}, a checkpoint of another target"
+    return ""
