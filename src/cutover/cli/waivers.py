@@ -12,6 +12,7 @@ ledger (signed like every record when signing is configured).
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timedelta
 from typing import Any
 
 from cutover.cli.options import instant
@@ -20,6 +21,7 @@ from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import LIVE, Checkpoint, Entry, Invalidation, Origin, Waiver
 from cutover.ledger.signing import signer_for
+from cutover.outcome import is_rollback_trigger
 from cutover.overrides import waiver_problem
 from cutover.timeutil import iso, utc_now
 
@@ -42,7 +44,12 @@ def add(commands: Any) -> None:
     waive.add_argument(
         "--force", action="store_true", help="waive a rollback trigger (marked as forced)"
     )
-    waive.add_argument("--at", type=instant, default=None, help="when (ISO 8601; default now)")
+    waive.add_argument(
+        "--at",
+        type=instant,
+        default=None,
+        help="when (ISO 8601; default now; live: not before now, beyond the clock skew allowance)",
+    )
     waive.add_argument(
         "--scenario", default=None, help="for a seeded scenario's runs instead of the live target"
     )
@@ -99,7 +106,9 @@ def record_waiver(args: argparse.Namespace, settings: Settings) -> int:
                 f"{args.criterion}"
             )
         origin = checkpoint.origin
-    forced = args.force and args.criterion.startswith("rollback.")
+    if origin.live and args.at is not None:
+        _check_not_backdated(args.at, settings)
+    forced = args.force and is_rollback_trigger(args.criterion)
     waiver = Waiver(
         args.criterion, args.reason, args.by, at, args.until, args.checkpoint, forced, origin
     )
@@ -112,6 +121,19 @@ def record_waiver(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.reason} (from {iso(at)}, ledger line {head.line if head else '?'})"
     )
     return 0
+
+
+def _check_not_backdated(at: datetime, settings: Settings) -> None:
+    """A live waiver dated before now would cover backfills of instants measured before anybody
+    accepted the failure (seeded scenarios keep `--at`: their timelines are made up)."""
+    allowance = timedelta(minutes=settings.profile.clock_skew_minutes)
+    now = utc_now()
+    if at < now - allowance:
+        raise ConfigError(
+            f"waive: --at {iso(at)} is before the clock's {iso(now)} (allowance "
+            f"{settings.profile.clock_skew_minutes:g} min); a live waiver is in force from when "
+            "it is recorded: leave --at out"
+        )
 
 
 def record_invalidation(args: argparse.Namespace, settings: Settings) -> int:
