@@ -137,13 +137,31 @@ def new_error_patterns(inputs: Inputs, criterion: str) -> NewErrorPatterns:
     return NewErrorPatterns(
         current,
         None if baseline is None else frozenset(baseline),
-        set_aside(view, baseline_of),
+        baseline_set_aside(view, baseline_of),
     )
 
 
+def rollout_stage1_since(view: LedgerView) -> datetime | None:
+    """When the current rollout's stage 1 started: its latest start at or before the instant
+    (None: none, or a rollback ended it, and the rollout has not restarted)."""
+    span = view.stage_span(1)
+    return None if span is None or span.ended_by == "rollback" else span.started
+
+
+def baseline_set_aside(view: LedgerView, criterion: str) -> tuple[SetAside, ...]:
+    """The current rollout's stage 1 checkpoints of `criterion` that were set aside."""
+    since = rollout_stage1_since(view)
+    return () if since is None else set_aside(view, criterion, since)
+
+
 def latest_details(view: LedgerView, criterion: str, key: str) -> Any:
-    """`details[key]` of the latest checkpoint of `criterion` that recorded one (None: none)."""
-    values = [v for v in view.checkpoint_values(criterion) if key in v.details]
+    """`details[key]` of the latest checkpoint of `criterion` that recorded one, measured in the
+    current rollout's stage 1 (None: none). A rolled-back rollout's stage 1 is no baseline, even
+    when the current one's checkpoint was set aside."""
+    since = rollout_stage1_since(view)
+    if since is None:
+        return None
+    values = [v for v in view.checkpoint_values(criterion) if key in v.details and v.as_of >= since]
     return max(values, key=lambda v: v.as_of).details[key] if values else None
 
 
@@ -191,7 +209,8 @@ def duration_comparison(inputs: Inputs, criterion: str) -> DurationComparison:
     running = latest_details(view, "stage1.duration", "in_flight_slow_bins") or {}
     in_flight = {float(k): int(v) for k, v in running.items()}
     in_flight = in_flight if baseline is not None else {}
-    return DurationComparison(current, baseline, in_flight, set_aside(view, "stage1.duration"))
+    set_apart = baseline_set_aside(view, "stage1.duration")
+    return DurationComparison(current, baseline, in_flight, set_apart)
 
 
 Attested = tuple[datetime, datetime, int, str]  # (since, until, count, by)
