@@ -23,7 +23,7 @@ from datetime import datetime
 
 import cutover.criteria  # noqa: F401  (registers the criteria)
 from cutover.criteria.registry import CRITERIA
-from cutover.ledger.records import Waiver
+from cutover.ledger.records import Checkpoint, Waiver
 from cutover.outcome import Outcome, Result, Waived, is_rollback_trigger
 from cutover.profile import Profile
 from cutover.timeutil import iso
@@ -47,6 +47,16 @@ def waiver_problem(criterion: str, *, force: bool) -> str:
             "given (the waiver is then marked forced everywhere it shows)"
         )
     return ""
+
+
+def tripped_triggers(checkpoint: Checkpoint) -> list[str]:
+    """The rollback triggers that failed in a checkpoint record: setting it aside needs --force,
+    as waiving one does."""
+    return [
+        r.criterion
+        for r in checkpoint.results
+        if is_rollback_trigger(r.criterion) and r.values.get("verdict") == "fail"
+    ]
 
 
 def in_force(waivers: Sequence[WaiverOnRecord], as_of: datetime) -> tuple[int, Waiver] | None:

@@ -6,7 +6,7 @@ ledger (signed like every record when signing is configured).
   refused.
 - `invalidate LINE`: the checkpoint record at that ledger line is set aside (it stays in the
   chain); criteria that span checkpoints ignore it and say so. Only a checkpoint record can be
-  set aside, and only once.
+  set aside, and only once; one in which a rollback trigger failed needs --force.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cutover.ledger import Store
 from cutover.ledger.records import LIVE, Checkpoint, Entry, Invalidation, Origin, Waiver
 from cutover.ledger.signing import signer_for
 from cutover.outcome import is_rollback_trigger
-from cutover.overrides import waiver_problem
+from cutover.overrides import tripped_triggers, waiver_problem
 from cutover.timeutil import iso, utc_now
 
 
@@ -62,6 +62,11 @@ def add(commands: Any) -> None:
     invalidate.add_argument("--reason", required=True, help="why it cannot be trusted")
     invalidate.add_argument("--by", required=True, help="who sets it aside")
     invalidate.add_argument("--at", type=instant, default=None, help="when (ISO 8601)")
+    invalidate.add_argument(
+        "--force",
+        action="store_true",
+        help="set aside a checkpoint in which a rollback trigger failed (marked as forced)",
+    )
     invalidate.set_defaults(run=record_invalidation)
 
 
@@ -147,10 +152,18 @@ def record_invalidation(args: argparse.Namespace, settings: Settings) -> int:
                 f"invalidate: line {args.line} was set aside already (line {entry.line}, by "
                 f"{earlier.by}: {earlier.reason})"
             )
+    tripped = tripped_triggers(checkpoint)
+    if tripped and not args.force:
+        raise ConfigError(
+            f"invalidate: rollback trigger(s) {', '.join(tripped)} failed in the checkpoint at "
+            f"line {args.line}: setting it aside is refused unless --force is given (as for a "
+            "waiver of a trigger; the report then holds until the selection is measured again)"
+        )
     at = args.at or utc_now()
-    store.append(Invalidation(args.line, args.reason, args.by, at, checkpoint.origin))
+    forced = bool(tripped)
+    store.append(Invalidation(args.line, args.reason, args.by, at, checkpoint.origin, forced))
     print(
         f"set aside checkpoint line {args.line} ({checkpoint.selection} as of "
-        f"{iso(checkpoint.as_of)}) by {args.by}: {args.reason}"
+        f"{iso(checkpoint.as_of)}) by {args.by}{' (forced)' if forced else ''}: {args.reason}"
     )
     return 0

@@ -47,9 +47,12 @@ def run_verdict(
     seeded: bool,
     errors: Sequence[str] = (),
     partial: Sequence[str] = (),
+    tripped_set_aside: Sequence[str] = (),
 ) -> RunVerdict:
     """PROCEED only when every criterion passed, nothing errored and the run was not `partial`
-    (each entry says how, e.g. "partial: 1 of 9 criteria"); else the worst action."""
+    (each entry says how, e.g. "partial: 1 of 9 criteria"); else the worst action.
+    `tripped_set_aside` (the report's): rollback triggers that failed in a later checkpoint of
+    the selection that was set aside; they hold until the selection is measured again."""
     action = max((r.action for r in results), default=Action.HOLD)
     # sorted: under xdist results arrive in completion order; the line must not depend on it
     ordered = sorted(results, key=lambda r: r.criterion)
@@ -57,11 +60,17 @@ def run_verdict(
     not_passed += [r.label for r in ordered if r.outcome is not Outcome.PASS]
     waived = tuple(w.summary(r.criterion) for r in ordered if (w := r.waived) is not None)
     not_passed += [f"{name} (error)" for name in sorted(errors)]
-    if errors or partial:
+    not_passed += tripped_set_aside
+    if errors or partial or tripped_set_aside:
         action = max(action, Action.HOLD)
-    if not results and not errors:
+    if not results and not errors and not tripped_set_aside:
         not_passed.append("no criterion was decided")
     step = _next_step(action, results, selection, partial=bool(partial))
+    if tripped_set_aside and action is Action.HOLD:
+        step = (
+            "hold: a rollback trigger failed in a checkpoint set aside; measure the selection "
+            "again to decide it"
+        )
     return RunVerdict(action, selection, tuple(not_passed), seeded, step, waived)
 
 

@@ -58,12 +58,14 @@ class Waiver(TypedRecord):
 @dataclass(frozen=True, slots=True)
 class Invalidation(TypedRecord):
     """`by` set the checkpoint record at ledger line `checkpoint` aside for `reason` (`cutover
-    invalidate`); criteria that span checkpoints ignore it. Its origin is the checkpoint's."""
+    invalidate`); criteria that span checkpoints ignore it. Its origin is the checkpoint's.
+    `forced`: a rollback trigger had failed in that checkpoint, set aside with --force."""
 
     checkpoint: int
     reason: str
     by: str
     at: datetime
     origin: Origin = LIVE
+    forced: bool = False
     type: ClassVar[str] = "attestation"
     kind: ClassVar[str | None] = "invalidation"

@@ -6,12 +6,14 @@ record that does not fit its schema is listed as a problem; `cutover verify` say
 is wrong. The run verdict is reconstructed from the latest checkpoint of each selection with
 the same rules the run used (`cutover.evidence.verdict.run_verdict`): a partial checkpoint, a
 criterion recorded as `error`, or a gate test its JUnit file shows as a <failure> or an <error>
-without a criterion to explain it, never proceeds.
+without a criterion to explain it, never proceeds. A checkpoint set aside decides nothing, but a
+rollback trigger that failed in it holds its selection until a later checkpoint measures it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from cutover.evidence.junit import JUnitFile, read_junit_dir
@@ -32,6 +34,7 @@ from cutover.ledger.records import (
     as_text,
 )
 from cutover.ledger.store import Chain, Head, Store
+from cutover.overrides import tripped_triggers
 from cutover.profile import Profile
 from cutover.report.model import (
     ChainStatus,
@@ -53,18 +56,26 @@ def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidenc
     events: list[LedgerEvent] = []
     problems: list[str] = []
     set_aside: dict[int, str] = {}
+    tripped: dict[int, list[str]] = {}
     for entry in chain.entries:
         record = _parse(entry, problems)
         if isinstance(record, records.Checkpoint):
             checkpoints.append(Checkpoint.of(entry.line, record))
+            tripped[entry.line] = tripped_triggers(record)
         elif entry.type != "checkpoint":
             events.append(_event(entry, record))
-        if isinstance(record, Invalidation):
-            said = f"set aside by {as_text(record.by)}: {as_text(record.reason)}"
+        # one naming a later line is no decision (`cutover verify` fails it)
+        if isinstance(record, Invalidation) and record.checkpoint < entry.line:
+            forced = " (forced)" if record.forced else ""
+            said = f"set aside by {as_text(record.by)}{forced}: {as_text(record.reason)}"
             set_aside.setdefault(record.checkpoint, said)
     junit = tuple(read_junit_dir(evidence_dir))
-    # a checkpoint set aside decides nothing: the verdict comes from the latest other one
-    latest = _latest([c for c in checkpoints if c.line not in set_aside], junit)
+    # a checkpoint set aside decides nothing: the verdict comes from the latest other one, but a
+    # rollback trigger that failed in a later one set aside holds it
+    trips = {line: tripped[line] for line in set_aside if tripped.get(line)}
+    latest = _latest(checkpoints, junit, set_aside, trips)
+    for line, criteria in trips.items():
+        set_aside[line] += f"; rollback trigger(s) had failed: {', '.join(criteria)}"
     status = chain_status(chain, _head(store))
     verdict = _overall(latest, status, seeded=_any_seeded(checkpoints, events))
     return Evidence(
@@ -159,28 +170,54 @@ def waiver_summary(waiver: Waiver) -> str:
 
 
 def _latest(
-    checkpoints: Sequence[Checkpoint], junit: Sequence[JUnitFile]
+    checkpoints: Sequence[Checkpoint],
+    junit: Sequence[JUnitFile],
+    set_aside: Mapping[int, str],
+    trips: Mapping[int, Sequence[str]],
 ) -> list[SelectionVerdict]:
+    """Each selection's latest checkpoint not set aside and its verdict, held by the rollback
+    triggers that failed in a later checkpoint set aside (a selection whose every checkpoint is
+    set aside shows when one of them tripped one)."""
+    decided = _latest_by_selection([c for c in checkpoints if c.line not in set_aside])
+    tripped = _latest_by_selection([c for c in checkpoints if c.line in trips])
+    latest: list[SelectionVerdict] = []
+    for selection in sorted(decided.keys() | tripped.keys(), key=selection_rank):
+        checkpoint = decided.get(selection)
+        held = tuple(
+            f"{criterion} (fail in checkpoint line {c.line}, {set_aside[c.line]})"
+            for c in checkpoints
+            if c.selection == selection and c.line in trips
+            if checkpoint is None or _order(c) > _order(checkpoint)
+            for criterion in trips[c.line]
+        )
+        shown = checkpoint or tripped[selection]
+        errors = () if checkpoint is None else tuple(_errored_cases(checkpoint, junit))
+        verdict = run_verdict(
+            [] if checkpoint is None else checkpoint.recorded(),
+            selection=selection,
+            seeded=shown.seeded,
+            errors=errors,
+            partial=[] if checkpoint is None else checkpoint.partial,
+            tripped_set_aside=held,
+        )
+        latest.append(
+            SelectionVerdict(selection, shown, verdict, errors, held, checkpoint is not None)
+        )
+    return latest
+
+
+def _order(checkpoint: Checkpoint) -> tuple[datetime, int]:
+    """The latest instant measured wins; the same instant measured again: the later record."""
+    return instant_key(checkpoint.as_of), checkpoint.line
+
+
+def _latest_by_selection(checkpoints: Sequence[Checkpoint]) -> dict[str, Checkpoint]:
     by_selection: dict[str, Checkpoint] = {}
     for checkpoint in checkpoints:
         current = by_selection.get(checkpoint.selection)
-        # the latest instant measured wins; the same instant measured again: the later record
-        key = (instant_key(checkpoint.as_of), checkpoint.line)
-        if current is None or key >= (instant_key(current.as_of), current.line):
+        if current is None or _order(checkpoint) >= _order(current):
             by_selection[checkpoint.selection] = checkpoint
-    latest: list[SelectionVerdict] = []
-    for selection in sorted(by_selection, key=selection_rank):
-        checkpoint = by_selection[selection]
-        errors = tuple(_errored_cases(checkpoint, junit))
-        verdict = run_verdict(
-            checkpoint.recorded(),
-            selection=selection,
-            seeded=checkpoint.seeded,
-            errors=errors,
-            partial=checkpoint.partial,
-        )
-        latest.append(SelectionVerdict(selection, checkpoint, verdict, errors))
-    return latest
+    return by_selection
 
 
 def matches(junit: JUnitFile, checkpoint: Checkpoint) -> bool:
@@ -212,13 +249,21 @@ def _any_seeded(checkpoints: Sequence[Checkpoint], events: Sequence[LedgerEvent]
 
 
 def _overall(latest: Sequence[SelectionVerdict], chain: ChainStatus, *, seeded: bool) -> RunVerdict:
-    results = [r for s in latest for r in s.checkpoint.recorded()]
+    results = [r for s in latest if s.decided for r in s.checkpoint.recorded()]
     errors = [e for s in latest for e in s.errors]
     if not chain.ok:
         # evidence that does not verify cannot let a rollout proceed
         errors.append(f"ledger hash chain broken at line {chain.line}")
     elif not chain.anchored:
         errors.append("ledger.head does not anchor the last record")
-    partial = [f"{s.selection} {p}" for s in latest for p in s.checkpoint.partial]
+    partial = [f"{s.selection} {p}" for s in latest if s.decided for p in s.checkpoint.partial]
+    held = [h for s in latest for h in s.tripped_set_aside]
     selection = " + ".join(s.selection for s in latest) or "no checkpoint"
-    return run_verdict(results, selection=selection, seeded=seeded, errors=errors, partial=partial)
+    return run_verdict(
+        results,
+        selection=selection,
+        seeded=seeded,
+        errors=errors,
+        partial=partial,
+        tripped_set_aside=held,
+    )

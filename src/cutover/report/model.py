@@ -193,6 +193,9 @@ class SelectionVerdict:
     checkpoint: Checkpoint
     verdict: RunVerdict
     errors: tuple[str, ...]  # gate tests that errored in the JUnit file of this checkpoint
+    # rollback triggers that failed in later checkpoints of the selection set aside (they hold)
+    tripped_set_aside: tuple[str, ...] = ()
+    decided: bool = True  # False: every checkpoint is set aside; `checkpoint` is the latest
 
 
 @dataclass(frozen=True, slots=True)
