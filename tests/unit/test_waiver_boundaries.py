@@ -1,6 +1,8 @@
-"""Hostile review of issue 16's waivers, invalidations and advisory criteria (REVIEW16W.md).
-
-Every test here fails on the code as merged: each is a defect, named in its docstring."""
+"""Where a person's decision about the evidence must not reach (issue 16; the review's findings
+F1-F6 in REVIEW16W.md): setting aside a checkpoint in which a rollback trigger failed, waiving
+or making advisory a check that the rollback took, a waiver scoped to a checkpoint set aside, a
+decision naming no earlier checkpoint, a back-dated live waiver, and stage 2's baseline from a
+rolled-back rollout. Each finding's test first, then what still has to work."""
 
 from __future__ import annotations
 
@@ -205,10 +207,275 @@ def test_stage2_never_baselines_on_a_rolled_back_rollouts_stage1(
     back (and restarted from stage 1) two days earlier. Stage 2 is then judged against another
     rollout's durations; the reason only says a checkpoint was ignored. With the current
     rollout's stage 1 set aside there is no baseline: the criterion must be inconclusive."""
+    evidence = tmp_path / "evidence"
+    current = _rolled_back_then_restarted(evidence)
+    assert cutover(evidence, "invalidate", str(current), "--reason", "wrong db", "--by", "bob") == 0
+    # read_durations is replaced: the stage 2 side is never read from a database
+    comparison = _stage2_baseline(evidence, monkeypatch)
+    assert comparison.baseline_bins is None, comparison.baseline_bins
+
+
+def _no_database() -> Any:
+    return None
+
+
+# -- F1: the forced path and what the report shows -----------------------------------------------
+
+
+def _passed(criterion: str) -> CriterionRecord:
+    return CriterionRecord(criterion, {"verdict": "pass", "on_fail": "ROLLBACK"})
+
+
+def test_invalidating_a_tripped_trigger_is_refused_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    tripped = _checkpoint(
+        Store(evidence), "rollback", hours(2), _failed("rollback.data_corruption")
+    )
+    capsys.readouterr()
+    assert cutover(evidence, "invalidate", str(tripped), "--reason", "x", "--by", "mallory") == 2
+    assert capsys.readouterr().err.strip() == (
+        "cutover: invalidate: rollback trigger(s) rollback.data_corruption failed in the "
+        "checkpoint at line 1: setting it aside is refused unless --force is given (as for a "
+        "waiver of a trigger; the report then holds until the selection is measured again)"
+    )
+    assert len(Store(evidence).read()) == 1
+
+
+def test_a_forced_set_aside_of_a_tripped_trigger_holds_the_report_until_measured_again(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "evidence"
+    store = Store(evidence)
+    _checkpoint(store, "rollback", hours(1), _passed("rollback.data_corruption"))
+    tripped = _checkpoint(store, "rollback", hours(2), _failed("rollback.data_corruption"))
+    args = ("invalidate", str(tripped), "--reason", "wrong database", "--by", "mallory", "--force")
+    assert cutover(evidence, *args) == 0
+    aside = store.read()[-1].parse()
+    assert isinstance(aside, Invalidation) and aside.forced
+
+    loaded = load_evidence(evidence)
+    assert loaded.verdict.line() == (
+        "cutover verdict: HOLD — rollback — rollback.data_corruption (fail in checkpoint line 2, "
+        "set aside by mallory (forced): wrong database) — hold: a rollback trigger failed in a "
+        "checkpoint set aside; measure the selection again to decide it"
+    )
+    (selection,) = loaded.latest
+    assert (selection.verdict.action, selection.checkpoint.line) == (Action.HOLD, 1)
+    assert loaded.set_aside[tripped] == (
+        "set aside by mallory (forced): wrong database; rollback trigger(s) had failed: "
+        "rollback.data_corruption"
+    )
+
+    # a later run of the selection decides it again; the set-aside line stays in the timeline
+    _checkpoint(store, "rollback", hours(3), _passed("rollback.data_corruption"))
+    again = load_evidence(evidence)
+    assert again.verdict.action is Action.PROCEED, again.verdict.line()
+    assert tripped in again.set_aside
+
+
+def test_a_selection_whose_only_checkpoint_is_a_tripped_set_aside_still_holds(
+    tmp_path: Path,
+) -> None:
+    """With no other checkpoint of its selection, the report would otherwise drop it and take
+    the verdict from the other selections alone."""
+    evidence = tmp_path / "evidence"
+    store = Store(evidence)
+    _checkpoint(store, "stage1_gate", hours(1), _passed(DURATION))
+    tripped = _checkpoint(store, "rollback", hours(2), _failed("rollback.error_rate"))
+    force = ("--reason", "wrong database", "--by", "mallory", "--force")
+    assert cutover(evidence, "invalidate", str(tripped), *force) == 0
+
+    loaded = load_evidence(evidence)
+    assert loaded.verdict.action is Action.HOLD, loaded.verdict.line()
+    by_selection = {s.selection: s for s in loaded.latest}
+    rollback = by_selection["rollback"]
+    assert (rollback.decided, rollback.checkpoint.line) == (False, tripped)
+    assert "no criterion was decided" not in rollback.verdict.not_passed
+    assert by_selection["stage1_gate"].verdict.action is Action.PROCEED
+
+
+def test_setting_aside_a_checkpoint_without_a_tripped_trigger_needs_no_force(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "evidence"
+    store = Store(evidence)
+    _checkpoint(store, "rollback", hours(1), _passed("rollback.data_corruption"))
+    line = _checkpoint(store, "rollback", hours(2), _passed("rollback.data_corruption"))
+    assert cutover(evidence, "invalidate", str(line), "--reason", "x", "--by", "bob") == 0
+    aside = store.read()[-1].parse()
+    assert isinstance(aside, Invalidation) and not aside.forced
+    assert load_evidence(evidence).verdict.action is Action.PROCEED
+
+
+# -- F2: rollback_verify criteria are waived and made advisory loudly only ---------------------
+
+
+def test_a_rollback_verify_waiver_needs_force_and_is_marked_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    args = ("waive", ROUTING, "--reason", "12% is the CDN", "--by", "alice")
+    assert cutover(evidence, *args) == 2
+    assert f"waive: {ROUTING} is a rollback trigger" in capsys.readouterr().err
+    assert cutover(evidence, *args, "--force") == 0
+    record = Store(evidence).read()[-1].parse()
+    assert isinstance(record, Waiver) and record.forced
+
+
+def test_a_rollback_verify_criterion_is_advisory_only_when_triggers_are_accepted() -> None:
+    from cutover.profile import advisory_problem
+
+    assert "rollback trigger(s) rollback_verify.routing_all_v1" in advisory_problem(
+        Profile(advisory=(ROUTING,)), None
+    )
+    assert (
+        advisory_problem(Profile(advisory=(ROUTING,), advisory_triggers_accepted=True), None) == ""
+    )
+
+
+def test_the_verdict_says_the_rollback_took_when_every_check_passed() -> None:
+    passed = [
+        _recorded(Result(ROUTING, Outcome.PASS, "0% still v2"), hours(1)),
+        _recorded(Result("rollback_verify.percent_zero", Outcome.PASS, "0%"), hours(1)),
+    ]
+    verdict, status = conclude(
+        passed, selection="rollback_verify", seeded=False, errors=[], partial=[], pytest_status=0
+    )
+    assert status == 0
+    assert verdict.next_step == (
+        "the rollback took: fix the root cause, then restart from stage 1 without skipping"
+    )
+
+
+def test_the_verdict_names_the_rollback_check_that_did_not_pass() -> None:
+    failed = Result(ROUTING, Outcome.FAIL, "12% of requests still v2", on_fail=Action.ROLLBACK)
+    advisory = apply_advisory(failed, Profile(advisory=(ROUTING,), advisory_triggers_accepted=True))
+    verdict, _ = conclude(
+        [_recorded(advisory, hours(1))],
+        selection="rollback_verify",
+        seeded=False,
+        errors=[],
+        partial=[],
+        pytest_status=0,
+    )
+    assert verdict.action is Action.PROCEED
+    assert verdict.next_step == (
+        f"the rollback is not shown to have taken ({ROUTING} did not pass): confirm it before "
+        "restarting from stage 1"
+    )
+
+
+# -- F3: a scoped waiver of a checkpoint still trusted still applies ---------------------------
+
+
+def test_a_scoped_waiver_applies_to_its_checkpoint_while_it_is_not_set_aside(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "evidence"
+    line = _checkpoint(Store(evidence), "stage1_gate", hours(24), _failed(DURATION))
+    waive = ("waive", DURATION, "--reason", "big exports", "--by", "alice")
+    assert cutover(evidence, *waive, "--checkpoint", str(line)) == 0
+    view = LedgerView.load(evidence, hours(24), target="live", scenario=None)
+    remeasured = Result(DURATION, Outcome.FAIL, "41% take 30 min or more", on_fail=Action.ROLLBACK)
+    assert apply_waiver(remeasured, view.waivers(DURATION), hours(24)).outcome is Outcome.WAIVED
+
+
+# -- F4: what verify accepts, and what the gates ignore ------------------------------------------
+
+
+def test_verify_accepts_decisions_naming_an_earlier_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    assert cutover(evidence, "stage", "start", "1", "--at", iso(hours(0))) == 0
+    line = _checkpoint(Store(evidence), "stage1_gate", hours(1), _failed(DURATION))
+    waive = ("waive", DURATION, "--reason", "x", "--by", "alice", "--checkpoint", str(line))
+    assert cutover(evidence, *waive) == 0
+    assert cutover(evidence, "invalidate", str(line), "--reason", "x", "--by", "bob") == 0
+    capsys.readouterr()
+    assert cutover(evidence, "verify") == 0, capsys.readouterr().out
+
+
+def test_verify_fails_a_decision_naming_a_checkpoint_of_another_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cutover.ledger.records import Origin
+
+    evidence = tmp_path / "evidence"
+    line = _checkpoint(Store(evidence), "stage1_gate", hours(1), _failed(DURATION))
+    seeded = Invalidation(line, "x", "mallory", hours(2), Origin.seeded("healthy-rollout"))
+    append_unchecked(evidence, seeded.to_json())
+    capsys.readouterr()
+    assert cutover(evidence, "verify") == 1
+    assert (
+        "ledger.jsonl line 2: an invalidation names line 1, a checkpoint of another target"
+        in capsys.readouterr().out
+    )
+
+
+def test_the_gates_ignore_an_invalidation_naming_a_later_line(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    append_unchecked(evidence, Invalidation(2, "pre-emptive", "mallory", hours(0), LIVE).to_json())
+    line = _checkpoint(Store(evidence), "stage1_gate", hours(1), _failed(DURATION))
+    assert line == 2
+    view = LedgerView.load(evidence, hours(2), target="live", scenario=None)
+    assert view.invalidations() == {}
+    assert [n for n, _ in view.checkpoints()] == [2]
+    assert load_evidence(evidence).set_aside == {}
+
+
+# -- F5: live waivers are dated now; seeded ones keep their timeline -----------------------------
+
+
+def test_a_live_waiver_may_be_dated_within_the_clock_skew_allowance(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    recent = iso(datetime.now(UTC) - timedelta(minutes=1))
+    args = ("waive", DURATION, "--reason", "x", "--by", "a", "--at", recent)
+    assert cutover(evidence, *args) == 0
+
+
+def test_a_backdated_live_waiver_is_refused_naming_the_allowance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    args = ("waive", DURATION, "--reason", "x", "--by", "a", "--at", iso(hours(0)))
+    assert cutover(evidence, *args) == 2
+    err = capsys.readouterr().err
+    assert f"waive: --at {iso(hours(0))} is before the clock's " in err
+    assert "(allowance 5 min); a live waiver is in force from when it is recorded" in err
+    assert not (evidence / "ledger.jsonl").exists()
+
+
+def test_a_seeded_waiver_keeps_its_timeline(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    args = ("waive", DURATION, "--reason", "x", "--by", "a", "--at", iso(hours(0)))
+    assert cutover(evidence, *args, "--scenario", "stage1-slow-imports") == 0
+    record = Store(evidence).read()[-1].parse()
+    assert isinstance(record, Waiver) and record.at == hours(0)
+
+
+# -- F6: the current rollout's stage 1 is the baseline -------------------------------------------
+
+
+def _stage2_baseline(evidence: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     from cutover.measure import stage as stage_measure
     from cutover.measure.inputs import Inputs
 
-    evidence = tmp_path / "evidence"
+    monkeypatch.setattr(stage_measure.imports, "read_durations", lambda *a, **k: None)
+    view = LedgerView.load(evidence, hours(100), target="live", scenario=None)
+    inputs = Inputs(Profile(), hours(100), database=_no_database, ledger=lambda: view)
+    return stage_measure.duration_comparison(inputs, "stage2.duration_vs_stage1")
+
+
+def _duration_record(bins: dict[str, int]) -> CriterionRecord:
+    return CriterionRecord(DURATION, {"verdict": "pass", "details": {"bins": bins}})
+
+
+def _rolled_back_then_restarted(evidence: Path) -> int:
+    """Stage 1 from h0 (+24 h: bins {5: 100}), rolled back at h30, restarted at h40 (+24 h at
+    h64: bins {6: 100}), stage 2 from h64; the current stage 1 checkpoint's line."""
     store = Store(evidence)
     for args in (
         ("stage", "start", "1", "--at", iso(hours(0))),
@@ -216,22 +483,30 @@ def test_stage2_never_baselines_on_a_rolled_back_rollouts_stage1(
         ("stage", "start", "1", "--at", iso(hours(40))),
     ):
         assert cutover(evidence, *args) == 0
-
-    def duration_record(bins: dict[str, int]) -> CriterionRecord:
-        return CriterionRecord(DURATION, {"verdict": "pass", "details": {"bins": bins}})
-
-    _checkpoint(store, "stage1_gate", hours(24), duration_record({"5": 100}))  # rolled back
-    current = _checkpoint(store, "stage1_gate", hours(64), duration_record({"6": 100}))
+    _checkpoint(store, "stage1_gate", hours(24), _duration_record({"5": 100}))  # rolled back
+    current = _checkpoint(store, "stage1_gate", hours(64), _duration_record({"6": 100}))
     assert cutover(evidence, "stage", "start", "2", "--at", iso(hours(64))) == 0
-    assert cutover(evidence, "invalidate", str(current), "--reason", "wrong db", "--by", "bob") == 0
-
-    monkeypatch.setattr(stage_measure.imports, "read_durations", lambda *a, **k: None)
-    view = LedgerView.load(evidence, hours(100), target="live", scenario=None)
-    # read_durations is replaced: the stage 2 side is never read from a database
-    inputs = Inputs(Profile(), hours(100), database=_no_database, ledger=lambda: view)
-    comparison = stage_measure.duration_comparison(inputs, "stage2.duration_vs_stage1")
-    assert comparison.baseline_bins is None, comparison.baseline_bins
+    return current
 
 
-def _no_database() -> Any:
-    return None
+def test_stage2_baselines_on_the_restarted_rollouts_stage1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence = tmp_path / "evidence"
+    _rolled_back_then_restarted(evidence)
+    comparison = _stage2_baseline(evidence, monkeypatch)
+    assert (comparison.baseline_bins, comparison.set_aside) == ({6.0: 100}, ())
+
+
+def test_a_stage1_rolled_back_and_not_restarted_is_no_baseline(tmp_path: Path) -> None:
+    from cutover.measure.stage import latest_details
+
+    evidence = tmp_path / "evidence"
+    store = Store(evidence)
+    assert cutover(evidence, "stage", "start", "1", "--at", iso(hours(0))) == 0
+    _checkpoint(store, "stage1_gate", hours(24), _duration_record({"5": 100}))
+    assert cutover(evidence, "rollback", "--reason", "x", "--at", iso(hours(30))) == 0
+    view = LedgerView.load(evidence, hours(40), target="live", scenario=None)
+    assert latest_details(view, DURATION, "bins") is None
+    before = LedgerView.load(evidence, hours(25), target="live", scenario=None)
+    assert latest_details(before, DURATION, "bins") == {"5": 100}
