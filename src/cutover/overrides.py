@@ -7,8 +7,8 @@ waive`) and the profile's `advisory` list. The runner applies both to every resu
   for evidence nobody could read), and its reason says the waiver was not applied.
 - A waiver is in force from its `at` until its `until` (the instant measured must lie before
   it); one scoped to a checkpoint record applies only to runs re-deciding that checkpoint (a run
-  measuring the very instant it measured, `--as-of` its `as_of`), whenever it was made. The
-  latest waiver in force wins.
+  measuring the very instant it measured, `--as-of` its `as_of`), whenever it was made, unless
+  that checkpoint was set aside. The latest waiver in force wins.
 - A rollback trigger (`rollback.*`, `rollback.data_corruption` among them) and a check that the
   rollback took (`rollback_verify.*`: they ask for ROLLBACK too) are waived only with `--force`,
   and a waiver without it is never applied.
