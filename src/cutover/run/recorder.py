@@ -208,6 +208,10 @@ class Recorder:
         line = self.state.verdict.line()
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            terminal = getattr(reporter, "_tw", None)
+            if terminal is not None and terminal.width_of_current_line:
+                # a session cut short (the JUnit file not written) leaves the progress line open
+                reporter.write("\n")
             reporter.write_line(line)
         else:
             print(line)
