@@ -134,6 +134,12 @@ class Recorder:
         self._conclude(session)
         try:
             outcome = yield
+        except OSError as exc:
+            # a full disk or an unwritable directory is bad input, not a bug: the verdict and
+            # the exit status say it, without pytest's INTERNALERROR traceback
+            self.state.errors.append(f"JUnit evidence not written ({one_line(exc)})")
+            self._conclude(session)
+            return None
         except Exception as exc:
             self.state.errors.append(f"JUnit evidence not written ({one_line(exc)})")
             self._conclude(session)
