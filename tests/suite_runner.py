@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from junitparser import JUnitXml
 from junitparser.junitparser import Properties
@@ -94,26 +95,10 @@ def finished(invocation: Invocation, exit_code: int, output: str) -> SuiteRun:
     return SuiteRun(exit_code, output, junit, invocation.evidence_dir, properties)
 
 
-def run_suite(
-    tmp_path: Path,
-    *args: str,
-    marker: str = "prereq",
-    paths: tuple[str, ...] = ("tests/prereqs",),
-    env: dict[str, str] | None = None,
-    junit_name: str | None = None,
-    workers: int | None = None,
-) -> SuiteRun:
-    """`pytest -m MARKER` in a fresh process, with its own evidence directory (serial, or with
-    `workers` xdist workers)."""
-    invocation = suite_invocation(
-        tmp_path,
-        *args,
-        marker=marker,
-        paths=paths,
-        env=env,
-        junit_name=junit_name,
-        workers=workers,
-    )
+def run_suite(tmp_path: Path, *args: str, **options: Any) -> SuiteRun:
+    """`pytest -m MARKER` in a fresh process, with its own evidence directory (the options of
+    `suite_invocation`)."""
+    invocation = suite_invocation(tmp_path, *args, **options)
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", *invocation.args],
         cwd=ROOT,
