@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
+from cutover.config import PLATFORMS, SETTINGS
 from cutover.pytest_plugin import GATE_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +165,34 @@ def test_the_gate_run_fails_on_anything_but_proceed_and_reports_always() -> None
     assert "evidence/" in artifact["with"]["path"]
     assert steps["Keep the evidence for the next run"]["if"] == "always()"
     assert steps["actions/setup-python@v5"]["with"]["python-version"] == "3.11"
+
+
+#: the platform settings a gate run fetches with (issue 13's contract), by their env names
+PLATFORM_ENV = {
+    s.env
+    for s in SETTINGS
+    if s.name in {n for names in PLATFORMS.values() for n in names}
+    or s.name in {"vercel_team", "drain_store"}
+}
+
+
+def test_the_gate_fetches_from_the_platforms_with_no_user_script() -> None:
+    """Every platform setting reaches the gate step (tokens from secrets, the rest from
+    variables) and no step runs a user's export script or sets the export files (a file setting
+    would stop the gate from fetching)."""
+    assert {"RENDER_API_KEY", "VERCEL_TOKEN", "CUTOVER_DRAIN_STORE"} <= PLATFORM_ENV
+    steps = _steps("cutover-run.yml")
+    env = steps["Run the gate"]["env"]
+    for name in PLATFORM_ENV:
+        kind = "secrets" if any(s.secret and s.env == name for s in SETTINGS) else "vars"
+        assert env.get(name) == f"${{{{ {kind}.{name} }}}}", name
+    cli = steps["Install the Vercel CLI"]
+    assert "vars.CUTOVER_DRAIN_STORE == ''" in cli["if"] and "vercel" in cli["run"]
+    gitlab = GITLAB.read_text(encoding="utf-8")
+    for text in (*(p.read_text(encoding="utf-8") for p in WORKFLOWS), gitlab):
+        assert "fetch-cutover-exports" not in text
+        assert "CUTOVER_ROUTER_LOGS" not in text and "CUTOVER_RLM_LOGS" not in text
+    assert all(name in gitlab for name in PLATFORM_ENV)
 
 
 def test_checkpoints_follow_the_runbook_cadence() -> None:

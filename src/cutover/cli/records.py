@@ -9,7 +9,7 @@ from cutover.cli.options import instant
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
-from cutover.ledger.records import ComplaintsAttestation, Rollback, StageStarted
+from cutover.ledger.records import LIVE, ComplaintsAttestation, Origin, Rollback, StageStarted
 from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
@@ -39,6 +39,11 @@ def add(commands: Any) -> None:
     complaints.add_argument("--at", type=instant, default=None)
     complaints.add_argument(
         "--since", type=instant, default=None, help="default: the current stage's start"
+    )
+    complaints.add_argument(
+        "--scenario",
+        default=None,
+        help="record it for a seeded scenario's runs instead of the live target",
     )
     complaints.set_defaults(run=attest_complaints)
 
@@ -70,9 +75,12 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--count is {args.count}; expected 0 or more complaints")
     until = args.at or utc_now()
     since = args.since
+    origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
     if since is None:
-        # the live ledger's stage: a seeded scenario's records are not this rollout's
-        current = LedgerView.load(evidence, until, target="live", scenario=None).current_stage()
+        # the target's own stage: a seeded scenario's records are not the live rollout's
+        current = LedgerView.load(
+            evidence, until, target=origin.target, scenario=origin.scenario
+        ).current_stage()
         if current is None:
             raise ConfigError(
                 "attest complaints: no stage has started in the ledger before --at; "
@@ -81,7 +89,7 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
         since = current.started
     if since > until:
         raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
-    attestation = ComplaintsAttestation(args.count, args.by, since, until)
+    attestation = ComplaintsAttestation(args.count, args.by, since, until, origin)
     _store(settings).append(attestation)
     print(
         f"{args.count} complaints attested by {args.by} for "

@@ -10,7 +10,7 @@ from typing import Any
 
 from cutover.criteria.imports import NO_IMPORTS
 from cutover.criteria.registry import Context
-from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.criteria.result import FAIL, PASS, UNDECIDED, noting_set_aside, result
 from cutover.criteria.signatures import Evidence, Signature, classify
 from cutover.measure.stage import ErrorPatterns, NewErrorPatterns
 from cutover.outcome import Result
@@ -81,12 +81,19 @@ def systemic_errors(e: ErrorPatterns, ctx: Context) -> Result:
         return result(FAIL, f"systemic errors: {_listed(systemic)}", **common)
     if unclassified:
         return result(UNDECIDED, _to_classify(unclassified), **common)
+    if e.more_texts_than is not None:
+        return result(UNDECIDED, _cut(e.more_texts_than), **common)
     if e.started == 0:
         return result(UNDECIDED, NO_IMPORTS, **common)
     return result(PASS, f"no systemic error signature in {e.started} imports", **common)
 
 
 def new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
+    """Ignores the checkpoints set aside, and says so."""
+    return noting_set_aside(_new_error_patterns(n, ctx), n.set_aside)
+
+
+def _new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
     signatures = signatures_of(n.current, ctx)
     current = {s.text: s for s in signatures if s.kind != "user"}
     common = dict(
@@ -110,4 +117,13 @@ def new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
         return result(FAIL, f"new error patterns: {_listed(systemic)}", measured=measured, **common)
     if unclassified:
         return result(UNDECIDED, "new " + _to_classify(unclassified), measured=measured, **common)
+    if n.current.more_texts_than is not None:
+        return result(UNDECIDED, _cut(n.current.more_texts_than), measured=measured, **common)
     return result(PASS, "no new error pattern", measured=measured, **common)
+
+
+def _cut(most: int) -> str:
+    return (
+        f"more than {most} distinct error texts in the window: the rest were not read, so a "
+        "systemic one may be among them (raise [profile] error_texts_max_rows)"
+    )
