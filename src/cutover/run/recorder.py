@@ -27,7 +27,7 @@ from cutover.evidence.properties import RecordedResult, recorded
 from cutover.evidence.verdict import conclude
 from cutover.gate import one_line
 from cutover.ledger import LedgerBroken, Store, records
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.outcome import Outcome, Scope
 from cutover.run.gate import undecided
 from cutover.run.markers import deciding
@@ -129,7 +129,7 @@ class Recorder:
             return (yield)
         self.state.pytest_status = int(session.exitstatus)
         settings = settings_for(self.config)  # under xdist the controller collected nothing
-        store = Store(settings.evidence_dir, sign=signer_for(settings))
+        store = store_for(settings)
         replay = replay_for(self.config, settings)
         if replay is None:
             self._append_checkpoint(store, settings)
