@@ -5,7 +5,10 @@ the code, or argue the finding away in review."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -13,10 +16,15 @@ from cutover import gate
 from cutover.criteria.registry import Context
 from cutover.criteria.signatures import Evidence, classify, signature
 from cutover.errors import ConfigError
-from cutover.measure.rollback import RecentRates, SlowHistory
+from cutover.ledger import Store
+from cutover.ledger.records import Rollback, StageStarted
+from cutover.ledger.view import LedgerView
+from cutover.measure import Inputs
+from cutover.measure.rollback import RecentRates, SlowHistory, recent_success
 from cutover.measure.stage import DurationSlices, ErrorPatterns
 from cutover.outcome import Action, Outcome, Window
 from cutover.profile import Profile, profile_from_mapping
+from cutover.sources.database import Database, Query, QueryResult
 from cutover.sources.imports import Durations, ErrorPattern, SlowHour, SuccessCounts
 
 NOW = datetime(2026, 3, 3, 9, tzinfo=UTC)
@@ -225,3 +233,63 @@ def test_a_day_at_90_percent_late_in_stage_3_rolls_back() -> None:
     for trigger in ("rollback.success_rate", "rollback.error_rate"):
         r = gate.decide(trigger, lambda: rates, CTX)
         assert r.action is Action.ROLLBACK, (trigger, r.reason)
+
+
+# -- F8: after a rollback and a restart, the floor judges the imports of the rolled-back run ----
+
+
+class _Query1:
+    """Query 1 over an in-memory list of settled imports (start, complete?): only the counts
+    `read_success` reads, decided as sql/q1_success_rate.sql decides them."""
+
+    def __init__(self, imports: list[tuple[datetime, bool]]) -> None:
+        self.imports = imports
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        assert name == "q1_success_rate" and params is not None
+        rows = [ok for at, ok in self.imports if params["window_start"] <= at <= params["as_of"]]
+        complete = sum(rows)
+        rate = round(100.0 * complete / len(rows), 2) if rows else None
+        row = {
+            "total_imports": len(rows),
+            "successful_imports": complete,
+            "failed_imports": len(rows) - complete,
+            "stuck_imports": 0,
+            "in_flight_imports": 0,
+            "success_rate_pct": rate,
+        }
+        return QueryResult(Query(name, "", "sha"), [row])
+
+
+def test_a_restarted_stage_is_not_rolled_back_for_the_run_it_replaced(tmp_path: Path) -> None:
+    """F8 (high, wrong ROLLBACK). Stage 1 ran 3 h at 70% and was rolled back; the fix was
+    deployed and stage 1 restarted 2 h later. The confidence sequence's stream restarts with it
+    (`_stream_stage`: "a restarted rollout is a new stream"), but the point estimate and the
+    catastrophic floor read the trigger window, the 24 h before the instant, which still holds
+    the rolled-back run's 120 imports. 30 minutes into the healthy restart (20 imports, all
+    complete) the monitor says "under the catastrophic floor of 80%: it fails at once ... roll
+    back now", and it keeps saying so for 24 h: the restarted stage can only be rolled back or
+    held, whatever it does. The floor must judge the same imports as the stream."""
+    started = NOW - timedelta(hours=6)
+    rolled_back = started + timedelta(hours=3)
+    restarted = rolled_back + timedelta(hours=2)
+    as_of = restarted + timedelta(minutes=30)
+    store = Store(tmp_path)
+    store.append(StageStarted(1, 10, started))
+    store.append(Rollback("success rate 70%", rolled_back))
+    store.append(StageStarted(1, 10, restarted))
+    bad = [(started + timedelta(minutes=1.5 * k), k % 10 < 7) for k in range(120)]
+    good = [(restarted + timedelta(minutes=1.5 * k), True) for k in range(20)]
+    db = _Query1(bad + good)
+    inputs = Inputs(
+        PROFILE,
+        as_of,
+        database=lambda: cast(Database, db),
+        ledger=lambda: LedgerView.load(tmp_path, as_of, target="live", scenario=None),
+    )
+    rates = recent_success(inputs, "rollback.success_rate")
+    assert rates.stream.settled == 20  # the premise: the stream restarted with the stage
+    ctx = Context(profile=PROFILE, as_of=as_of, target="live")
+    for trigger in ("rollback.success_rate", "rollback.error_rate"):
+        r = gate.decide(trigger, lambda: rates, ctx)
+        assert r.action is not Action.ROLLBACK, (trigger, r.reason)
