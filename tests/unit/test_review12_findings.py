@@ -222,7 +222,7 @@ def test_a_day_at_90_percent_late_in_stage_3_rolls_back() -> None:
     400 imports/h) after five clean days at 99%, a bad deploy drops the pipeline to 90%: the
     trigger window's 24 h hold 9,600 settled imports at 90.0% (overwhelming evidence that the
     current rate is under 95%), but the stream is 57,600 imports at 97.5%, so the sequence is far
-    above 95% and the trigger HOLDs ("not yet conclusive"); it would take about four more days at
+    above 95% and the trigger HOLDs ("not yet conclusive"); it would take about three more days at
     90% before the cumulative stream lies below 95%, after stage 3 has ended. The runbook mode
     rolls back within the hour. The bench only simulates constant-rate timelines from a stage's
     start, so it cannot see this; the issue's "90% detected within 6 h" does not hold here."""
