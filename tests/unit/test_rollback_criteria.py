@@ -478,3 +478,19 @@ def test_routing_all_v1_over_a_gap_names_it() -> None:
         iso(ROLLED_BACK),
         iso(ROLLED_BACK + timedelta(minutes=30)),
     ]
+
+
+def test_an_hour_whose_imports_all_failed_neither_ends_nor_lengthens_a_slow_run() -> None:
+    """Review 12 (F5, related): an hour with no import of known duration (all failed) used to
+    end the run, so six slow hours around it passed; now it is skipped, not counted."""
+    hours = [SlowHour(NOW - timedelta(hours=b), 10, 1) for b in range(9, 1, -1)]
+    hours[5] = SlowHour(hours[5].hour, 0, 0)  # the hour from NOW - 4 h: every import failed
+    r = decide("rollback.slow_imports", SlowHistory(DAY, tuple(hours[1:])))
+    assert r.action is Action.ROLLBACK and "6.0 h" in r.reason, r.reason
+    shorter = decide("rollback.slow_imports", SlowHistory(DAY, tuple(hours[2:])))
+    assert shorter.action is Action.HOLD, shorter.reason
+
+
+def test_finished_hours_with_only_failures_are_inconclusive() -> None:
+    hours = tuple(SlowHour(NOW - timedelta(hours=b), 0, 0) for b in range(8, 1, -1))
+    assert decide("rollback.slow_imports", SlowHistory(DAY, hours)).outcome is UNDECIDED

@@ -172,12 +172,16 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
     hours = sorted(h.hours, key=lambda x: x.hour)
     known = [x for x in hours if x.hour + timedelta(hours=1) + limit <= h.window.end]
     pending = [x for x in hours if x not in known]
-    run_start: datetime | None = None
+    # the run: the latest slow hours with no known fast hour after them; an hour without a known
+    # outcome (no import started, or all failed) neither counts as slow nor ends the run
+    slow_hours: list[datetime] = []
     for hour in reversed(known):
-        if hour.known and 100.0 * hour.slow / hour.known >= profile.max_slow_pct:
-            run_start = hour.hour
-        else:
+        if not hour.known:
+            continue
+        if 100.0 * hour.slow / hour.known < profile.max_slow_pct:
             break
+        slow_hours.append(hour.hour)
+    run_start = slow_hours[-1] if slow_hours else None
     in_flight = sum(x.in_flight_slow for x in hours)
     young = sum(x.in_flight_young for x in hours)
     fields: dict[str, Any] = dict(
@@ -199,11 +203,13 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
         f"; {in_flight} still in flight past {profile.slow_import_minutes} min counted as slow, "
         f"{young} younger left out; {len(pending)} latest hour(s) not known yet"
     )
-    if not known:
+    if not any(x.known for x in known):
         reason = (
             "no import started in the window"
             if not hours
             else "no hour's outcome is known yet (its imports are still younger than the limit)"
+            if not known
+            else "no import of a finished hour settled with a duration (all failed)"
         )
         return result(UNDECIDED, reason + censored, measured=censored[2:], **fields)
     if run_start is None:
@@ -213,10 +219,9 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
             measured="0 h slow" + censored,
             **fields,
         )
-    known_until = known[-1].hour + timedelta(hours=1)
-    lasted = (known_until - run_start).total_seconds() / 3600
+    lasted = len(slow_hours)  # hours observed slow; the hours without an outcome are not
     measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)" + censored
-    if known_until - run_start >= persist:
+    if timedelta(hours=lasted) >= persist:
         reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
         return result(FAIL, reason + censored, measured=measured, on_fail=Action.ROLLBACK, **fields)
     reason = (
