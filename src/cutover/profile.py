@@ -55,6 +55,11 @@ class Profile:
     decision_mode: str = "evidence"
     sequence_alpha: float = 0.05  # each bound of a rate's confidence sequence, over all looks
     sequence_prior_weight: float = 30.0  # pseudo-imports of the mixture's prior (its tightness)
+    # the rollback triggers also restart a sequence every `sequence_restart_hours` of the stage
+    # (a regression that starts mid-stage is diluted in the stage-to-date stream); the stage's
+    # stream keeps this share of the evidence, the restarts share the rest
+    sequence_restart_hours: float = 1.0
+    sequence_stage_weight: float = 0.5
     # a catastrophic rate fails at once in both modes, from this many settled imports
     catastrophic_success_min_pct: float = 80.0
     catastrophic_error_max_pct: float = 20.0
@@ -267,6 +272,8 @@ LIMITS: dict[str, Limit] = {
     "success_rate_min_pct": OPEN_PERCENT,
     "sequence_alpha": PROBABILITY,
     "sequence_prior_weight": POSITIVE,
+    "sequence_restart_hours": Limit(0.25),  # no finer than the monitor's 15 minutes
+    "sequence_stage_weight": PROBABILITY,
     "catastrophic_success_min_pct": PERCENT,
     "catastrophic_error_max_pct": PERCENT,
     "min_settled_imports": AT_LEAST_ONE,

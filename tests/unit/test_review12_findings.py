@@ -18,9 +18,9 @@ from cutover.criteria.signatures import Evidence, classify, signature
 from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import Rollback, StageStarted
-from cutover.ledger.view import LedgerView
+from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure import Inputs
-from cutover.measure.rollback import RecentRates, SlowHistory, recent_success
+from cutover.measure.rollback import RecentRates, SlowHistory, recent_success, restart_starts
 from cutover.measure.stage import DurationSlices, ErrorPatterns
 from cutover.outcome import Action, Outcome, Window
 from cutover.profile import Profile, profile_from_mapping
@@ -229,7 +229,10 @@ def test_a_day_at_90_percent_late_in_stage_3_rolls_back() -> None:
     window = SuccessCounts(DAY, 9_600, 8_640, 960, 0, 0, 90.0, "sha")
     stage = Window(NOW - timedelta(days=6), NOW)
     stream = SuccessCounts(stage, 57_600, 56_160, 1_440, 0, 0, 97.5, "sha")
-    rates = RecentRates(window, stream, "stage 3")
+    # the measurement's restarts: the one 24 h back holds exactly the trigger window's imports
+    restarts, starts = restart_starts(StageRun(3, 100, stage.start or NOW), NOW, PROFILE)
+    assert DAY.start in starts
+    rates = RecentRates(window, stream, "stage 3", (window,), restarts)
     for trigger in ("rollback.success_rate", "rollback.error_rate"):
         r = gate.decide(trigger, lambda: rates, CTX)
         assert r.action is Action.ROLLBACK, (trigger, r.reason)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cutover.criteria.coverage import coverage_details, rlm_log_coverage
-from cutover.criteria.rates import RateDecision, decide_rate
+from cutover.criteria.rates import RateDecision, Recent, decide_rate
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.readings import SuccessCounts
@@ -61,6 +61,8 @@ def success_rate(r: RecentRates, ctx: Context) -> Result:
         threshold_pct=floor,
         catastrophic_pct=profile.catastrophic_success_min_pct,
         profile=profile,
+        recent=_recent(r, failed=False),
+        restarts=r.restarts,
     )
     fields: dict[str, Any] = dict(
         measured=f"{rate}% of {n} ({profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%"
@@ -92,6 +94,8 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         catastrophic_pct=100.0 - profile.catastrophic_error_max_pct,
         profile=profile,
         name="share not failed",
+        recent=_recent(r, failed=True),
+        restarts=r.restarts,
     )
     fields: dict[str, Any] = dict(
         measured=f"{c.failed} failed of {c.settled} settled ({pct}%)"
@@ -109,6 +113,14 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         )
     shown = "" if pct is None else f"{pct}% failed; "
     return result(decision.outcome, shown + decision.reason, **fields)
+
+
+def _recent(r: RecentRates, *, failed: bool) -> list[Recent]:
+    """The restarted streams, as successes (or not failed) of settled imports."""
+    return [
+        Recent(iso(c.window.start), c.settled - c.failed if failed else c.complete, c.settled)
+        for c in r.recent
+    ]
 
 
 def _sequence_text(decision: RateDecision, *, failed: bool = False) -> str:
