@@ -156,18 +156,7 @@ def _kind(
         why = f"names the service's own path {service_path!r}"
     else:
         why = "no rule matches"
-    return _by_evidence(why, count, users, hours, profile, evidence)
-
-
-def _by_evidence(
-    why: str,
-    count: int,
-    users: int,
-    hours: Mapping[datetime, int],
-    profile: Profile,
-    evidence: Evidence,
-) -> tuple[str, str]:
-    """Rules 5 and 6 (rate, burst); `why` says why no pattern decided."""
+    # rules 5 and 6 (rate, burst); `why` says why no pattern decided
     if users < profile.systemic_min_users:
         return "unclassified", f"{why} ({users} users, fewer than needed for a rate)"
     started = evidence.started
