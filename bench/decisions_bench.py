@@ -172,20 +172,31 @@ def median_hours(hours: np.ndarray) -> float:
     return float(np.median(hours))
 
 
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def hours_text(hours: float) -> str:
+    return "never" if np.isinf(hours) else f"{hours:.2f}"
+
+
 def table(rows: list[Row]) -> str:
-    lines = [
-        "| mode | true rate | ROLLBACK in 24 h | PROCEED at +24 h | miss "
-        "| median hours to ROLLBACK |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        miss = f"{100 - r.rollback_pct:.1f}%" if r.rate < 95 else "-"
-        median = "never" if np.isinf(r.median_hours) else f"{r.median_hours:.2f}"
-        lines.append(
-            f"| {r.mode} | {r.rate:g}% | {r.rollback_pct:.1f}% | {r.proceed_pct:.1f}% | "
-            f"{miss} | {median} |"
-        )
-    return "\n".join(lines)
+    header = ["mode", "true rate", "ROLLBACK in 24 h", "PROCEED at +24 h", "miss"]
+    return markdown(
+        [*header, "median hours to ROLLBACK"],
+        [
+            [
+                r.mode,
+                f"{r.rate:g}%",
+                f"{r.rollback_pct:.1f}%",
+                f"{r.proceed_pct:.1f}%",
+                f"{100 - r.rollback_pct:.1f}%" if r.rate < 95 else "-",
+                hours_text(r.median_hours),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def meets_targets(rows: list[Row], mode: str) -> bool:
@@ -257,17 +268,20 @@ def mid_stage(timelines: int, rng: np.random.Generator, profile: Profile) -> lis
 
 
 def mid_stage_table(rows: list[MidStage]) -> str:
-    lines = [
-        "| stage 3 monitor | false ROLLBACK in 7 days at 97% | at 95% | 99% -> 90% at "
-        "+5 d 7 h: ROLLBACK within 24 h | median hours after the change |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows:
-        median = "never" if np.isinf(r.median_hours) else f"{r.median_hours:.2f}"
-        lines.append(
-            f"| {r.label} | {r.false_97:.1f}% | {r.false_95:.1f}% | {r.caught:.1f}% | {median} |"
-        )
-    return "\n".join(lines)
+    header = ["stage 3 monitor", "false ROLLBACK in 7 days at 97%", "at 95%"]
+    return markdown(
+        [*header, "99% -> 90% at +5 d 7 h: ROLLBACK within 24 h", "median hours after the change"],
+        [
+            [
+                r.label,
+                f"{r.false_97:.1f}%",
+                f"{r.false_95:.1f}%",
+                f"{r.caught:.1f}%",
+                hours_text(r.median_hours),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main() -> None:
@@ -311,7 +325,7 @@ def main() -> None:
     detect = by_rate[90.0].median_hours
     print(
         f"decisions: mode={default} false_rollback_at_97={by_rate[97.0].rollback_pct:.1f}% "
-        f"detect_hours_at_90={'never' if np.isinf(detect) else f'{detect:.2f}'} "
+        f"detect_hours_at_90={hours_text(detect)} "
         f"false_proceed_at_90={by_rate[90.0].proceed_pct:.1f}%"
     )
 
