@@ -38,8 +38,14 @@ def add(commands: Any) -> None:
 def record_classification(args: argparse.Namespace, settings: Settings) -> int:
     if not args.by.strip():
         raise ConfigError("classify: --by is empty; expected the name of who classified it")
+    if not args.signature.strip():
+        # e.g. `cutover classify "$SIG"` with SIG unset: "<empty>" is no signature to attest
+        raise ConfigError(
+            "classify: the signature is empty; expected the signature a gate named, quoted "
+            '(cutover classify "KeyError: <str>" --as user --by NAME)'
+        )
     text = signature(args.signature)
-    if text == "<empty>" and args.signature.strip():
+    if text == "<empty>":
         raise ConfigError(f"classify: {args.signature!r} normalises to nothing")
     origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
     record = SignatureClassification(
