@@ -31,10 +31,10 @@ typecheck: $(STAMP)
 
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
-	$(BIN)/pytest tests/unit tests/integration tests/router -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest tests/unit tests/integration tests/router tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-## The fault matrix (tests/faults): ~100 faults, each injected into a live world whose gates pass;
-## its own target (about 2 min on 2 cores) so that `make test` stays within its budget.
+## The fault matrix (tests/faults) alone: ~100 faults, each injected into a live world whose
+## gates pass (`make test` runs it too).
 faults: $(STAMP)
 	$(BIN)/pytest tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
 
