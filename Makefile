@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 # bytecode caches matter here: the tests start many Python processes
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test golden lint typecheck unit docker-image bench clean
+.PHONY: install demo test faults golden lint typecheck unit docker-image bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cutover-gates needs Python 3.11+; set PYTHON=/path/to/python3.11")'
@@ -31,7 +31,12 @@ typecheck: $(STAMP)
 
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
-	$(BIN)/pytest tests/unit tests/integration tests/router -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest tests/unit tests/integration tests/router tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+## The fault matrix (tests/faults) alone: ~100 faults, each injected into a live world whose
+## gates pass (`make test` runs it too).
+faults: $(STAMP)
+	$(BIN)/pytest tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 ## Golden runs: every seeded scenario through every gate marker, against tests/golden/snapshots
 ## (CUTOVER_UPDATE_GOLDEN=1 rewrites them on purpose; review the diff like code).

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from junitparser import JUnitXml
 from junitparser.junitparser import Properties
@@ -45,7 +46,17 @@ def read_junit(path: Path) -> dict[str, dict[str, str]]:
     return found
 
 
-def run_suite(
+@dataclass(frozen=True)
+class Invocation:
+    """`python -m pytest ARGS` with ENV: what a user would type, and where its evidence goes."""
+
+    args: list[str]
+    env: dict[str, str]
+    junit_path: Path
+    evidence_dir: Path
+
+
+def suite_invocation(
     tmp_path: Path,
     *args: str,
     marker: str = "prereq",
@@ -53,9 +64,9 @@ def run_suite(
     env: dict[str, str] | None = None,
     junit_name: str | None = None,
     workers: int | None = None,
-) -> SuiteRun:
-    """`pytest -m MARKER` in a fresh process, with its own evidence directory (serial, or with
-    `workers` xdist workers)."""
+) -> Invocation:
+    """The arguments and environment of `pytest -m MARKER` with its own evidence directory
+    (serial, or with `workers` xdist workers)."""
     evidence = tmp_path / "evidence"
     junit = evidence / (junit_name or f"junit-{marker}.xml")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(CUTOVER_ENV_PREFIX)}
@@ -63,10 +74,7 @@ def run_suite(
     # let the child write bytecode caches: compiling every module in every run costs ~1 s
     clean_env.pop("PYTHONDONTWRITEBYTECODE", None)
     clean_env.update(env or {})
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
+    pytest_args = [
         *paths,
         "-m",
         marker,
@@ -78,12 +86,28 @@ def run_suite(
         f"--evidence-dir={evidence}",
         *args,
     ]
-    completed = subprocess.run(
-        command, cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=300
-    )
+    return Invocation(pytest_args, clean_env, junit, evidence)
+
+
+def finished(invocation: Invocation, exit_code: int, output: str) -> SuiteRun:
+    junit = invocation.junit_path
     properties = read_junit(junit) if junit.exists() else {}
-    output = completed.stdout + completed.stderr
-    return SuiteRun(completed.returncode, output, junit, evidence, properties)
+    return SuiteRun(exit_code, output, junit, invocation.evidence_dir, properties)
+
+
+def run_suite(tmp_path: Path, *args: str, **options: Any) -> SuiteRun:
+    """`pytest -m MARKER` in a fresh process, with its own evidence directory (the options of
+    `suite_invocation`)."""
+    invocation = suite_invocation(tmp_path, *args, **options)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", *invocation.args],
+        cwd=ROOT,
+        env=invocation.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return finished(invocation, completed.returncode, completed.stdout + completed.stderr)
 
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)  # stage 1 starts in every seeded scenario

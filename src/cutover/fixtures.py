@@ -15,7 +15,7 @@ import pytest
 from cutover.config import Settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.ledger.records import Origin, Snapshot, parse
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import checker_for, signer_for
 from cutover.ledger.view import LedgerView
 from cutover.run.replay import replay_for
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
@@ -223,7 +223,12 @@ def cutover_ledger(
             try:
                 loaded.append(
                     LedgerView.load(
-                        evidence, cutover_as_of, target=target, scenario=name, before_line=before
+                        evidence,
+                        cutover_as_of,
+                        target=target,
+                        scenario=name,
+                        before_line=before,
+                        check=checker_for(cutover_settings),
                     )
                 )
             except SourceUnavailable as exc:

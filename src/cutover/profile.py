@@ -56,6 +56,11 @@ class Profile:
     decision_mode: str = "evidence"
     sequence_alpha: float = 0.05  # each bound of a rate's confidence sequence, over all looks
     sequence_prior_weight: float = 30.0  # pseudo-imports of the mixture's prior (its tightness)
+    # the rollback triggers also restart a sequence every `sequence_restart_hours` of the stage
+    # (a regression that starts mid-stage is diluted in the stage-to-date stream); the stage's
+    # stream keeps this share of the evidence, the restarts share the rest
+    sequence_restart_hours: float = 1.0
+    sequence_stage_weight: float = 0.5
     # a catastrophic rate fails at once in both modes, from this many settled imports
     catastrophic_success_min_pct: float = 80.0
     catastrophic_error_max_pct: float = 20.0
@@ -113,7 +118,9 @@ class Profile:
     systemic_error_patterns: tuple[str, ...] = (
         "no api key",
         "api key",
-        "config",
+        "configuration",  # not a bare "config": a user's export may name its own config
+        "not configured",
+        "misconfigured",
         "rate limit",
         "429",
         "timeout",
@@ -192,12 +199,17 @@ class Profile:
         "no such file",
         "conversations.json not found",
     )
+    # files of the deployed service: a text naming one is never a user's bad file ("No such
+    # file: '/app/prompts/x.md'" is a broken deploy), whatever the user-side patterns say
+    service_paths: tuple[str, ...] = ("/app/", "/opt/", "/srv/", "/usr/", "site-packages/")
     # an unlisted signature is systemic by evidence: its rate among v2 imports is over this
     # (the confidence sequence's lower bound is), or it bursts to `burst_factor` times its
     # background share in one hour with at least `burst_min_count` failures; either needs
     # `systemic_min_users` different users. Otherwise it is unclassified until someone runs
-    # `cutover classify`.
-    systemic_rate_max_pct: float = 1.0
+    # `cutover classify`. The default is the whole error budget (100 - 95%): one signature
+    # that alone uses it fails the pipeline, while a healthy pipeline's bad files (about 3% of
+    # imports, often one message) stay unclassified (HOLD) until a person looks.
+    systemic_rate_max_pct: float = 5.0
     burst_factor: float = 10.0
     burst_min_count: int = 5
     systemic_min_users: int = 3
@@ -253,6 +265,9 @@ class Limit:
 
 
 PERCENT = Limit(0.0, 100.0)
+# a share that minimum samples are derived from ((1 - p)^n <= alpha needs 0 < p < 1): 0 or 100
+# would ask for no failure ever, which no finite sample can show
+OPEN_PERCENT = Limit(0.0, 100.0, low_open=True, high_open=True)
 POSITIVE = Limit(0.0, low_open=True)
 NON_NEGATIVE = Limit(0.0)
 PROBABILITY = Limit(0.0, 1.0, low_open=True, high_open=True)
@@ -263,9 +278,11 @@ GAP_MINUTES = Limit(1.0, 1440.0)  # a silence tolerated: from a minute to a day
 LIMITS: dict[str, Limit] = {
     "query_window_hours": POSITIVE,
     "timeline_window_hours": POSITIVE,
-    "success_rate_min_pct": PERCENT,
+    "success_rate_min_pct": OPEN_PERCENT,
     "sequence_alpha": PROBABILITY,
     "sequence_prior_weight": POSITIVE,
+    "sequence_restart_hours": Limit(0.25),  # no finer than the monitor's 15 minutes
+    "sequence_stage_weight": PROBABILITY,
     "catastrophic_success_min_pct": PERCENT,
     "catastrophic_error_max_pct": PERCENT,
     "min_settled_imports": AT_LEAST_ONE,
@@ -273,11 +290,11 @@ LIMITS: dict[str, Limit] = {
     "stuck_resolved_within_minutes": NON_NEGATIVE,
     "fast_import_minutes": POSITIVE,
     "slow_import_minutes": POSITIVE,
-    "max_slow_pct": PERCENT,
-    "min_fast_pct": PERCENT,
+    "max_slow_pct": OPEN_PERCENT,
+    "min_fast_pct": OPEN_PERCENT,
     "duration_slowdown_max_pct": NON_NEGATIVE,
     "stage3_duration_every_hours": POSITIVE,
-    "error_rate_max_pct": PERCENT,
+    "error_rate_max_pct": OPEN_PERCENT,
     "stuck_per_hour_max": NON_NEGATIVE,
     "stuck_users_max": NON_NEGATIVE,
     "slow_persist_hours": NON_NEGATIVE,

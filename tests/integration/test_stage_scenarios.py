@@ -144,10 +144,13 @@ def test_stage2_gate_healthy(tmp_path: Path) -> None:
 
 
 def test_stage2_gate_new_error_pattern(tmp_path: Path) -> None:
+    """The new `KeyError: <str>` fails 2.3% of stage 2's imports: inside the error budget, so
+    since review 12 (F4: the rate rule's limit is the budget, 5%) it is a new unclassified
+    signature that holds the stage with the classify command, not a rollback by rate alone."""
     expected = outcomes(
-        STAGE2, stage2_new_error_patterns="fail", stage2_success_rate="inconclusive"
+        STAGE2, stage2_new_error_patterns="inconclusive", stage2_success_rate="inconclusive"
     )
-    assert_run(drive_stage2(tmp_path, "stage2-new-error", interim=False), expected, "ROLLBACK")
+    assert_run(drive_stage2(tmp_path, "stage2-new-error", interim=False), expected, "HOLD")
 
 
 def test_stage3_gate_healthy(tmp_path: Path) -> None:

@@ -223,6 +223,18 @@ def test_classify_refuses_an_unknown_kind_and_an_empty_name(
     assert not (tmp_path / "evidence" / "ledger.jsonl").exists()
 
 
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_classify_refuses_an_empty_signature_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """Review 12: `cutover classify "$SIG"` with SIG unset classified `<empty>` and exited 0."""
+    assert run(tmp_path, "classify", text, "--as", "user", "--by", "alice") == 2
+    err = capsys.readouterr().err
+    assert "classify: the signature is empty" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "evidence" / "ledger.jsonl").exists()
+
+
 # -- bad input: one line naming the file or setting, exit 2, never a traceback -------------------
 
 

@@ -286,7 +286,7 @@ def test_a_profile_number_out_of_range_names_file_line_and_range(
     message = str(info.value)
     assert message.startswith(f"config file {tmp_path / 'cutover.toml'}, line 5: ")
     assert "'success_rate_min_pct'" in message
-    assert "expected a finite number in [0, 100]" in message
+    assert "expected a finite number in (0, 100)" in message
 
 
 def test_an_as_of_after_the_clock_is_a_usage_error(tmp_path: Path) -> None:

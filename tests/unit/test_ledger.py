@@ -359,3 +359,27 @@ def test_an_unreadable_ledger_is_broken_as_a_whole(tmp_path: Path) -> None:
     ledger_path(tmp_path).mkdir()
     with pytest.raises(LedgerBroken, match=r"ledger.jsonl: cannot be read \(Is a directory\)"):
         Store(tmp_path).read()
+
+
+def test_a_head_whose_signature_does_not_verify_is_neither_read_nor_extended(
+    tmp_path: Path,
+) -> None:
+    """Given the key, the store checks the head's HMAC before every read and append: an anchor
+    re-written without the key (a forged, re-chained ledger) is refused, not used or re-signed.
+    Without a check (no key in the settings) the same ledger reads."""
+    from cutover.config import resolve_settings
+    from cutover.ledger.signing import HMAC_NAME, store_for
+
+    settings = resolve_settings(
+        {"evidence_dir": str(tmp_path)}, env={"CUTOVER_LEDGER_HMAC_KEY": "k3y-for-the-test"}
+    )
+    signed = store_for(settings)
+    signed.append(StageStarted(1, 10, T0))
+    assert len(signed.read()) == 1
+    (tmp_path / HMAC_NAME).write_text("0" * 64 + "\n")
+    with pytest.raises(LedgerBroken, match="does not match"):
+        signed.read()
+    with pytest.raises(LedgerBroken, match="does not match"):
+        signed.append(StageStarted(2, 50, T0 + timedelta(days=1)))
+    assert (tmp_path / HMAC_NAME).read_text() == "0" * 64 + "\n"  # not re-signed
+    assert len(Store(tmp_path).read()) == 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -11,6 +14,10 @@ import log_reading
 from cutover import gate
 from cutover.criteria import rollback
 from cutover.criteria.registry import CRITERIA, Context
+from cutover.ledger import Store
+from cutover.ledger.records import Rollback, StageStarted
+from cutover.ledger.view import LedgerView, StageRun
+from cutover.measure import Inputs
 from cutover.measure.rollback import (
     InFlightAfterRollback,
     Integrity,
@@ -19,10 +26,13 @@ from cutover.measure.rollback import (
     RoutingAfterRollback,
     SlowHistory,
     StuckNow,
+    recent_success,
+    restart_starts,
 )
 from cutover.measure.stage import Complaints
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.profile import Profile
+from cutover.sources.database import Database, Query, QueryResult
 from cutover.sources.imports import BrokenRow, InFlight, SlowHour, StuckImport, SuccessCounts
 from cutover.sources.rlm_http import HealthProbe
 from cutover.sources.rlm_logs import RlmLogCounts
@@ -478,3 +488,140 @@ def test_routing_all_v1_over_a_gap_names_it() -> None:
         iso(ROLLED_BACK),
         iso(ROLLED_BACK + timedelta(minutes=30)),
     ]
+
+
+def test_an_hour_whose_imports_all_failed_neither_ends_nor_lengthens_a_slow_run() -> None:
+    """Review 12 (F5, related): an hour with no import of known duration (all failed) used to
+    end the run, so six slow hours around it passed; now it is skipped, not counted."""
+    hours = [SlowHour(NOW - timedelta(hours=b), 10, 1) for b in range(9, 1, -1)]
+    hours[5] = SlowHour(hours[5].hour, 0, 0)  # the hour from NOW - 4 h: every import failed
+    r = decide("rollback.slow_imports", SlowHistory(DAY, tuple(hours[1:])))
+    assert r.action is Action.ROLLBACK and "6.0 h" in r.reason, r.reason
+    shorter = decide("rollback.slow_imports", SlowHistory(DAY, tuple(hours[2:])))
+    assert shorter.action is Action.HOLD, shorter.reason
+
+
+def test_finished_hours_with_only_failures_are_inconclusive() -> None:
+    hours = tuple(SlowHour(NOW - timedelta(hours=b), 0, 0) for b in range(8, 1, -1))
+    assert decide("rollback.slow_imports", SlowHistory(DAY, hours)).outcome is UNDECIDED
+
+
+# -- review 12, F5: persistence of slowness counts hours in which nothing started
+
+
+def test_two_slow_hours_around_an_empty_night_are_not_six_hours_of_slowness() -> None:
+    """F5 (medium, wrong ROLLBACK instead of HOLD). `slow_imports` walks the known hours that
+    slow_by_hour.sql returns, and an hour in which no import started returns no row; the run is
+    then measured from its first slow hour to the last known hour's end, so empty hours in
+    between count as slow. Here only 2 hours are observed slow (-7 h and -2 h) with four hours
+    without a single import between them (night at 10%): the trigger says "slow for 6.0 h:
+    roll back". Hours with no known outcome should break the run or at least not count."""
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    hours = (
+        SlowHour(hour - timedelta(hours=8), 10, 0),
+        SlowHour(hour - timedelta(hours=7), 10, 5),
+        # -6 h .. -3 h: no import started
+        SlowHour(hour - timedelta(hours=2), 10, 5),
+        SlowHour(hour - timedelta(hours=1), 10, 0, in_flight_young=3),
+    )
+    r = gate.decide("rollback.slow_imports", lambda: SlowHistory(DAY, hours), CTX)
+    assert r.action is not Action.ROLLBACK, r.reason
+
+
+# -- review 12, F7: the stage-to-date stream dilutes a regression that starts mid-stage
+
+
+def test_a_day_at_90_percent_late_in_stage_3_rolls_back() -> None:
+    """F7 (high, missed ROLLBACK). In `evidence` mode the rollback triggers FAIL only when the
+    confidence sequence of the stream lies below 95%, and the stream is every settled import
+    since the stage in force began (`measure.rollback.recent_success`). On day 6 of stage 3 (100%,
+    400 imports/h) after five clean days at 99%, a bad deploy drops the pipeline to 90%: the
+    trigger window's 24 h hold 9,600 settled imports at 90.0% (overwhelming evidence that the
+    current rate is under 95%), but the stream is 57,600 imports at 97.5%, so the sequence is far
+    above 95% and the trigger HOLDs ("not yet conclusive"); it would take about three more days at
+    90% before the cumulative stream lies below 95%, after stage 3 has ended. The runbook mode
+    rolls back within the hour. The bench only simulates constant-rate timelines from a stage's
+    start, so it cannot see this; the issue's "90% detected within 6 h" does not hold here."""
+    window = SuccessCounts(DAY, 9_600, 8_640, 960, 0, 0, 90.0, "sha")
+    stage = Window(NOW - timedelta(days=6), NOW)
+    stream = SuccessCounts(stage, 57_600, 56_160, 1_440, 0, 0, 97.5, "sha")
+    # the measurement's restarts: the one 24 h back holds exactly the trigger window's imports
+    restarts, starts = restart_starts(StageRun(3, 100, stage.start or NOW), NOW, PROFILE)
+    assert DAY.start in starts
+    rates = RecentRates(window, stream, "stage 3", (window,), restarts)
+    for trigger in ("rollback.success_rate", "rollback.error_rate"):
+        r = gate.decide(trigger, lambda: rates, CTX)
+        assert r.action is Action.ROLLBACK, (trigger, r.reason)
+
+
+# -- review 12, F8: after a rollback and a restart, the floor judged the rolled-back run
+
+
+class _Query1:
+    """Query 1 over an in-memory list of settled imports (start, complete?): only the counts
+    `read_success` reads, decided as sql/q1_success_rate.sql decides them."""
+
+    def __init__(self, imports: list[tuple[datetime, bool]]) -> None:
+        self.imports = imports
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        assert name == "q1_success_rate" and params is not None
+        rows = [ok for at, ok in self.imports if params["window_start"] <= at <= params["as_of"]]
+        complete = sum(rows)
+        rate = round(100.0 * complete / len(rows), 2) if rows else None
+        row = {
+            "total_imports": len(rows),
+            "successful_imports": complete,
+            "failed_imports": len(rows) - complete,
+            "stuck_imports": 0,
+            "in_flight_imports": 0,
+            "success_rate_pct": rate,
+        }
+        return QueryResult(Query(name, "", "sha"), [row])
+
+
+def test_a_restarted_stage_is_not_rolled_back_for_the_run_it_replaced(tmp_path: Path) -> None:
+    """F8 (high, wrong ROLLBACK). Stage 1 ran 3 h at 70% and was rolled back; the fix was
+    deployed and stage 1 restarted 2 h later. The confidence sequence's stream restarts with it
+    (`_stream_stage`: "a restarted rollout is a new stream"), but the point estimate and the
+    catastrophic floor read the trigger window, the 24 h before the instant, which still holds
+    the rolled-back run's 120 imports. 30 minutes into the healthy restart (20 imports, all
+    complete) the monitor says "under the catastrophic floor of 80%: it fails at once ... roll
+    back now", and it keeps saying so for 24 h: the restarted stage can only be rolled back or
+    held, whatever it does. The floor must judge the same imports as the stream."""
+    started = NOW - timedelta(hours=6)
+    rolled_back = started + timedelta(hours=3)
+    restarted = rolled_back + timedelta(hours=2)
+    as_of = restarted + timedelta(minutes=30)
+    store = Store(tmp_path)
+    store.append(StageStarted(1, 10, started))
+    store.append(Rollback("success rate 70%", rolled_back))
+    store.append(StageStarted(1, 10, restarted))
+    bad = [(started + timedelta(minutes=1.5 * k), k % 10 < 7) for k in range(120)]
+    good = [(restarted + timedelta(minutes=1.5 * k), True) for k in range(20)]
+    db = _Query1(bad + good)
+    inputs = Inputs(
+        PROFILE,
+        as_of,
+        database=lambda: cast(Database, db),
+        ledger=lambda: LedgerView.load(tmp_path, as_of, target="live", scenario=None),
+    )
+    rates = recent_success(inputs, "rollback.success_rate")
+    assert rates.stream.settled == 20  # the premise: the stream restarted with the stage
+    ctx = Context(profile=PROFILE, as_of=as_of, target="live")
+    for trigger in ("rollback.success_rate", "rollback.error_rate"):
+        r = gate.decide(trigger, lambda: rates, ctx)
+        assert r.action is not Action.ROLLBACK, (trigger, r.reason)
+
+
+def test_a_look_weighs_the_restarts_1_2_4_8_16_and_24_hours_back() -> None:
+    """The family is fixed by the stage's plan (7 days + the 24 h window, one restart an hour);
+    a look evaluates the latest restart at least each lag back, none before the first hour."""
+    started = NOW - timedelta(days=6, minutes=20)
+    restarts, starts = restart_starts(StageRun(3, 100, started), NOW, PROFILE)
+    assert restarts == 8 * 24
+    # restarts fall 20 minutes past each hour before NOW: the latest at least 1 h back is 1:20
+    lags = [round((NOW - s) / timedelta(minutes=1)) for s in starts]
+    assert lags == [80, 140, 260, 500, 980, 1460]
+    early, none = restart_starts(StageRun(1, 10, NOW - timedelta(minutes=50)), NOW, PROFILE)
+    assert early == 48 and none == ()

@@ -108,6 +108,7 @@ class Reference:
             out_of_order=out_of_order,
             path=self.path,
             duplicates=len(counted) - len(routed),
+            without_percent=sum(kind in (V1, V2) and p is None for kind, p in routed),
         )
 
 

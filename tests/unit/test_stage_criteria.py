@@ -856,3 +856,25 @@ def test_stuck_finished_at_the_allowance_is_not_late() -> None:
     assert stuck_imports(on_time, CTX).outcome is PASS
     past = StuckStatus(DAY, (), {float(ALLOWANCE) + 0.1: 1}, 200)
     assert stuck_imports(past, CTX).outcome is FAIL
+
+
+# -- review 12, F4: the rate rule's default limit is below a healthy pipeline's user-error rate
+
+
+def test_an_unlisted_user_side_error_at_a_normal_share_does_not_roll_back_stage_1() -> None:
+    """F4 (high, wrong ROLLBACK; the issue's class 2 in a new form). The rate rule calls an
+    unlisted signature systemic when the lower bound of its rate among v2 imports exceeds
+    `systemic_rate_max_pct` = 1%. A healthy pipeline fails 3% of imports (the issue's own
+    healthy world: 97%), almost all user-side, and one bad-file message often carries most of
+    that. `KeyError: 'mapping'` (a non-ChatGPT JSON uploaded) on 24 of 960 imports (2.5%, 24
+    users, spread over the day: no burst) is 'systemic by rate' and stage1.systemic_errors
+    FAILs -> ROLLBACK of a 97% rollout. An unknown signature at a share well inside the
+    error budget should be unclassified (HOLD, with the classify command), as the issue asks."""
+    text = "Pipeline failed: KeyError: 'mapping'"
+    patterns = ErrorPatterns(
+        window=DAY,
+        patterns=(ErrorPattern(text, 24, 24, DAY.start, DAY.end - timedelta(minutes=30)),),
+        started=960,
+    )
+    r = gate.decide("stage1.systemic_errors", lambda: patterns, CTX)
+    assert r.action is not Action.ROLLBACK, r.reason

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cutover.statistics import (
     clopper_pearson,
     confidence_sequence,
+    family_lies_below,
     lies_above,
     lies_below,
     more_to_exclude,
@@ -95,6 +96,51 @@ def test_decisions_take_arrays() -> None:
         False,
         False,  # no data decides nothing
     ]
+
+
+def test_a_family_of_one_stream_is_the_stream() -> None:
+    s, n = np.array([180, 190, 195, 188]), np.array([200, 200, 200, 200])
+    one = family_lies_below([(s, n, 1.0)], 0.95, alpha=ALPHA, weight=WEIGHT)
+    assert one.tolist() == lies_below(s, n, 0.95, alpha=ALPHA, weight=WEIGHT).tolist()
+    assert one.tolist() == [True, False, False, False]
+
+
+def family_alarms(rate_before: float, rate_after: float, change: int, seed: int) -> np.ndarray:
+    """300 streams of 2,000 observations, the rate changing at `change`; a look every 20
+    observations weighs the stream since the start (share 1/2) and every restart so far (one
+    per 100 observations, 20 in all, 1/40 each): whether some look alarmed, per stream."""
+    rng = np.random.default_rng(seed)
+    n, every, restarts = 2_000, 100, 20
+    rate = np.where(np.arange(n) < change, rate_before, rate_after)
+    cum = np.concatenate([np.zeros((300, 1)), np.cumsum(rng.random((300, n)) < rate, axis=1)], 1)
+    alarms = np.zeros(300, dtype=bool)
+    for t in range(20, n + 1, 20):
+        streams = [(cum[:, t], t, 0.5)]
+        for k in range(1, restarts + 1):
+            if k * every < t:
+                start = k * every
+                streams.append((cum[:, t] - cum[:, start], t - start, 0.5 / restarts))
+        alarms |= family_lies_below(streams, 0.95, alpha=ALPHA, weight=WEIGHT)
+    return alarms
+
+
+def test_a_family_of_restarted_sequences_keeps_its_alpha_over_every_look() -> None:
+    """At the threshold itself, however many looks and restarts, the family alarms in at most
+    alpha of the streams (Ville's inequality on the mean of the e-processes); simulation slack
+    three standard errors."""
+    rate = float(family_alarms(0.95, 0.95, 0, seed=5).mean())
+    assert rate <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / 300), rate
+
+
+def test_a_restart_sees_a_regression_the_stage_stream_dilutes() -> None:
+    """99% for 1,500 observations, then 90%: the restarts catch most, the stream alone few."""
+    family = family_alarms(0.99, 0.90, 1_500, seed=6).mean()
+    rng = np.random.default_rng(6)
+    rate = np.where(np.arange(2_000) < 1_500, 0.99, 0.90)
+    cum = np.cumsum(rng.random((300, 2_000)) < rate, axis=1)
+    looks = np.arange(19, 2_000, 20)
+    alone = lies_below(cum[:, looks], looks + 1, 0.95, alpha=ALPHA, weight=WEIGHT).any(axis=1)
+    assert family >= 0.7 and alone.mean() <= 0.2, (family, alone.mean())
 
 
 def test_more_to_exclude_is_where_the_decision_flips() -> None:

@@ -8,8 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from cutover import gate
+from cutover.criteria.registry import Context
 from cutover.errors import ConfigError
+from cutover.measure.rollback import RecentRates
+from cutover.measure.stage import DurationSlices
+from cutover.outcome import Outcome, Window
 from cutover.profile import LIMITS, Profile, profile_from_mapping, value_problem
+from cutover.sources.imports import Durations, SuccessCounts
 from cutover.timeutil import as_utc, iso, parse_duration, parse_instant
 
 
@@ -174,11 +180,11 @@ def test_every_number_of_the_profile_has_a_limit_and_its_default_fits() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("success_rate_min_pct", math.nan, "a finite number in [0, 100]"),
-        ("success_rate_min_pct", math.inf, "a finite number in [0, 100]"),
-        ("success_rate_min_pct", 100.5, "a finite number in [0, 100]"),
-        ("success_rate_min_pct", -1, "a finite number in [0, 100]"),
-        ("error_rate_max_pct", -math.inf, "a finite number in [0, 100]"),
+        ("success_rate_min_pct", math.nan, "a finite number in (0, 100)"),
+        ("success_rate_min_pct", math.inf, "a finite number in (0, 100)"),
+        ("success_rate_min_pct", 100.5, "a finite number in (0, 100)"),
+        ("success_rate_min_pct", -1, "a finite number in (0, 100)"),
+        ("error_rate_max_pct", -math.inf, "a finite number in (0, 100)"),
         ("split_alpha", 0, "a finite number in (0, 1)"),
         ("split_alpha", 1.0, "a finite number in (0, 1)"),
         ("trend_alpha", math.nan, "a finite number in (0, 1)"),
@@ -199,3 +205,50 @@ def test_profile_values_out_of_range_are_refused(key: str, value: object, expect
     message = str(info.value)
     assert message.startswith(f"cutover.toml, line 7 ({key}): profile setting {key!r} is ")
     assert f"expected {expected}" in message
+
+
+NOW = datetime(2026, 3, 3, 9, tzinfo=UTC)
+DAY = Window(NOW - timedelta(hours=24), NOW)
+
+
+# -- review 12, F6: LIMITS admit percents for which the power-derived minimums raise
+
+
+def _rates() -> RecentRates:
+    counts = SuccessCounts(DAY, 500, 490, 10, 0, 0, 98.0, "sha")
+    return RecentRates(counts, counts, "stage 1")
+
+
+def _durations() -> DurationSlices:
+    return DurationSlices(DAY, (Durations(DAY, {5.0: 100}, {}, "sha"),))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "criterion", "measurement"),
+    [
+        ("error_rate_max_pct", 0.0, "rollback.error_rate", _rates),  # "no failure tolerated"
+        ("success_rate_min_pct", 100.0, "rollback.success_rate", _rates),
+        ("success_rate_min_pct", 0.0, "rollback.success_rate", _rates),
+        ("max_slow_pct", 0.0, "stage1.duration", _durations),  # "no slow import tolerated"
+        ("min_fast_pct", 100.0, "stage1.duration", _durations),
+    ],
+)
+def test_a_percent_the_profile_admits_never_crashes_a_criterion(
+    setting: str, value: float, criterion: str, measurement: object
+) -> None:
+    """F6 (medium, traceback). LIMITS give these settings PERCENT = [0, 100], so
+    `profile_from_mapping` accepts 0 and 100; the power-derived minimums then call
+    `zero_event_sample(rate)` with rate 0 or 1, which raises `ValueError: rate must be within
+    (0, 1)` from inside the criterion: gate.decide does not catch it, so the gate run dies with a
+    traceback instead of one line naming the setting. Either LIMITS refuse the value
+    (ConfigError naming it) or the criterion decides; a traceback is neither."""
+    try:
+        profile = profile_from_mapping({setting: value})
+    except ConfigError as exc:
+        assert setting in str(exc)
+        return
+    ctx = Context(profile=profile, as_of=NOW, target="seeded")
+    make = measurement
+    assert callable(make)
+    r = gate.decide(criterion, make, ctx)
+    assert r.outcome in (Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.ERROR)

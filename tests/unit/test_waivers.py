@@ -26,7 +26,7 @@ from cutover.ledger.records import (
     Waiver,
     parse,
 )
-from cutover.ledger.signing import HMAC_NAME, hmac_of
+from cutover.ledger.signing import HMAC_NAME, HmacSigner, hmac_of
 from cutover.ledger.view import LedgerView
 from cutover.measure.set_aside import SetAside
 from cutover.outcome import Action, Outcome, Result
@@ -323,7 +323,8 @@ def test_waivers_and_invalidations_are_signed_like_every_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUTOVER_LEDGER_HMAC_KEY", "hm4c-key-for-the-test")
-    store = Store(tmp_path / "evidence")
+    signer = HmacSigner("hm4c-key-for-the-test", tmp_path / "evidence")
+    store = Store(tmp_path / "evidence", sign=signer)
     _checkpoint(store, hours(24))
     evidence = tmp_path / "evidence"
     for command in (

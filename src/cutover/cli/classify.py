@@ -11,9 +11,8 @@ from cutover.cli.options import instant
 from cutover.config import Settings
 from cutover.criteria.signatures import signature
 from cutover.errors import ConfigError
-from cutover.ledger import Store
 from cutover.ledger.records import LIVE, Origin, SignatureClassification
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.timeutil import iso, utc_now
 
 
@@ -39,14 +38,20 @@ def add(commands: Any) -> None:
 def record_classification(args: argparse.Namespace, settings: Settings) -> int:
     if not args.by.strip():
         raise ConfigError("classify: --by is empty; expected the name of who classified it")
+    if not args.signature.strip():
+        # e.g. `cutover classify "$SIG"` with SIG unset: "<empty>" is no signature to attest
+        raise ConfigError(
+            "classify: the signature is empty; expected the signature a gate named, quoted "
+            '(cutover classify "KeyError: <str>" --as user --by NAME)'
+        )
     text = signature(args.signature)
-    if text == "<empty>" and args.signature.strip():
+    if text == "<empty>":
         raise ConfigError(f"classify: {args.signature!r} normalises to nothing")
     origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
     record = SignatureClassification(
         text, args.classified_as, args.by, args.at or utc_now(), origin
     )
-    Store(settings.evidence_dir, sign=signer_for(settings)).append(record)
+    store_for(settings).append(record)
     where = "" if args.scenario is None else f" (seeded scenario {args.scenario})"
     print(f"classified {text!r} as {args.classified_as} by {args.by} at {iso(record.at)}{where}")
     return 0

@@ -10,7 +10,7 @@ from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import LIVE, ComplaintsAttestation, Origin, Rollback, StageStarted
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
 from cutover.timeutil import iso, utc_now
@@ -51,7 +51,7 @@ def add(commands: Any) -> None:
 def _store(settings: Settings) -> Store:
     """The ledger, signing each head it writes as the settings ask (every append verifies the
     chain and the anchor first)."""
-    return Store(settings.evidence_dir, sign=signer_for(settings))
+    return store_for(settings)
 
 
 def stage_start(args: argparse.Namespace, settings: Settings) -> int:

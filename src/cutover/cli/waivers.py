@@ -20,7 +20,7 @@ from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import LIVE, Checkpoint, Entry, Invalidation, Origin, Waiver
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.outcome import is_rollback_trigger
 from cutover.overrides import tripped_triggers, waiver_problem
 from cutover.timeutil import iso, utc_now
@@ -101,7 +101,7 @@ def record_waiver(args: argparse.Namespace, settings: Settings) -> int:
     at = args.at or utc_now()
     if args.until is not None and args.until <= at:
         raise ConfigError(f"waive: --until {iso(args.until)} is not after {iso(at)}")
-    store = Store(settings.evidence_dir, sign=signer_for(settings))
+    store = store_for(settings)
     origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
     if args.checkpoint is not None:
         checkpoint, _ = _checkpoint(store, args.checkpoint, "waive")
@@ -143,7 +143,7 @@ def _check_not_backdated(at: datetime, settings: Settings) -> None:
 
 def record_invalidation(args: argparse.Namespace, settings: Settings) -> int:
     _required("invalidate", reason=args.reason, by=args.by)
-    store = Store(settings.evidence_dir, sign=signer_for(settings))
+    store = store_for(settings)
     checkpoint, entries = _checkpoint(store, args.line, "invalidate")
     for entry in entries:
         earlier = entry.parse()

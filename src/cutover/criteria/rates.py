@@ -4,7 +4,10 @@ and error rates), in one of the profile's two modes:
 - `runbook`: the point estimate against the threshold, as the runbook reads Query 1;
 - `evidence`: FAIL only when the anytime-valid confidence sequence of the stage's settled
   imports lies wholly below the threshold (valid at every look: checkpoints and monitor runs);
-  PASS when the point estimate meets it; otherwise HOLD, not yet conclusive.
+  PASS when the point estimate meets it; otherwise HOLD, not yet conclusive. The rollback
+  triggers also weigh sequences restarted during the stage (`recent`), so a regression that
+  starts mid-stage is not diluted by the good days before it; the stage's stream and the
+  restarts share one alpha (`statistics.family_lies_below`).
 
 In both modes a catastrophic rate (under `catastrophic_success_min_pct` with at least
 `min_settled_imports` settled) fails at once, and a sample too small to tell the rate from its
@@ -16,6 +19,7 @@ timelines with the rule the gates use; `decide_rate` is the one-look form with t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -27,7 +31,7 @@ from cutover.profile import Profile
 from cutover.statistics import (
     ConfidenceSequence,
     confidence_sequence,
-    lies_below,
+    family_log_evidence,
     more_to_exclude,
     zero_event_sample,
 )
@@ -60,6 +64,23 @@ def minimum_sample(threshold_pct: float, profile: Profile) -> int:
     return zero_event_sample(1 - threshold_pct / 100, profile.sequence_alpha)
 
 
+def family(
+    successes: Any,
+    trials: Any,
+    recent: Sequence[tuple[Any, Any]],
+    restarts: int,
+    profile: Profile,
+) -> list[tuple[Any, Any, float]]:
+    """The streams a look weighs and their shares, fixed before the data: the stage's stream
+    `sequence_stage_weight` (all of it when the stage has no restarts), each of its `restarts`
+    an equal part of the rest (a look evaluates only some of them: the rest count as 1 x 0)."""
+    if restarts <= 0:
+        return [(successes, trials, 1.0)]
+    stage_share = profile.sequence_stage_weight
+    each = (1.0 - stage_share) / restarts
+    return [(successes, trials, stage_share), *((s, n, each) for s, n in recent)]
+
+
 def decide_codes(
     estimate_pct: Any,
     sample: Any,
@@ -70,15 +91,22 @@ def decide_codes(
     catastrophic_pct: float,
     mode: str,
     profile: Profile,
+    recent: Sequence[tuple[Any, Any]] = (),
+    restarts: int = 0,
 ) -> Any:
     """The `Code` of each look (numpy arrays or numbers). `estimate_pct` is the point estimate
     (success-like: higher is better) over `sample` imports; `successes` of `trials` is the
-    stream the sequence covers (the stage's settled imports to date)."""
+    stream the sequence covers (the stage's settled imports to date); `recent` are the streams
+    since some of the stage's `restarts` (see `family`)."""
     estimate = np.asarray(estimate_pct, dtype=float)
     sample = np.asarray(sample)
     known = np.isfinite(estimate) & (sample > 0)
     catastrophic = known & (sample >= profile.min_settled_imports) & (estimate < catastrophic_pct)
-    sequence_below = lies_below(successes, trials, threshold_pct / 100, **_sequence(profile))
+    streams = family(successes, trials, recent, restarts, profile)
+    evidence = family_log_evidence(
+        streams, threshold_pct / 100, weight=profile.sequence_prior_weight
+    )
+    sequence_below = evidence >= np.log(1 / profile.sequence_alpha)
     too_few = sample < minimum_sample(threshold_pct, profile)
     meets = estimate >= threshold_pct
     if mode == "runbook":
@@ -93,17 +121,38 @@ def decide_codes(
 
 
 @dataclass(frozen=True, slots=True)
+class Recent:
+    """A stream restarted during the stage: `successes` of `trials` settled since `since`."""
+
+    since: str
+    successes: int
+    trials: int
+
+    def as_record(self) -> dict[str, Any]:
+        return {"since": self.since, "successes": self.successes, "trials": self.trials}
+
+
+@dataclass(frozen=True, slots=True)
 class RateDecision:
     code: Code
     outcome: Outcome
     reason: str
     sequence: ConfidenceSequence | None
+    recent: tuple[Recent, ...] = ()
+    restarts: int = 0
 
     def details(self, stream: str) -> dict[str, Any]:
-        """What the evidence records about the sequence: its bounds, its data and alpha."""
+        """What the evidence records about the sequence: its bounds, its data and alpha, and
+        the restarted streams it weighed."""
         if self.sequence is None:
             return {}
-        return {"sequence": {**self.sequence.as_record(), "data": stream}}
+        found: dict[str, Any] = {"sequence": {**self.sequence.as_record(), "data": stream}}
+        if self.restarts:
+            found["sequence"]["restarts"] = {
+                "count": self.restarts,
+                "looked_at": [r.as_record() for r in self.recent],
+            }
+        return found
 
 
 def decide_rate(
@@ -117,6 +166,8 @@ def decide_rate(
     profile: Profile,
     name: str = "success rate",
     unit: str = "settled imports",
+    recent: Sequence[Recent] = (),
+    restarts: int = 0,
 ) -> RateDecision:
     """One look, with a reason that says which rule decided and what would decide it."""
     mode = profile.decision_mode
@@ -131,6 +182,8 @@ def decide_rate(
                 catastrophic_pct=catastrophic_pct,
                 mode=mode,
                 profile=profile,
+                recent=[(r.successes, r.trials) for r in recent],
+                restarts=restarts,
             )
         )
     )
@@ -150,10 +203,9 @@ def decide_rate(
     reasons = {
         Code.MEETS: f"{value} meets {threshold_pct:g}%{shown}",
         Code.BELOW: (
-            f"{value}: the confidence sequence {_bounds(sequence)} lies wholly below "
-            f"{threshold_pct:g}%"
-            if mode == "evidence" and sequence is not None
-            else f"{value} < {threshold_pct:g}%{shown}"
+            f"{value} < {threshold_pct:g}%{shown}"
+            if mode != "evidence" or sequence is None
+            else _below(value, sequence, threshold_pct, recent, restarts, profile, unit)
         ),
         Code.CATASTROPHIC: (
             f"{value} of {sample} {unit} is under the catastrophic floor of "
@@ -166,7 +218,35 @@ def decide_rate(
         ),
         Code.NO_DATA: f"no {unit}: nothing to judge",
     }
-    return RateDecision(code, OUTCOMES[code], reasons[code], sequence)
+    return RateDecision(code, OUTCOMES[code], reasons[code], sequence, tuple(recent), restarts)
+
+
+def _below(
+    value: str,
+    sequence: ConfidenceSequence,
+    threshold_pct: float,
+    recent: Sequence[Recent],
+    restarts: int,
+    profile: Profile,
+    unit: str,
+) -> str:
+    """Which stream showed the rate below: the stage's, or the restart that weighs most."""
+    stage = f"{value}: the confidence sequence {_bounds(sequence)} lies wholly below "
+    pairs = [(r.successes, r.trials) for r in recent]
+    streams = family(sequence.successes, sequence.trials, pairs, restarts, profile)
+    weights = [
+        float(family_log_evidence([st], threshold_pct / 100, weight=profile.sequence_prior_weight))
+        for st in streams
+    ]
+    top = int(np.argmax(weights))
+    if top == 0:
+        return stage + f"{threshold_pct:g}%"
+    r = recent[top - 1]
+    return (
+        f"{value}; since {r.since} {r.successes} of {r.trials} {unit} "
+        f"({100 * r.successes / r.trials:.2f}%): the sequence restarted then lies wholly below "
+        f"{threshold_pct:g}% (one of the stage's {restarts} restarts, sharing its alpha)"
+    )
 
 
 def _sequence(profile: Profile) -> dict[str, float]:

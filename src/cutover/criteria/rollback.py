@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cutover.criteria.coverage import coverage_details, rlm_log_coverage
-from cutover.criteria.rates import RateDecision, decide_rate
+from cutover.criteria.rates import RateDecision, Recent, decide_rate
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.readings import SuccessCounts
@@ -61,6 +61,8 @@ def success_rate(r: RecentRates, ctx: Context) -> Result:
         threshold_pct=floor,
         catastrophic_pct=profile.catastrophic_success_min_pct,
         profile=profile,
+        recent=_recent(r, failed=False),
+        restarts=r.restarts,
     )
     fields: dict[str, Any] = dict(
         measured=f"{rate}% of {n} ({profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%"
@@ -92,6 +94,8 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         catastrophic_pct=100.0 - profile.catastrophic_error_max_pct,
         profile=profile,
         name="share not failed",
+        recent=_recent(r, failed=True),
+        restarts=r.restarts,
     )
     fields: dict[str, Any] = dict(
         measured=f"{c.failed} failed of {c.settled} settled ({pct}%)"
@@ -109,6 +113,14 @@ def error_rate(r: RecentRates, ctx: Context) -> Result:
         )
     shown = "" if pct is None else f"{pct}% failed; "
     return result(decision.outcome, shown + decision.reason, **fields)
+
+
+def _recent(r: RecentRates, *, failed: bool) -> list[Recent]:
+    """The restarted streams, as successes (or not failed) of settled imports."""
+    return [
+        Recent(iso(c.window.start), c.settled - c.failed if failed else c.complete, c.settled)
+        for c in r.recent
+    ]
 
 
 def _sequence_text(decision: RateDecision, *, failed: bool = False) -> str:
@@ -172,12 +184,16 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
     hours = sorted(h.hours, key=lambda x: x.hour)
     known = [x for x in hours if x.hour + timedelta(hours=1) + limit <= h.window.end]
     pending = [x for x in hours if x not in known]
-    run_start: datetime | None = None
+    # the run: the latest slow hours with no known fast hour after them; an hour without a known
+    # outcome (no import started, or all failed) neither counts as slow nor ends the run
+    slow_hours: list[datetime] = []
     for hour in reversed(known):
-        if hour.known and 100.0 * hour.slow / hour.known >= profile.max_slow_pct:
-            run_start = hour.hour
-        else:
+        if not hour.known:
+            continue
+        if 100.0 * hour.slow / hour.known < profile.max_slow_pct:
             break
+        slow_hours.append(hour.hour)
+    run_start = slow_hours[-1] if slow_hours else None
     in_flight = sum(x.in_flight_slow for x in hours)
     young = sum(x.in_flight_young for x in hours)
     fields: dict[str, Any] = dict(
@@ -199,11 +215,13 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
         f"; {in_flight} still in flight past {profile.slow_import_minutes} min counted as slow, "
         f"{young} younger left out; {len(pending)} latest hour(s) not known yet"
     )
-    if not known:
+    if not any(x.known for x in known):
         reason = (
             "no import started in the window"
             if not hours
             else "no hour's outcome is known yet (its imports are still younger than the limit)"
+            if not known
+            else "no import of a finished hour settled with a duration (all failed)"
         )
         return result(UNDECIDED, reason + censored, measured=censored[2:], **fields)
     if run_start is None:
@@ -213,10 +231,9 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
             measured="0 h slow" + censored,
             **fields,
         )
-    known_until = known[-1].hour + timedelta(hours=1)
-    lasted = (known_until - run_start).total_seconds() / 3600
+    lasted = len(slow_hours)  # hours observed slow; the hours without an outcome are not
     measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)" + censored
-    if known_until - run_start >= persist:
+    if timedelta(hours=lasted) >= persist:
         reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
         return result(FAIL, reason + censored, measured=measured, on_fail=Action.ROLLBACK, **fields)
     reason = (

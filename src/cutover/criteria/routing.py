@@ -57,6 +57,12 @@ def routing_split(r: RoutingSplit, ctx: Context) -> Result:
             details=details,
             **common,
         )
+    if counts.without_percent:
+        reason = (
+            f"the router log has {counts.without_percent} routing lines without "
+            f"v2RolloutPercent: the percent the router runs at is not confirmed"
+        )
+        return result(UNDECIDED, reason, measured=measured, details=details, **common)
     if not cover.complete:
         # Another percent may sit in a gap, and the split of the covered part may be biased (an
         # unreadable stretch hides lines of one kind as easily as of the other).

@@ -82,14 +82,21 @@ def classify(
     """Group (error text, count, distinct users[, first, last seen]) rows by signature and
     classify each one, by the first rule that decides:
 
-    1. a person's classification in the ledger (`cutover classify`);
-    2. a user-side pattern of the profile (a bad file: never counts against the pipeline);
-    3. a systemic pattern of the profile;
-    4. its rate among the window's v2 imports is over `systemic_rate_max_pct` (the lower bound
+    1. a person's classification in the ledger as systemic (`cutover classify`);
+    2. a systemic pattern of the profile matches a raw text and no user-side pattern does;
+    3. a person's classification as user-side;
+    4. a user-side pattern matches and no systemic one does;
+    5. its rate among the window's v2 imports is over `systemic_rate_max_pct` (the lower bound
        of the rate's confidence sequence is: a point estimate over it is not yet evidence);
-    5. a burst: in one hour its share of the imports is `burst_factor` times its share in the
+    6. a burst: in one hour its share of the imports is `burst_factor` times its share in the
        other hours (add-one smoothed), with at least `burst_min_count` failures that hour.
-    Rules 4 and 5 need `systemic_min_users` distinct users. Anything else is unclassified.
+    Rules 5 and 6 need `systemic_min_users` distinct users. Anything else is unclassified.
+
+    A classification is keyed by the normalised signature, so it covers texts nobody has read:
+    it never outranks a systemic pattern matching one of them. A text matching both lists is
+    ambiguous (the pipeline's own parse of a provider's answer reads like a bad file): only the
+    evidence rules decide it. A text naming a file of the deployed service (`service_paths`) is
+    never the user's bad file, whatever the pattern or classification says.
     """
     evidence = evidence or Evidence()
     grouped: dict[str, list[Any]] = {}
@@ -117,6 +124,10 @@ def classify(
     return sorted(result, key=lambda s: (-s.count, s.text))
 
 
+def _first_match(patterns: Iterable[str], seen: list[str]) -> str | None:
+    return next((p for p in patterns if any(matches(p, t) for t in seen)), None)
+
+
 def _kind(
     text: str,
     seen: list[str],
@@ -127,17 +138,27 @@ def _kind(
     evidence: Evidence,
 ) -> tuple[str, str]:
     attested = evidence.classified.get(text)
-    if attested is not None:
+    if attested is not None and attested[0] == "systemic":
+        return "systemic", f"classified systemic by {attested[1]} at {iso(attested[2])}"
+    systemic = _first_match(profile.systemic_error_patterns, seen)
+    service_path = _first_match(profile.service_paths, seen)
+    user = None if service_path else _first_match(profile.user_error_patterns, seen)
+    if systemic is not None and user is None:
+        return "systemic", f"systemic pattern {systemic!r}"
+    if attested is not None and service_path is None:
         kind, by, at = attested
         return kind, f"classified {kind} by {by} at {iso(at)}"
-    for pattern in profile.user_error_patterns:
-        if any(matches(pattern, t) for t in seen):
-            return "user", f"user-side pattern {pattern!r}"
-    for pattern in profile.systemic_error_patterns:
-        if any(matches(pattern, t) for t in seen):
-            return "systemic", f"systemic pattern {pattern!r}"
+    if user is not None and systemic is None:
+        return "user", f"user-side pattern {user!r}"
+    if user is not None:
+        why = f"matches user-side {user!r} and systemic {systemic!r}"
+    elif service_path is not None:
+        why = f"names the service's own path {service_path!r}"
+    else:
+        why = "no rule matches"
+    # rules 5 and 6 (rate, burst); `why` says why no pattern decided
     if users < profile.systemic_min_users:
-        return "unclassified", f"no rule matches ({users} users, fewer than needed for a rate)"
+        return "unclassified", f"{why} ({users} users, fewer than needed for a rate)"
     started = evidence.started
     limit = profile.systemic_rate_max_pct
     rate = f"{100 * count / started:.2f}%" if started else "unknown"
@@ -154,15 +175,25 @@ def _kind(
     burst = _burst(hours, count, evidence, profile)
     if burst:
         return "systemic", burst
-    return "unclassified", f"no rule matches (rate {rate} of {started} v2 imports, no burst)"
+    return "unclassified", f"{why} (rate {rate} of {started} v2 imports, no burst)"
+
+
+#: a number pattern is an HTTP status only where one is written: after "HTTP", "status",
+#: "code", "error" or "response", or before a reason phrase (`KeyError (conversation 429)`
+#: holds a count, not a status)
+_STATUS_BEFORE = r"(?:https?(?:/[\d.]+)?|status(?:[ _]code)?|code|error|response)\W{0,3}"
+_STATUS_AFTER = r"\s+(?:too many requests|bad gateway|service unavailable|gateway time-?out)"
 
 
 def matches(pattern: str, text: str) -> bool:
     """A case-insensitive substring; a pattern that is a number matches only a whole number
-    ("429" is a status code, not part of a count like 14290)."""
+    written as an HTTP status ("429" in `Error code: 429`, not in a count like 14290 or in
+    `conversation 429`)."""
     pattern = pattern.lower()
     if pattern.isdigit():
-        return re.search(rf"(?<!\d){pattern}(?!\d)", text) is not None
+        number = rf"(?<!\d){pattern}(?!\d)"
+        status = rf"{_STATUS_BEFORE}{number}|{number}{_STATUS_AFTER}"
+        return re.search(status, text.lower()) is not None
     return pattern in text
 
 

@@ -17,13 +17,14 @@ import hashlib
 import hmac
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger.anchor import HEAD_NAME, Head, HeadSigner
+from cutover.ledger.store import Store
 
 NAMESPACE = "cutover-ledger"
 SSH_SIGNATURE_NAME = HEAD_NAME + ".sig"
@@ -119,6 +120,26 @@ def signer_for(settings: Settings, evidence_dir: Path | None = None) -> HeadSign
     if not found:
         return None
     return found[0] if len(found) == 1 else Signers(tuple(found))
+
+
+def store_for(settings: Settings, evidence_dir: Path | None = None) -> Store:
+    """The ledger store the settings ask for: signing each new head, and refusing a head whose
+    signature they can check and that does not verify."""
+    where = settings.evidence_dir if evidence_dir is None else evidence_dir
+    return Store(where, sign=signer_for(settings, where), check=checker_for(settings))
+
+
+def checker_for(settings: Settings) -> Callable[[Path], str | None] | None:
+    """What is wrong with a head's signature (its first failing check), when the settings hold
+    a key or allowed signers to check it with; None when they hold neither."""
+    if settings.ledger_hmac_key is None and settings.ledger_allowed_signers is None:
+        return None
+
+    def check(evidence_dir: Path) -> str | None:
+        failed = [c.message for c in check_signatures(evidence_dir, settings) if c.status == "FAIL"]
+        return failed[0] if failed else None
+
+    return check
 
 
 # -- checking -----------------------------------------------------------------------------------

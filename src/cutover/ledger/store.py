@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +88,8 @@ class Store:
 
     evidence_dir: Path
     sign: HeadSigner | None = None
+    # what is wrong with the head's signature (None: nothing), when the settings can check one
+    check: Callable[[Path], str | None] | None = None
 
     @property
     def path(self) -> Path:
@@ -174,6 +176,8 @@ class Store:
             problem = anchor_problem(head, Chain(self.path, tuple(walk(content))))
             if problem is not None:
                 raise problem
+        if last is not None:
+            self._check_signature()
         lines = start.lines + added.count(b"\n")
         verified = _Verified(len(content), "", lines, start.records + len(links), last)
         return verified, hashed
@@ -220,7 +224,16 @@ class Store:
         problem = anchor_problem(self._head_or_broken(), chain)
         if problem is not None:
             raise problem
+        if chain.links:
+            self._check_signature()
         return chain
+
+    def _check_signature(self) -> None:
+        """A head whose signature the settings can check and that does not verify is a broken
+        ledger: rewriting the anchor without the key must not let a run use or extend it."""
+        problem = None if self.check is None else self.check(self.evidence_dir)
+        if problem is not None:
+            raise LedgerBroken(self.path, 0, f"{problem}; {VERIFY_HINT}")
 
     def read(self) -> list[Entry]:
         """Every record, after verifying the chain and the anchor (LedgerBroken if they fail)."""

@@ -3,7 +3,7 @@ one seeded scenario), up to the instant measured. Reads; never decides."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,12 +81,14 @@ class LedgerView:
         target: str,
         scenario: str | None,
         before_line: int | None = None,
+        check: Callable[[Path], str | None] | None = None,
     ) -> LedgerView:
         """Verify the chain and keep this target's records (those before `before_line` only,
         when given: what a replayed run saw); a broken chain is a LedgerBroken (a
         SourceUnavailable) naming the line. A record whose target cannot be read is no
-        target's (`cutover verify` fails it)."""
-        store = Store(evidence_dir)
+        target's (`cutover verify` fails it). `check`: the head's signature check, when the
+        settings can check one (`ledger.signing.checker_for`)."""
+        store = Store(evidence_dir, check=check)
         entries = store.read()
         if before_line is not None:
             entries = [e for e in entries if e.line < before_line]

@@ -3,6 +3,8 @@ rollback took. Windows end at the instant measured; nothing here judges."""
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,11 +31,18 @@ def trigger_window(inputs: Inputs) -> Window:
 @dataclass(frozen=True, slots=True)
 class RecentRates:
     """Query 1 over the trigger window (the point estimate) and over the current stage to date
-    (the stream the confidence sequence covers: every monitor run of the stage looks at it)."""
+    (the stream the confidence sequence covers: every monitor run of the stage looks at it),
+    and over the streams since some of the stage's `restarts` (one every
+    `sequence_restart_hours` from the stream's start): the latest restart at least 1, 2, 4, ...
+    hours and the rollback window back, so a regression that began mid-stage is judged on
+    imports after it. After a rollback the point estimate, like the stream, covers only the
+    restarted stage: the floor must not judge the run it replaced."""
 
     counts: imports.SuccessCounts
     stream: imports.SuccessCounts
     stream_of: str  # "stage 2" | "the trigger window (no stage in force)"
+    recent: tuple[imports.SuccessCounts, ...] = ()
+    restarts: int = 0
 
 
 def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
@@ -42,17 +51,47 @@ def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
     at one stream, and a stage just started does not lose the evidence of the one before."""
     profile, db = inputs.profile, inputs.database()
     window = trigger_window(inputs)
-    counts = imports.read_success(db, window, profile.stuck_after_minutes)
-    stage = _stream_stage(inputs.ledger(), window, inputs.profile)
+    view = inputs.ledger()
+    stage = _stream_stage(view, window, inputs.profile)
     if stage is None or stage.started > inputs.as_of:
+        counts = imports.read_success(db, window, profile.stuck_after_minutes)
         return RecentRates(counts, counts, "the trigger window (no stage in force)")
     stream_window = Window(stage.started, inputs.as_of)
-    stream = (
-        counts
-        if stream_window == window
-        else imports.read_success(db, stream_window, profile.stuck_after_minutes)
+    rolled_back = view.last_rollback()
+    if rolled_back is not None and (window.start or window.end) < rolled_back[0] <= stage.started:
+        window = stream_window  # a restart after a rollback: the imports before it are not its
+    read = functools.partial(
+        imports.read_success, db, stuck_after_minutes=profile.stuck_after_minutes
     )
-    return RecentRates(counts, stream, f"stage {stage.stage}")
+    counts = read(window)
+    stream = counts if stream_window == window else read(stream_window)
+    restarts, starts = restart_starts(stage, inputs.as_of, profile)
+    recent = tuple(read(Window(start, inputs.as_of)) for start in starts)
+    return RecentRates(counts, stream, f"stage {stage.stage}", recent, restarts)
+
+
+def restart_starts(
+    stage: StageRun, as_of: datetime, profile: Profile
+) -> tuple[int, tuple[datetime, ...]]:
+    """How many restarts the stream's family has (its stage's planned span and the rollback
+    window after it, at `sequence_restart_hours`; fixed before the data) and the starts a look
+    at `as_of` weighs: the latest restart at least 1, 2, 4, ... restart periods and the
+    rollback window before the instant."""
+    every = timedelta(hours=profile.sequence_restart_hours)
+    span = timedelta(hours=profile.rollback_window_hours)
+    planned = next((p.duration for p in profile.stages if p.number == stage.stage), span)
+    restarts = math.ceil((planned + span) / every)
+    lags, lag = [], every
+    while lag < span:
+        lags.append(lag)
+        lag *= 2
+    lags.append(span)
+    starts = set()
+    for lag in lags:
+        k = math.floor((as_of - lag - stage.started) / every)
+        if 1 <= k <= restarts:
+            starts.add(stage.started + k * every)
+    return restarts, tuple(sorted(starts, reverse=True))
 
 
 def _stream_stage(view: LedgerView, window: Window, profile: Profile) -> StageRun | None:

@@ -27,7 +27,7 @@ from cutover.evidence.properties import RecordedResult, recorded
 from cutover.evidence.verdict import conclude
 from cutover.gate import one_line
 from cutover.ledger import LedgerBroken, Store, records
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.outcome import Outcome, Scope
 from cutover.run.gate import undecided
 from cutover.run.markers import deciding
@@ -129,7 +129,7 @@ class Recorder:
             return (yield)
         self.state.pytest_status = int(session.exitstatus)
         settings = settings_for(self.config)  # under xdist the controller collected nothing
-        store = Store(settings.evidence_dir, sign=signer_for(settings))
+        store = store_for(settings)
         replay = replay_for(self.config, settings)
         if replay is None:
             self._append_checkpoint(store, settings)
@@ -141,6 +141,12 @@ class Recorder:
         self._conclude(session)
         try:
             outcome = yield
+        except OSError as exc:
+            # a full disk or an unwritable directory is bad input, not a bug: the verdict and
+            # the exit status say it, without pytest's INTERNALERROR traceback
+            self.state.errors.append(f"JUnit evidence not written ({one_line(exc)})")
+            self._conclude(session)
+            return None
         except Exception as exc:
             self.state.errors.append(f"JUnit evidence not written ({one_line(exc)})")
             self._conclude(session)
@@ -225,6 +231,10 @@ class Recorder:
         line = self.state.verdict.line()
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            terminal = getattr(reporter, "_tw", None)
+            if terminal is not None and terminal.width_of_current_line:
+                # a session cut short (the JUnit file not written) leaves the progress line open
+                reporter.write("\n")
             reporter.write_line(line)
         else:
             print(line)

@@ -14,6 +14,8 @@ from cutover.statistics.power import slowdown_sample, split_sample, zero_event_s
 from cutover.statistics.sequences import (
     ConfidenceSequence,
     confidence_sequence,
+    family_lies_below,
+    family_log_evidence,
     lies_above,
     lies_below,
     more_to_exclude,
@@ -28,6 +30,8 @@ __all__ = [
     "TrendTest",
     "clopper_pearson",
     "confidence_sequence",
+    "family_lies_below",
+    "family_log_evidence",
     "lies_above",
     "lies_below",
     "mann_kendall_trend",

@@ -34,6 +34,7 @@ timelines at once with the very functions the criteria use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,8 @@ from cutover.statistics.base import check_alpha, special
 __all__ = [
     "ConfidenceSequence",
     "confidence_sequence",
+    "family_lies_below",
+    "family_log_evidence",
     "lies_above",
     "lies_below",
     "log_upper_mixture",
@@ -82,6 +85,38 @@ def lies_below(successes: Any, trials: Any, threshold: Any, *, alpha: float, wei
     log_m = log_upper_mixture(s, n, threshold, center=threshold, weight=weight)
     below = s < np.asarray(threshold) * n
     return (n > 0) & below & (log_m >= np.log(1 / alpha))
+
+
+def family_log_evidence(
+    streams: Sequence[tuple[Any, Any, float]], threshold: Any, *, weight: float
+) -> Any:
+    """log of the weighted mean of the upper mixtures' e-values, one per stream (successes,
+    trials, share): the streams start at fixed times of one stage (its start and its restarts),
+    so each is an e-process for "the rate is at least `threshold` from its start on"; a mean
+    with shares fixed in advance (summing to at most 1) is one too, and Ville's inequality
+    bounds the chance that it ever reaches 1/alpha by alpha, however many looks and streams.
+    A stream not below the threshold adds nothing (dropping a term only makes it harder to
+    reach). A regression that starts mid-stage is diluted in the stage-to-date stream but not
+    in the streams that start after it."""
+    terms = []
+    for successes, trials, share in streams:
+        s = np.asarray(successes, dtype=float)
+        n = np.asarray(trials, dtype=float)
+        log_m = log_upper_mixture(s, n, threshold, center=threshold, weight=weight)
+        counts = (n > 0) & (s < np.asarray(threshold) * n) & (share > 0)
+        terms.append(np.where(counts, log_m + np.log(max(share, 1e-300)), -np.inf))
+    if not terms:
+        return np.asarray(-np.inf)
+    return special().logsumexp(np.stack(np.broadcast_arrays(*terms)), axis=0)
+
+
+def family_lies_below(
+    streams: Sequence[tuple[Any, Any, float]], threshold: Any, *, alpha: float, weight: float
+) -> Any:
+    """Whether the family of streams (see `family_log_evidence`) rejects every rate at or above
+    `threshold` from some stream's start on; one stream with share 1 is `lies_below`."""
+    check_alpha(alpha)
+    return family_log_evidence(streams, threshold, weight=weight) >= np.log(1 / alpha)
 
 
 def lies_above(successes: Any, trials: Any, threshold: Any, *, alpha: float, weight: float) -> Any:

@@ -29,7 +29,7 @@ from cutover.config import Settings
 from cutover.errors import SourceUnavailable
 from cutover.ledger import LedgerBroken, Store
 from cutover.ledger.records import Origin, Snapshot
-from cutover.ledger.signing import signer_for
+from cutover.ledger.signing import store_for
 from cutover.ledger.view import LedgerView
 from cutover.outcome import Window
 from cutover.profile import Profile
@@ -109,7 +109,7 @@ def fetch_platforms(
     profile = settings.profile
     pacing = pacing or Pacing(profile.platform_deadline_seconds, profile.http_timeout_seconds)
     recorded = _recorded(settings.evidence_dir, origin)
-    store = Store(settings.evidence_dir, sign=signer_for(settings))
+    store = store_for(settings)
     taken: list[Snapshot] = []
     for export, source in wanted(settings).items():
         same = [r for r in recorded if (r.source, r.export) == (source, export)]

@@ -110,6 +110,7 @@ class RoutingCounts:
     out_of_order: int = 0
     path: str = ""
     duplicates: int = 0  # routing records left out: another with the same identity came first
+    without_percent: int = 0  # routing records that log no v2RolloutPercent
     # Which lines are read for their instants depends on the blocks the file is read in (see
     # `scan`), the counts do not: equal counts compare equal whatever the coverage read.
     coverage: Continuity = field(default_factory=Continuity, compare=False)
@@ -148,11 +149,12 @@ def count_routing(
     tail = read_window(path, f"router logs {path}", (lo, hi), margin, parser.instants, reader)
     if tail is not None:
         tally.widen(*tail)
-    v1, v2, percent_seen, duplicates = tally.totals()
+    v1, v2, percent_seen, duplicates, without_percent = tally.totals()
     return RoutingCounts(
         v1=v1,
         v2=v2,
         percent_seen=percent_seen,
+        without_percent=without_percent,
         first_seen=tally.first_seen,
         last_seen=tally.last_seen,
         lines=tally.lines,

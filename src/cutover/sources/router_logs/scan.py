@@ -103,11 +103,12 @@ class Tally(Span):
             self.counted.add(identity, self.code(kind, percent))
         return timed
 
-    def totals(self) -> tuple[int, int, dict[int, int], int]:
-        """v1, v2, the lines per percent (sorted) and the duplicates left out."""
+    def totals(self) -> tuple[int, int, dict[int, int], int, int]:
+        """v1, v2, the lines per percent (sorted), the duplicates left out and the routed lines
+        that log no percent."""
         codes, duplicates = self.counted.first()
         per_code = np.bincount(codes, minlength=len(self._classes)).tolist()
-        v1 = v2 = 0
+        v1 = v2 = without_percent = 0
         percent_seen: dict[int, int] = {}
         for (kind, percent), count in zip(self._classes, per_code, strict=True):
             if kind == V1:
@@ -116,7 +117,9 @@ class Tally(Span):
                 v2 += count
             if percent is not None and count:
                 percent_seen[percent] = percent_seen.get(percent, 0) + count
-        return v1, v2, dict(sorted(percent_seen.items())), duplicates
+            elif kind in (V1, V2):
+                without_percent += count
+        return v1, v2, dict(sorted(percent_seen.items())), duplicates, without_percent
 
 
 class Scanner:
