@@ -201,7 +201,8 @@ def test_a_gate_that_proceeded_starts_the_next_stage() -> None:
 def test_a_gate_that_failed_rolls_back_naming_what_failed() -> None:
     status = status_at(25, STAGE1, whole_gate(24.2, traffic="fail"))
     assert status.next == (
-        "cutover rollback --reason 'stage 1 gate: stage1.traffic (fail)' --at 2026-03-03T10:00:00Z"
+        "cutover rollback --reason 'stage 1 gate (ledger line 2): stage1.traffic (fail)' "
+        "--at 2026-03-03T10:00:00Z"
     )
 
 
@@ -296,7 +297,8 @@ def test_an_interim_checkpoint_that_failed_rolls_back_at_once() -> None:
     status = status_at(3, STAGE1, failed)
     assert status.checkpoints[0].verdict == "ROLLBACK"
     assert status.next == (
-        "cutover rollback --reason 'stage 1 checkpoint +1h (ledger line 2)' "
+        "cutover rollback --reason 'stage 1 checkpoint +1h (ledger line 2): "
+        "stage1.success_rate (fail)' "
         "--at 2026-03-02T12:00:00Z"
     )
 
