@@ -142,7 +142,7 @@ def test_a_seeded_status_never_suggests_a_command_that_writes_the_live_ledger(
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     code = main(["status", "--as-of", "2026-03-02T12:00:00Z", "--scenario", "stage1-low-success"])
-    assert code == 0
+    assert code == 1  # printed, and its next step is a rollback
     step = capsys.readouterr().out.splitlines()[-1].removeprefix("next: ")
     assert step.startswith("cutover ")
     assert main(shlex.split(step)[1:]) == 0

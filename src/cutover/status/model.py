@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from cutover.ledger.view import StageRun
+from cutover.status.commands import ROLLBACK
 from cutover.timeutil import iso
 
 #: the states of a scheduled checkpoint
@@ -74,9 +75,10 @@ class SampleNeed:
 
 @dataclass(frozen=True, slots=True)
 class Earliest:
-    """The earliest instant the gate can pass if nothing fails: the elapsed-time bound, pushed
-    later by any minimum sample whose rate is known (`at`); `known` is False when a sample's
-    rate is not known yet, so `at` is only a lower bound."""
+    """The earliest instant the gate can pass if nothing fails: the elapsed-time bound (never
+    before the status's instant: a gate not run yet passes now at the soonest), pushed later by
+    any minimum sample whose rate is known (`at`); `known` is False when a sample's rate is not
+    known yet, so `at` is only a lower bound."""
 
     elapsed: datetime
     elapsed_reason: str
@@ -111,6 +113,11 @@ class Status:
     headline: str = ""  # what stands instead of a stage (before stage 1, after a rollback)
     # the waivers in force at the instant (`cutover waive`), as the gates would apply them
     waivers: tuple[str, ...] = ()
+
+    @property
+    def asks_rollback(self) -> bool:
+        """The next step records a rollback: `cutover status` then exits 1."""
+        return self.next.startswith(ROLLBACK + " ")
 
     def to_json(self) -> dict[str, Any]:
         stage = self.stage

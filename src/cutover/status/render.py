@@ -5,6 +5,7 @@ is redacted."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from cutover.criteria.result import hours
 from cutover.evidence.verdict import SEEDED_NOTE
@@ -56,9 +57,10 @@ def _checkpoint(c: CheckpointState) -> str:
     return f"{head} upcoming at {iso(c.due)}"
 
 
-def _earliest(e: Earliest) -> list[str]:
+def _earliest(e: Earliest, as_of: datetime) -> list[str]:
     bound = "" if e.known else " at the soonest"
-    lines = [f"earliest pass{bound}: {iso(e.at)} (elapsed: {e.elapsed_reason} -> {iso(e.elapsed)})"]
+    when = iso(e.at) if e.at > as_of else f"now, {iso(e.at)} (the gate is due)"
+    lines = [f"earliest pass{bound}: {when} (elapsed: {e.elapsed_reason} -> {iso(e.elapsed)})"]
     for need in e.needs:
         if need.more == 0:
             lines.append(f"{need.criterion}: {need.have} {need.unit}, enough ({need.need} needed)")
@@ -88,7 +90,7 @@ def text_lines(status: Status) -> list[str]:
         for m in status.missing:
             lines.append(f"  {m.kind}: {m.what}" + (f" — {m.command}" if m.command else ""))
         if status.earliest is not None:
-            lines += _earliest(status.earliest)
+            lines += _earliest(status.earliest, status.as_of)
     lines += [f"waived: {w}" for w in status.waivers]
     return lines
 
@@ -113,7 +115,7 @@ def markdown_lines(status: Status) -> list[str]:
             command = f" — `{m.command}`" if m.command else ""
             lines.append(f"- {m.kind}: {m.what}{command}")
         if status.earliest is not None:
-            lines += ["", *(f"- {line}" for line in _earliest(status.earliest))]
+            lines += ["", *(f"- {line}" for line in _earliest(status.earliest, status.as_of))]
         lines.append("")
     lines += [f"- waived: {w}" for w in status.waivers]
     return lines

@@ -143,7 +143,7 @@ def _earliest(
     view = inputs.view
     needs = tuple(sample_needs(plan, started, view, inputs.profile, inputs.live))
     known = bool(needs) or not _needs_samples(plan)
-    at = bound
+    at = max(bound, view.as_of)  # never an instant already past: once due, the gate can pass now
     for need in needs:
         if need.hours is None:
             known = False
