@@ -37,9 +37,13 @@ class Commands:
     def attest_complaints(self) -> str:
         return f"cutover attest complaints --count N --by NAME{self._scenario}{self._now('--at')}"
 
-    def classify(self, suggested: str) -> str:
-        """The classify command a gate recorded for a signature, for this target."""
-        return f"{suggested}{self._scenario}{self._now('--at')}"
+    def classify(self, signature: str, classified_as: str) -> str:
+        """Classifying a signature as `user` or `systemic`, quoted for a POSIX shell (the gates
+        record a template, `--as user|systemic`, which a shell reads as a pipe)."""
+        return (
+            f"cutover classify {shlex.quote(signature)} --as {classified_as} --by NAME"
+            f"{self._scenario}{self._now('--at')}"
+        )
 
     def stage_start(self, number: int) -> str:
         return f"cutover stage start {number}{self._scenario}{self._now('--at')}"

@@ -41,11 +41,16 @@ class CheckpointState:
 @dataclass(frozen=True, slots=True)
 class Missing:
     """Something the gate needs that the evidence does not hold yet, and the command that
-    supplies it ("" when no command can: a log export with a gap must be exported again)."""
+    supplies it ("" when no command can: a log export with a gap must be exported again), with
+    the other one where a person chooses (a signature: `--as systemic`, or `--as user`).
+    `subject` is a literal text `what` quotes (a signature), which Markdown puts in a code
+    span."""
 
     kind: str  # ATTESTATION | SIGNATURE | COVERAGE | SOURCE
     what: str
     command: str = ""
+    alternative: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +146,14 @@ class Status:
                 "not_passed": list(self.gate.not_passed),
             },
             "missing": [
-                {"kind": m.kind, "what": m.what, "command": m.command} for m in self.missing
+                {
+                    "kind": m.kind,
+                    "what": m.what,
+                    "command": m.command,
+                    "alternative": m.alternative,
+                    "subject": m.subject,
+                }
+                for m in self.missing
             ],
             "earliest": None if earliest is None else _earliest_json(earliest),
             "waivers": list(self.waivers),

@@ -2,7 +2,12 @@
 and the ledger's checkpoint records: done, due now, missed or upcoming. A checkpoint is done when
 a run of the stage's gate measured it within the profile's tolerance after it fell due and
 recorded what later runs read (the stage's success rate, where its gate holds one): the rule
-`measure.checkpoints` reads earlier checkpoints by. Pure: reads the view it is given."""
+`measure.checkpoints` reads earlier checkpoints by. A partial run (`-k success_rate`) that
+recorded it is the checkpoint, shown as partial: the runbook's other +1 h / +6 h queries (Query 6,
+Query 3) are measured over the whole stage window at the gate, and stuck imports by the rollback
+triggers, so nothing the gate needs is lost with them; the success rate's reading is (the table
+keeps no history). Any run's ROLLBACK counts whatever it measured (`rollback_asks`).
+Pure: reads the view it is given."""
 
 from __future__ import annotations
 
