@@ -177,14 +177,20 @@ def test_mid_stage_the_attestation_is_listed_but_not_asked_for() -> None:
     assert status.next.startswith("wait until")
 
 
-def test_an_unclassified_signature_is_classified_before_waiting() -> None:
+def unclassified_record() -> Any:
+    """A +1 h run whose systemic-errors criterion lists one unclassified signature, with the
+    command template the gates record for it."""
     unclassified = {
         "signature": "KeyError: <str>",
         "count": 4,
         "command": 'cutover classify "KeyError: <str>" --as user|systemic --by NAME',
     }
     errors = {"verdict": "inconclusive", "details": {"unclassified": [unclassified]}}
-    record = run(1, {"stage1.success_rate": success(30, 1), "stage1.systemic_errors": errors})
+    return run(1, {"stage1.success_rate": success(30, 1), "stage1.systemic_errors": errors})
+
+
+def test_an_unclassified_signature_is_classified_before_waiting() -> None:
+    record = unclassified_record()
     status = status_at(2, STAGE1, record)
     assert [m.kind for m in status.missing] == ["attestation", "signature"]
     # the gate's recorded template (`--as user|systemic`) is a pipe in a shell: status spells
@@ -396,14 +402,7 @@ def test_a_partial_run_is_the_checkpoint_when_it_recorded_what_later_runs_read()
 
 
 def _unclassified_status() -> Status:
-    unclassified = {
-        "signature": "KeyError: <str>",
-        "count": 4,
-        "command": 'cutover classify "KeyError: <str>" --as user|systemic --by NAME',
-    }
-    errors = {"verdict": "inconclusive", "details": {"unclassified": [unclassified]}}
-    record = run(1, {"stage1.success_rate": success(30, 1), "stage1.systemic_errors": errors})
-    return status_at(2, STAGE1, record)
+    return status_at(2, STAGE1, unclassified_record())
 
 
 def test_markdown_keeps_a_signature_text_that_looks_like_html() -> None:

@@ -17,22 +17,15 @@ import pytest
 from test_status import STAGE1, T0, h, run, status_at, success, whole_gate
 
 from cutover.cli import main
+from cutover.criteria.registry import CRITERIA
 from cutover.ledger import Store
 from cutover.ledger.fields import Origin
 from cutover.ledger.records import LIVE, Checkpoint, CriterionRecord, Rollback, StageStarted
 from cutover.ledger.view import LedgerView
 from cutover.outcome import Scope
 
-TRIGGERS = (
-    "success_rate",
-    "error_rate",
-    "stuck_per_hour",
-    "stuck_multiple_users",
-    "slow_imports",
-    "rlm_crash",
-    "complaints",
-    "data_corruption",
-)
+#: every rollback trigger the registry holds (`pytest -m rollback` runs them all)
+TRIGGERS = tuple(sorted(c.removeprefix("rollback.") for c in CRITERIA if c.startswith("rollback.")))
 
 
 def trigger_run(hours: float, fired: str = "stuck_per_hour") -> Checkpoint:
