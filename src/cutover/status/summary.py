@@ -209,16 +209,16 @@ def rollback_reason(
     a checkpoint, or another run named by its selection and instant), what asked, and how many
     later runs asked too."""
     first = asks[0]
+    of_gate = selects(first.record.selection, f"stage{plan.number}_gate")
     slot = next((c.label for c in checkpoints if c.line == first.line), None)
-    if slot is not None and not (first.as_of >= bound and not first.partial):
+    if of_gate and first.as_of >= bound and not first.partial:
+        what = "gate"
+    elif slot is not None:
         what = f"checkpoint {slot}"
-    elif selects(first.record.selection, f"stage{plan.number}_gate"):
-        what = "gate" if first.as_of >= bound and not first.partial else "gate run"
-        what += "" if what == "gate" else f" as of {iso(first.as_of)}"
-    elif selects(first.record.selection, "rollback"):
+    elif of_gate:
+        what = f"gate run as of {iso(first.as_of)}"
+    else:  # rollback_asks keeps the stage's gate runs and the triggers' runs only
         what = f"rollback triggers as of {iso(first.as_of)}"
-    else:
-        what = f"{first.record.selection} run as of {iso(first.as_of)}"
     more = f"; {len(asks) - 1} later run(s) asked too" if len(asks) > 1 else ""
     asked = ", ".join(first.asked_rollback) or ", ".join(first.verdict.not_passed)
     return f"stage {plan.number} {what} (ledger line {first.line}): {asked}{more}"
