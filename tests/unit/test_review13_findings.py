@@ -1,0 +1,263 @@
+"""Review of issue 13 (platform sources): each test here fails on the code as merged, for a real
+defect found by attacking it. See REVIEW13.md for the reproduction and the severity."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from cutover.cli import main
+from cutover.criteria.registry import Context
+from cutover.criteria.rollout import percent_zero_after_rollback
+from cutover.errors import SourceUnavailable
+from cutover.outcome import Outcome, Window
+from cutover.profile import Profile
+from cutover.sources.http import Budget, Pacing, get_json
+from cutover.sources.platform.drain import DrainStore, drain_app, read_drain
+from cutover.sources.platform.render import RenderApi
+from cutover.sources.platform.render_metrics import fetch_metrics
+from cutover.sources.platform.vercel import VercelApi, fetch_rollout, read_rollout_snapshot
+
+T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+SECRET = "drain-secret-0123456789"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# -- rate limits ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Ratelimit-Reset": "0"}, {"Ratelimit-Reset": "-5"}, {"Retry-After": "0"}],
+    ids=["reset-0", "reset-negative", "retry-after-0"],
+)
+def test_a_429_that_says_retry_now_is_not_answered_with_a_tight_request_loop(
+    headers: dict[str, str],
+) -> None:
+    """A 429 whose `Ratelimit-Reset` is 0 or negative (or `Retry-After: 0`, or a date in the
+    past) makes `get_json` wait 0 s and ask again at once, for ever: the whole deadline (600 s by
+    default) is spent hammering an API that already said it is over its limit (~600 requests a
+    second here, hundreds of thousands per fetch against Render's ~100 a minute), which can get
+    the key throttled or blocked for the other readers. A 429 must always back off (at least the
+    1 s used when no header is given, or a doubling pause)."""
+    calls = [0]
+
+    def limited(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        return httpx.Response(429, headers=headers)
+
+    budget = Budget(Pacing(1.0, 0.5, 1))
+    with pytest.raises(SourceUnavailable):
+        get_json(
+            "http://render.test/v1/logs",
+            params={},
+            headers={},
+            budget=budget,
+            source="render logs",
+            max_bytes=10_000,
+            transport=httpx.MockTransport(limited),
+        )
+    assert calls[0] <= 5, f"{calls[0]} requests within 1 s after a 429"
+
+
+# -- the drain receiver --------------------------------------------------------------------------
+
+
+def test_a_signature_header_that_is_not_ascii_is_a_counted_403_not_a_500(tmp_path: Path) -> None:
+    """`hmac.compare_digest` raises TypeError on a str with non-ASCII characters; starlette
+    decodes headers as latin-1, so any client that sends `x-vercel-signature: é` (a byte 0xe9)
+    gets a 500 with a traceback in the receiver's log, and the rejection is not counted in
+    `/health` (`rejected_signatures`), which is the one place an operator sees forged or broken
+    deliveries. It must be a 403 like any other wrong signature."""
+    store = DrainStore(tmp_path / "drain")
+    body = b'[{"id":"a","timestamp":1772445600000,"message":"x"}]'
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(drain_app(store, SECRET), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://drain") as client:
+            return await client.post("/", content=body, headers={"x-vercel-signature": b"\xe9"})
+
+    answer = asyncio.run(post())
+    assert answer.status_code == 403
+    assert store.rejected_signatures == 1
+
+
+def test_a_short_write_is_not_acknowledged_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`DrainStore.append` ignores the count `os.write` returns. On a full disk (or a signal) a
+    write to a regular file can be short without raising: the receiver then answers 200
+    ("stored") for a delivery that is only half on disk, Vercel does not redeliver it, and the
+    torn last line is glued to the first object of the next delivery, so both are lost (one
+    unreadable line). An answered delivery must be wholly on disk, or not answered 200."""
+    real_write = os.write
+
+    def short_write(descriptor: int, data: bytes) -> int:
+        return real_write(descriptor, data[: max(1, len(data) // 2)])
+
+    store = DrainStore(tmp_path / "drain")
+    objects = [{"id": f"d{i}", "timestamp": _ms(T0) + i, "message": "m" * 40} for i in range(4)]
+    monkeypatch.setattr(os, "write", short_write)
+    try:
+        stored = store.append(objects)
+    except OSError:
+        return  # refusing the delivery is right: Vercel redelivers it
+    finally:
+        monkeypatch.setattr(os, "write", real_write)
+    lines = (tmp_path / "drain" / f"{T0:%Y%m%dT%H}.ndjson").read_bytes().splitlines()
+    assert stored == len(objects)
+    assert [json.loads(line)["id"] for line in lines] == [o["id"] for o in objects]
+
+
+def test_a_torn_line_does_not_swallow_the_next_delivery(tmp_path: Path) -> None:
+    """After a crash mid-write (or the short write above) the hour file ends without a newline;
+    the next delivery is appended right after it, so its first object becomes part of an
+    unreadable line and is lost from every snapshot. Appending should start on a new line when
+    the file does not end with one."""
+    directory = tmp_path / "drain"
+    directory.mkdir()
+    hour = directory / f"{T0:%Y%m%dT%H}.ndjson"
+    hour.write_bytes(b'{"id":"torn","timestamp":17724456')  # a crash mid-line
+    DrainStore(directory).append([{"id": "next", "timestamp": _ms(T0) + 5, "message": "x"}])
+    snapshot = read_drain(directory, Window(T0, T0 + timedelta(hours=1)))
+    ids = []
+    for line in snapshot.content.splitlines():
+        try:
+            ids.append(json.loads(line)["id"])
+        except ValueError:
+            continue
+    assert "next" in ids
+
+
+# -- Vercel: the live deployment -----------------------------------------------------------------
+
+
+@respx.mock
+def test_a_deploy_created_before_the_change_does_not_carry_it(tmp_path: Path) -> None:
+    """`read_rollout_snapshot` takes the live deployment's `ready` instant (else `created`) as
+    "deployed at", and the value counts as running when it changed before that. But a Vercel
+    deployment takes its environment when it is created (env changes apply to new deployments):
+    a deployment created at 10:00 that becomes READY at 10:05 runs the value of 10:00. The
+    rollback sets V2_ROLLOUT_PERCENT=0 at 10:02 while a push's build is running; that build goes
+    live at 10:05 with the old 25 %, and `rollback_verify.percent_zero` PASSes: the router still
+    sends a quarter of the imports to v2 and the gate says the rollback holds. The comparison
+    must be with the deployment's creation (or be undecided when the change falls in between)."""
+    base, as_of = "https://api.vercel.test", T0 + timedelta(hours=1)
+    entry = {
+        "id": "env_1",
+        "key": "V2_ROLLOUT_PERCENT",
+        "type": "plain",
+        "target": ["production"],
+        "value": "0",
+        "updatedAt": _ms(T0 + timedelta(minutes=2)),
+    }
+    deployment = {
+        "uid": "dpl_push",
+        "url": "soulprint-push.vercel.app",
+        "created": _ms(T0),
+        "ready": _ms(T0 + timedelta(minutes=5)),
+        "state": "READY",
+    }
+    respx.get(f"{base}/v10/projects/p/env").mock(
+        return_value=httpx.Response(200, json={"envs": [entry]})
+    )
+    respx.get(f"{base}/v7/deployments").mock(
+        return_value=httpx.Response(200, json={"deployments": [deployment]})
+    )
+    api = VercelApi(base, "vc_token_0123456789", "p", None, 1_000_000)
+    fetched = fetch_rollout(api, as_of, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
+    path = tmp_path / "env.json"
+    path.write_bytes(fetched.content)
+    setting = read_rollout_snapshot(path, "a" * 64)
+    verdict = percent_zero_after_rollback(setting, Context(Profile(), as_of, "live"))
+    assert verdict.outcome is not Outcome.PASS, verdict.reason
+
+
+# -- Render metrics ------------------------------------------------------------------------------
+
+
+@respx.mock
+def test_two_series_for_one_instance_are_not_silently_merged_into_one() -> None:
+    """`_series` keys the series by their `instance` label and overwrites: two series without an
+    instance label (or with the same one) keep only the last. With Render answering one series
+    per instance and a label the reader does not find (the label key is undocumented beyond
+    `field`), the memory of every instance but the last is dropped without a word, so a leaking
+    instance disappears from the trend test and `rlm_stability` can pass on the flat one. A
+    second series for an instance already seen must fail the snapshot (or be kept apart)."""
+    base = "https://api.render.test"
+    start = T0
+
+    def series(values: list[float], instance: str | None) -> dict[str, object]:
+        labels = [{"field": "service", "value": "srv-rlm"}]
+        if instance is not None:
+            labels.append({"field": "instanceId", "value": instance})
+        points = [
+            {"timestamp": (start + timedelta(hours=i)).isoformat(), "value": v}
+            for i, v in enumerate(values)
+        ]
+        return {"labels": labels, "unit": "bytes", "values": points}
+
+    leaking = series([2**28 * (1 + i / 4) for i in range(12)], "srv-rlm-a")
+    flat = series([2**28] * 12, "srv-rlm-b")
+    respx.get(f"{base}/v1/metrics/memory").mock(
+        return_value=httpx.Response(200, json=[leaking, flat])
+    )
+    for name in ("memory-limit", "cpu", "cpu-limit"):
+        respx.get(f"{base}/v1/metrics/{name}").mock(return_value=httpx.Response(200, json=[]))
+    api = RenderApi(base, "rnd_key_0123456789", "tea-o", "srv-rlm", 1_000_000)
+    window = Window(start, start + timedelta(hours=12))
+    try:
+        fetched = fetch_metrics(api, window, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
+    except SourceUnavailable:
+        return
+    rows = fetched.content.decode().splitlines()[1:]
+    assert len(rows) == 24, f"{len(rows)} rows: one instance's memory was dropped"
+
+
+# -- reuse of a recorded snapshot ----------------------------------------------------------------
+
+
+@respx.mock
+def test_a_snapshot_of_another_service_is_not_reused_for_the_same_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fetch_platforms` reuses a recorded snapshot when its source, export and window match,
+    without looking at what it asked (`params`: API, owner, service). An operator who ran
+    `cutover fetch --as-of T` with the wrong CUTOVER_RENDER_SERVICE (another service, staging)
+    and then corrects it gets the wrong service's log and metrics measured for T, silently: the
+    RLM's OOM kills are never looked at and `rlm_stability` can pass on staging's quiet log."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for name, value in {
+        "RENDER_API_KEY": "rnd_key_0123456789",
+        "CUTOVER_RENDER_OWNER": "tea-o",
+        "CUTOVER_RENDER_API_URL": "https://render.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    respx.get("https://render.test/v1/logs").mock(
+        return_value=httpx.Response(200, json={"hasMore": False, "logs": []})
+    )
+    respx.get(url__regex=r"https://render.test/v1/services/.*/events").mock(
+        return_value=httpx.Response(200, json=[])
+    )
+    respx.get(url__regex=r"https://render.test/v1/metrics/.*").mock(
+        return_value=httpx.Response(200, json=[])
+    )
+    evidence = ["--evidence-dir", str(tmp_path / "ev")]
+    monkeypatch.setenv("CUTOVER_RENDER_SERVICE", "srv-staging")
+    main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"])
+    monkeypatch.setenv("CUTOVER_RENDER_SERVICE", "srv-rlm")
+    before = len(respx.calls)
+    main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"])
+    asked = [str(call.request.url) for call in respx.calls[before:]]
+    assert any("srv-rlm" in url for url in asked), "the staging snapshot was reused for srv-rlm"
