@@ -17,13 +17,17 @@ from cutover.cli import main
 from cutover.criteria.registry import Context
 from cutover.criteria.rollout import percent_zero_after_rollback
 from cutover.errors import SourceUnavailable
+from cutover.ledger import Store
+from cutover.ledger.records import Origin
 from cutover.outcome import Outcome, Window
 from cutover.profile import Profile
 from cutover.sources.http import Budget, Pacing, get_json
 from cutover.sources.platform.drain import DrainStore, drain_app, read_drain
-from cutover.sources.platform.render import RenderApi
-from cutover.sources.platform.render_metrics import fetch_metrics
+from cutover.sources.platform.render import RenderApi, _all_pages
+from cutover.sources.platform.render_metrics import fetch_metrics, metric_rows
+from cutover.sources.platform.snapshots import Fetched, keep
 from cutover.sources.platform.vercel import VercelApi, fetch_rollout, read_rollout_snapshot
+from cutover.timeutil import epoch_us
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 SECRET = "drain-secret-0123456789"
@@ -261,3 +265,92 @@ def test_a_snapshot_of_another_service_is_not_reused_for_the_same_window(
     main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"])
     asked = [str(call.request.url) for call in respx.calls[before:]]
     assert any("srv-rlm" in url for url in asked), "the staging snapshot was reused for srv-rlm"
+
+
+@respx.mock
+def test_a_value_changed_after_the_instant_is_not_read_as_the_value_at_it(tmp_path: Path) -> None:
+    """`fetch_rollout(api, as_of)` reads the variable as it is now, whatever `as_of` is: the
+    deployments are filtered to those created by `as_of`, the value is not. `cutover fetch
+    --as-of T` or a gate run `--as-of T` for a past checkpoint (rollback verified at T, the
+    value 0 and deployed) after the next rollout set it to 10 reads 10 and FAILs
+    `rollback_verify.percent_zero`, whose failure is a ROLLBACK. A value whose `updatedAt` is
+    after the instant is not the value at the instant: the criterion must be undecided."""
+    base, as_of = "https://api.vercel.test", T0
+    entry = {
+        "id": "env_1",
+        "key": "V2_ROLLOUT_PERCENT",
+        "type": "plain",
+        "target": ["production"],
+        "value": "10",
+        "updatedAt": _ms(as_of + timedelta(hours=3)),
+    }
+    deployment = {
+        "uid": "dpl_rollback",
+        "url": "soulprint-rollback.vercel.app",
+        "created": _ms(as_of - timedelta(hours=20)),
+        "ready": _ms(as_of - timedelta(hours=20)),
+        "state": "READY",
+    }
+    respx.get(f"{base}/v10/projects/p/env").mock(
+        return_value=httpx.Response(200, json={"envs": [entry]})
+    )
+    respx.get(f"{base}/v7/deployments").mock(
+        return_value=httpx.Response(200, json={"deployments": [deployment]})
+    )
+    api = VercelApi(base, "vc_token_0123456789", "p", None, 1_000_000)
+    fetched = fetch_rollout(api, as_of, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
+    path = tmp_path / "env.json"
+    path.write_bytes(fetched.content)
+    setting = read_rollout_snapshot(path, "a" * 64)
+    verdict = percent_zero_after_rollback(setting, Context(Profile(), as_of, "live"))
+    assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.reason
+
+
+def test_a_memory_limit_in_an_unknown_unit_writes_no_nan_into_the_ledger(tmp_path: Path) -> None:
+    """`metric_rows` converts the memory-limit series with `_MEMORY_UNITS.get(unit, math.nan)`:
+    a limit in a unit it does not know (Render's units are undocumented: "percent", "MB/s")
+    becomes NaN in the snapshot's `details`, and `json.dumps` writes `NaN` into the ledger line.
+    That line is not JSON (RFC 8259): `jq`, JavaScript's JSON.parse and any strict reader of the
+    evidence refuse the whole ledger. The unit should be recorded and the limit left out."""
+    series = {
+        "memory": {"srv-rlm-a": ("bytes", {_ms(T0) * 1000: float(2**28)})},
+        "memory-limit": {"srv-rlm-a": ("percent", {_ms(T0) * 1000: 50.0})},
+        "cpu": {},
+        "cpu-limit": {},
+    }
+    _, details = metric_rows(series)
+    window = Window(T0, T0 + timedelta(hours=1))
+    fetched = Fetched("render metrics", "rlm_metrics", {}, window, b"x\n", ".csv", 4, 1, details)
+    keep(Store(tmp_path), fetched, Origin())
+    for line in (tmp_path / "ledger.jsonl").read_text(encoding="utf-8").splitlines():
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the ledger"))
+
+
+def test_a_page_that_sends_the_walk_back_in_time_fails_at_once() -> None:
+    """`_all_pages` only refuses a next page equal to the current one. A `nextStartTime` that
+    goes back (before the current page's start: a platform bug, or a proxy cache serving an
+    older page) makes the reader ask pages A, B, A, B, ... until the deadline (600 s by
+    default, hundreds of requests a second without rate-limit headers), and the snapshot's
+    problem then says only that the deadline passed, not what went wrong. A next start before
+    the current one must fail the snapshot at once, naming it."""
+    calls = [0]
+
+    def cycling(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        start = request.url.params["startTime"]
+        following = "10:00:00.5" if "T10:30" in start else "10:30:00"  # back, forth
+        body = {
+            "hasMore": True,
+            "logs": [{"id": "o1", "timestamp": "2026-03-02T10:10:00Z", "message": "OOMKilled"}],
+            "nextStartTime": f"2026-03-02T{following}Z",
+            "nextEndTime": "2026-03-02T12:00:00Z",
+        }
+        return httpx.Response(200, json=body)
+
+    api = RenderApi(
+        "http://render.test", "rnd_key_0123456789", "o", "s", 100_000, httpx.MockTransport(cycling)
+    )
+    start, end = epoch_us(T0), epoch_us(T0 + timedelta(hours=2))
+    with pytest.raises(SourceUnavailable):
+        list(_all_pages(api, {"text": "OOMKilled"}, start, end, Budget(Pacing(1.0, 0.5, 1))))
+    assert calls[0] <= 3, f"{calls[0]} requests cycling between two pages"
