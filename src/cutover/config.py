@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -208,8 +208,10 @@ def resolve_settings(
     *,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
+    criteria: Collection[str] | None = None,
 ) -> Settings:
-    """Resolve every setting: option, then environment, then cutover.toml, then default."""
+    """Resolve every setting: option, then environment, then cutover.toml, then default.
+    `criteria`: the criterion ids the profile's `advisory` may name (None: not checked)."""
     options = options or {}
     env = os.environ if env is None else env
     file_values, profile_table, file_origin, file_text = _read_config_file(config_file, env)
@@ -229,6 +231,7 @@ def resolve_settings(
         profile_from_mapping(
             profile_table,
             origin=lambda key: f"config file {file_origin}, line {_line_of(file_text, key)}",
+            criteria=criteria,
         )
         if profile_table
         else Profile()

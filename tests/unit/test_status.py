@@ -331,3 +331,22 @@ def test_a_log_the_gate_fetches_from_a_platform_is_not_missing(tmp_path: Path) -
         )
     )
     assert bare["rlm_logs"] == "is not set"
+
+
+def test_a_checkpoint_set_aside_is_not_done_and_a_waiver_in_force_is_shown() -> None:
+    """`cutover invalidate` takes the +1 h record out of the schedule (it is missed again, with
+    its backfill); `cutover waive` shows as in force until it expires."""
+    from cutover.ledger.records import Invalidation, Waiver
+
+    first = run(1.1, {"stage1.success_rate": success(26, 1.1)})
+    aside = Invalidation(2, "measured against the staging database", "bob", h(2))
+    waiver = Waiver("stage1.duration", "known slow parser", "alice", h(2), until=h(5))
+    status = status_at(3, STAGE1, first, aside, waiver)
+    assert status.checkpoints[0].state == "missed"
+    assert status.next.startswith("pytest -m stage1_gate --as-of ")
+    assert status.waivers == (
+        "stage1.duration by alice until 2026-03-02T14:00:00Z (line 4): known slow parser",
+    )
+    assert "waived: stage1.duration by alice" in render(status, "text")
+    assert status_at(5.5, STAGE1, first, aside, waiver).waivers == ()
+    assert status_at(3, STAGE1, first).checkpoints[0].state == "done"

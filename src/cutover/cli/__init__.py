@@ -11,13 +11,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.cli import classify, demo, evidence, platform, records, seed, status
+from cutover.cli import classify, demo, evidence, platform, records, seed, status, waivers
 from cutover.config import resolve_settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.redact import redact_text
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
-COMMAND_MODULES = (demo, records, classify, status, seed, evidence, platform)
+COMMAND_MODULES = (demo, records, classify, status, waivers, seed, evidence, platform)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints`; `signature`: an error signature
-  classified user-side or systemic);
+  classified user-side or systemic; `waiver`: a criterion's failure accepted; `invalidation`: a
+  checkpoint record set aside, which stays in the chain);
 - `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
   its scope: how many criteria the selection holds, how many were decided, what narrowed it;
   and the platform snapshots it measured;
@@ -26,6 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeAlias
 
+from cutover.ledger.attestations import (
+    ComplaintsAttestation,
+    Invalidation,
+    SignatureClassification,
+    Waiver,
+)
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
 from cutover.outcome import Scope, Window
@@ -38,6 +45,7 @@ __all__ = [
     "ComplaintsAttestation",
     "CriterionRecord",
     "Entry",
+    "Invalidation",
     "LedgerRecord",
     "Origin",
     "OtherRecord",
@@ -46,6 +54,7 @@ __all__ = [
     "SignatureClassification",
     "Snapshot",
     "StageStarted",
+    "Waiver",
     "as_text",
     "checkpoint",
     "parse",
@@ -74,36 +83,6 @@ class Rollback(TypedRecord):
     percent: int = 0
     origin: Origin = LIVE
     type: ClassVar[str] = "rollback"
-
-
-# -- attestations (type "attestation", by kind) -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintsAttestation(TypedRecord):
-    """`by` counted `count` import-failure complaints over since..at."""
-
-    count: int
-    by: str
-    since: datetime
-    at: datetime
-    origin: Origin = LIVE
-    type: ClassVar[str] = "attestation"
-    kind: ClassVar[str | None] = "complaints"
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureClassification(TypedRecord):
-    """`by` classified the error signature `signature` as `classified_as` (user | systemic);
-    later runs read it (`cutover classify`)."""
-
-    signature: str
-    classified_as: str
-    by: str
-    at: datetime
-    origin: Origin = LIVE
-    type: ClassVar[str] = "attestation"
-    kind: ClassVar[str | None] = "signature"
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -266,10 +245,10 @@ def measured_snapshots(values: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str
 
 
 def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
-    """A result for the ledger: its properties, with `details` and `snapshots` kept as
+    """A result for the ledger: its properties, with `details`, `waiver` and `snapshots` kept as
     structured JSON."""
     values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
-    for key in ("details", "snapshots"):
+    for key in ("details", "waiver", "snapshots"):
         if key in values:
             try:
                 values[key] = json.loads(values[key])
@@ -328,6 +307,8 @@ LedgerRecord: TypeAlias = (
     | Rollback
     | ComplaintsAttestation
     | SignatureClassification
+    | Waiver
+    | Invalidation
     | Checkpoint
     | Snapshot
     | OtherRecord
@@ -337,6 +318,8 @@ _Schema: TypeAlias = (
     | type[Rollback]
     | type[ComplaintsAttestation]
     | type[SignatureClassification]
+    | type[Waiver]
+    | type[Invalidation]
     | type[Checkpoint]
     | type[Snapshot]
 )
@@ -348,6 +331,8 @@ _SCHEMAS: dict[tuple[str, str | None], _Schema] = {
         Rollback,
         ComplaintsAttestation,
         SignatureClassification,
+        Waiver,
+        Invalidation,
         Checkpoint,
         Snapshot,
     )

@@ -109,8 +109,7 @@ class Status:
     earliest: Earliest | None
     next: str  # a command, or "wait until <ISO time>"
     headline: str = ""  # what stands instead of a stage (before stage 1, after a rollback)
-    # Hook for waivers (`cutover waive`, issue 16): the waivers in force, once the ledger holds
-    # them. Nothing fills it yet.
+    # the waivers in force at the instant (`cutover waive`), as the gates would apply them
     waivers: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cutover.criteria.registry import CRITERIA
 from cutover.ledger.view import LedgerView
+from cutover.overrides import in_force
 from cutover.profile import Profile, StagePlan
 from cutover.status.commands import Commands
 from cutover.status.gaps import LiveStream, missing_for_gate, recorded_rate_below, sample_needs
@@ -56,7 +58,11 @@ def build_status(inputs: StatusInputs) -> Status:
     view, profile = inputs.view, inputs.profile
     rollbacks = tuple((r.at, r.reason) for _, r in view.rollbacks())
     base: dict[str, Any] = dict(
-        as_of=view.as_of, target=inputs.target, scenario=inputs.scenario, rollbacks=rollbacks
+        as_of=view.as_of,
+        target=inputs.target,
+        scenario=inputs.scenario,
+        rollbacks=rollbacks,
+        waivers=waivers_in_force(view),
     )
     current = view.current_stage()
     if current is None:
@@ -89,6 +95,20 @@ def build_status(inputs: StatusInputs) -> Status:
         earliest=earliest,
         next=step,
     )
+
+
+def waivers_in_force(view: LedgerView) -> tuple[str, ...]:
+    """Each criterion's waiver in force at the instant, as the gates would apply it."""
+    found = []
+    for criterion in sorted(CRITERIA):
+        waiver = in_force(view.waivers(criterion), view.as_of)
+        if waiver is None:
+            continue
+        line, w = waiver
+        until = "no end" if w.until is None else f"until {iso(w.until)}"
+        forced = ", forced" if w.forced else ""
+        found.append(f"{criterion} by {w.by} {until}{forced} (line {line}): {w.reason}")
+    return tuple(found)
 
 
 def elapsed_bound(
