@@ -107,7 +107,11 @@ def fetch_platforms(
     """Fetch every wanted source for `window` (or use the snapshot already recorded for it) and
     record each; a failure is recorded, never raised."""
     profile = settings.profile
-    pacing = pacing or Pacing(profile.platform_deadline_seconds, profile.http_timeout_seconds)
+    pacing = pacing or Pacing(
+        profile.platform_deadline_seconds,
+        profile.http_timeout_seconds,
+        min_wait=profile.platform_min_wait_seconds,
+    )
     recorded = _recorded(settings.evidence_dir, origin)
     store = Store(settings.evidence_dir, sign=signer_for(settings))
     taken: list[Snapshot] = []
