@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -268,6 +270,29 @@ def test_the_drain_refuses_a_wrong_signature_and_counts_it(tmp_path: Path) -> No
     assert hour_files == [f"{AS_OF - timedelta(minutes=5):%Y%m%dT%H}.ndjson"]
     outside = read_drain(store.directory, Window(AS_OF, AS_OF + timedelta(hours=1)))
     assert outside.lines == 0
+
+
+def test_the_drain_refuses_a_body_declared_too_large_before_reading_it(tmp_path: Path) -> None:
+    """Review 13 #6: the receiver read the whole body before anything else, so any client of
+    the internet-facing receiver that declared (or streamed) gigabytes made it wait for, then
+    hold, all of it. A declared length over the profile's cap is answered 413 at once."""
+    store = DrainStore(tmp_path / "drain")
+    with serve(drain_app(store, SECRET), name="drain-cap") as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+            conn.sendall(
+                b"POST / HTTP/1.1\r\nHost: drain\r\nContent-Type: application/json\r\n"
+                b"x-vercel-signature: 00\r\nContent-Length: 1073741824\r\n\r\n["
+            )
+            try:
+                answer = conn.recv(200)
+            except TimeoutError:
+                answer = b"(no answer within 5 s: the receiver waits for the whole GiB)"
+        health = httpx.get(f"{url}/health").json()
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert (health["rejected_oversize"], health["rejected_signatures"]) == (1, 0)
+    assert not store.directory.exists()
 
 
 def test_vercel_logs_on_path_is_read_with_the_token_in_its_environment(
