@@ -12,18 +12,14 @@ import pytest
 import respx
 
 from cutover.cli import main
-from cutover.criteria.registry import Context
-from cutover.criteria.rollout import percent_zero_after_rollback
 from cutover.errors import SourceUnavailable
 from cutover.ledger import Store
 from cutover.ledger.records import Origin
-from cutover.outcome import Outcome, Window
-from cutover.profile import Profile
+from cutover.outcome import Window
 from cutover.sources.http import Budget, Pacing
 from cutover.sources.platform.render import RenderApi, _all_pages
 from cutover.sources.platform.render_metrics import fetch_metrics, metric_rows
 from cutover.sources.platform.snapshots import Fetched, keep
-from cutover.sources.platform.vercel import VercelApi, fetch_rollout, read_rollout_snapshot
 from cutover.timeutil import epoch_us
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -35,47 +31,6 @@ def _ms(moment: datetime) -> int:
 
 
 # -- Vercel: the live deployment -----------------------------------------------------------------
-
-
-@respx.mock
-def test_a_deploy_created_before_the_change_does_not_carry_it(tmp_path: Path) -> None:
-    """`read_rollout_snapshot` takes the live deployment's `ready` instant (else `created`) as
-    "deployed at", and the value counts as running when it changed before that. But a Vercel
-    deployment takes its environment when it is created (env changes apply to new deployments):
-    a deployment created at 10:00 that becomes READY at 10:05 runs the value of 10:00. The
-    rollback sets V2_ROLLOUT_PERCENT=0 at 10:02 while a push's build is running; that build goes
-    live at 10:05 with the old 25 %, and `rollback_verify.percent_zero` PASSes: the router still
-    sends a quarter of the imports to v2 and the gate says the rollback holds. The comparison
-    must be with the deployment's creation (or be undecided when the change falls in between)."""
-    base, as_of = "https://api.vercel.test", T0 + timedelta(hours=1)
-    entry = {
-        "id": "env_1",
-        "key": "V2_ROLLOUT_PERCENT",
-        "type": "plain",
-        "target": ["production"],
-        "value": "0",
-        "updatedAt": _ms(T0 + timedelta(minutes=2)),
-    }
-    deployment = {
-        "uid": "dpl_push",
-        "url": "soulprint-push.vercel.app",
-        "created": _ms(T0),
-        "ready": _ms(T0 + timedelta(minutes=5)),
-        "state": "READY",
-    }
-    respx.get(f"{base}/v10/projects/p/env").mock(
-        return_value=httpx.Response(200, json={"envs": [entry]})
-    )
-    respx.get(f"{base}/v7/deployments").mock(
-        return_value=httpx.Response(200, json={"deployments": [deployment]})
-    )
-    api = VercelApi(base, "vc_token_0123456789", "p", None, 1_000_000)
-    fetched = fetch_rollout(api, as_of, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
-    path = tmp_path / "env.json"
-    path.write_bytes(fetched.content)
-    setting = read_rollout_snapshot(path, "a" * 64)
-    verdict = percent_zero_after_rollback(setting, Context(Profile(), as_of, "live"))
-    assert verdict.outcome is not Outcome.PASS, verdict.reason
 
 
 # -- Render metrics ------------------------------------------------------------------------------
@@ -156,45 +111,6 @@ def test_a_snapshot_of_another_service_is_not_reused_for_the_same_window(
     main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"])
     asked = [str(call.request.url) for call in respx.calls[before:]]
     assert any("srv-rlm" in url for url in asked), "the staging snapshot was reused for srv-rlm"
-
-
-@respx.mock
-def test_a_value_changed_after_the_instant_is_not_read_as_the_value_at_it(tmp_path: Path) -> None:
-    """`fetch_rollout(api, as_of)` reads the variable as it is now, whatever `as_of` is: the
-    deployments are filtered to those created by `as_of`, the value is not. `cutover fetch
-    --as-of T` or a gate run `--as-of T` for a past checkpoint (rollback verified at T, the
-    value 0 and deployed) after the next rollout set it to 10 reads 10 and FAILs
-    `rollback_verify.percent_zero`, whose failure is a ROLLBACK. A value whose `updatedAt` is
-    after the instant is not the value at the instant: the criterion must be undecided."""
-    base, as_of = "https://api.vercel.test", T0
-    entry = {
-        "id": "env_1",
-        "key": "V2_ROLLOUT_PERCENT",
-        "type": "plain",
-        "target": ["production"],
-        "value": "10",
-        "updatedAt": _ms(as_of + timedelta(hours=3)),
-    }
-    deployment = {
-        "uid": "dpl_rollback",
-        "url": "soulprint-rollback.vercel.app",
-        "created": _ms(as_of - timedelta(hours=20)),
-        "ready": _ms(as_of - timedelta(hours=20)),
-        "state": "READY",
-    }
-    respx.get(f"{base}/v10/projects/p/env").mock(
-        return_value=httpx.Response(200, json={"envs": [entry]})
-    )
-    respx.get(f"{base}/v7/deployments").mock(
-        return_value=httpx.Response(200, json={"deployments": [deployment]})
-    )
-    api = VercelApi(base, "vc_token_0123456789", "p", None, 1_000_000)
-    fetched = fetch_rollout(api, as_of, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
-    path = tmp_path / "env.json"
-    path.write_bytes(fetched.content)
-    setting = read_rollout_snapshot(path, "a" * 64)
-    verdict = percent_zero_after_rollback(setting, Context(Profile(), as_of, "live"))
-    assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.reason
 
 
 def test_a_memory_limit_in_an_unknown_unit_writes_no_nan_into_the_ledger(tmp_path: Path) -> None:
