@@ -3,7 +3,6 @@ defect found by attacking it. See REVIEW13.md for the reproduction and the sever
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,13 +12,8 @@ import respx
 
 from cutover.cli import main
 from cutover.errors import SourceUnavailable
-from cutover.ledger import Store
-from cutover.ledger.records import Origin
-from cutover.outcome import Window
 from cutover.sources.http import Budget, Pacing
 from cutover.sources.platform.render import RenderApi, _all_pages
-from cutover.sources.platform.render_metrics import fetch_metrics, metric_rows
-from cutover.sources.platform.snapshots import Fetched, keep
 from cutover.timeutil import epoch_us
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -34,44 +28,6 @@ def _ms(moment: datetime) -> int:
 
 
 # -- Render metrics ------------------------------------------------------------------------------
-
-
-@respx.mock
-def test_two_series_for_one_instance_are_not_silently_merged_into_one() -> None:
-    """`_series` keys the series by their `instance` label and overwrites: two series without an
-    instance label (or with the same one) keep only the last. With Render answering one series
-    per instance and a label the reader does not find (the label key is undocumented beyond
-    `field`), the memory of every instance but the last is dropped without a word, so a leaking
-    instance disappears from the trend test and `rlm_stability` can pass on the flat one. A
-    second series for an instance already seen must fail the snapshot (or be kept apart)."""
-    base = "https://api.render.test"
-    start = T0
-
-    def series(values: list[float], instance: str | None) -> dict[str, object]:
-        labels = [{"field": "service", "value": "srv-rlm"}]
-        if instance is not None:
-            labels.append({"field": "instanceId", "value": instance})
-        points = [
-            {"timestamp": (start + timedelta(hours=i)).isoformat(), "value": v}
-            for i, v in enumerate(values)
-        ]
-        return {"labels": labels, "unit": "bytes", "values": points}
-
-    leaking = series([2**28 * (1 + i / 4) for i in range(12)], "srv-rlm-a")
-    flat = series([2**28] * 12, "srv-rlm-b")
-    respx.get(f"{base}/v1/metrics/memory").mock(
-        return_value=httpx.Response(200, json=[leaking, flat])
-    )
-    for name in ("memory-limit", "cpu", "cpu-limit"):
-        respx.get(f"{base}/v1/metrics/{name}").mock(return_value=httpx.Response(200, json=[]))
-    api = RenderApi(base, "rnd_key_0123456789", "tea-o", "srv-rlm", 1_000_000)
-    window = Window(start, start + timedelta(hours=12))
-    try:
-        fetched = fetch_metrics(api, window, Budget(Pacing(30.0, 5.0, 1, sleep=lambda s: None)))
-    except SourceUnavailable:
-        return
-    rows = fetched.content.decode().splitlines()[1:]
-    assert len(rows) == 24, f"{len(rows)} rows: one instance's memory was dropped"
 
 
 # -- reuse of a recorded snapshot ----------------------------------------------------------------
@@ -111,26 +67,6 @@ def test_a_snapshot_of_another_service_is_not_reused_for_the_same_window(
     main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"])
     asked = [str(call.request.url) for call in respx.calls[before:]]
     assert any("srv-rlm" in url for url in asked), "the staging snapshot was reused for srv-rlm"
-
-
-def test_a_memory_limit_in_an_unknown_unit_writes_no_nan_into_the_ledger(tmp_path: Path) -> None:
-    """`metric_rows` converts the memory-limit series with `_MEMORY_UNITS.get(unit, math.nan)`:
-    a limit in a unit it does not know (Render's units are undocumented: "percent", "MB/s")
-    becomes NaN in the snapshot's `details`, and `json.dumps` writes `NaN` into the ledger line.
-    That line is not JSON (RFC 8259): `jq`, JavaScript's JSON.parse and any strict reader of the
-    evidence refuse the whole ledger. The unit should be recorded and the limit left out."""
-    series = {
-        "memory": {"srv-rlm-a": ("bytes", {_ms(T0) * 1000: float(2**28)})},
-        "memory-limit": {"srv-rlm-a": ("percent", {_ms(T0) * 1000: 50.0})},
-        "cpu": {},
-        "cpu-limit": {},
-    }
-    _, details = metric_rows(series)
-    window = Window(T0, T0 + timedelta(hours=1))
-    fetched = Fetched("render metrics", "rlm_metrics", {}, window, b"x\n", ".csv", 4, 1, details)
-    keep(Store(tmp_path), fetched, Origin())
-    for line in (tmp_path / "ledger.jsonl").read_text(encoding="utf-8").splitlines():
-        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the ledger"))
 
 
 def test_a_page_that_sends_the_walk_back_in_time_fails_at_once() -> None:
