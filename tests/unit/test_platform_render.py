@@ -401,3 +401,28 @@ def test_a_growing_window_asks_only_for_what_came_after_the_earlier_snapshot() -
     assert second.details["earlier"]["sha256"] == "f" * 64
     whole = fetch_rlm_log(API, WINDOW, 600_000_000, budget())
     assert sorted(second.content.splitlines()) == sorted(whole.content.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("back", "said"),
+    [("2026-03-02T10:00:00.5Z", "back in time"), ("soon", "'soon', not a time")],
+    ids=["back-in-time", "not-a-time"],
+)
+def test_a_page_that_sends_the_walk_back_in_time_fails_at_once(back: str, said: str) -> None:
+    """Review 13 #10: only a next page equal to the current one was refused; a nextStartTime
+    that goes back made the walk ask A, B, A, B... until the deadline (hundreds of requests a
+    second), and the problem then said only that the deadline had passed."""
+    calls = [0]
+
+    def cycling(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        following = back if "T10:30" in request.url.params["startTime"] else stamp(30)
+        body = {**page([log("o1", 10, "OOMKilled")], more=True), "nextStartTime": following}
+        return httpx.Response(200, json=body)
+
+    api = RenderApi(BASE, "rnd_key", "o", "s", 100_000, httpx.MockTransport(cycling))
+    with pytest.raises(SourceUnavailable) as refused:
+        fetch_rlm_log(api, WINDOW, 600_000_000, Budget(Pacing(1.0, 0.5, 1)))
+    assert calls[0] == 2
+    assert "gives nextStartTime" in str(refused.value) and said in str(refused.value)
+    assert "from 2026-03-02T10:30:00" in str(refused.value)
