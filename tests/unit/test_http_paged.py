@@ -189,6 +189,18 @@ def test_no_answer_is_retried_then_unavailable() -> None:
     assert clock.slept == [0.5, 1.0]
 
 
+@respx.mock
+def test_no_answer_cut_short_by_the_deadline_still_says_there_was_no_answer() -> None:
+    respx.get(URL).mock(side_effect=httpx.ConnectError("connection refused"))
+    clock = Clock()
+    with pytest.raises(SourceUnavailable) as info:
+        get(budget(clock, deadline=1.0, retries=4))
+    assert str(info.value) == (
+        f"t: GET {URL}: no answer (connection refused): waiting 1 s more would pass the 1 s "
+        "deadline (2 requests made)"
+    )
+
+
 def test_rate_limit_headers_read_as_seconds() -> None:
     assert rate_limit_wait(httpx.Headers({"Retry-After": "3"})) == 3.0
     assert rate_limit_wait(httpx.Headers({"Ratelimit-Reset": "-4"})) == 0.0

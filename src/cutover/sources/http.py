@@ -186,10 +186,10 @@ def get_json(
             )
         except SourceUnavailable as exc:
             failures += 1
+            said = f"GET {endpoint}: {exc.message.removeprefix('GET: ')}"
             if failures > budget.pacing.retries:
-                said = exc.message.removeprefix("GET: ")
-                raise SourceUnavailable(source, f"GET {endpoint}: {said}") from None
-            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, f"GET {endpoint} failed")
+                raise SourceUnavailable(source, said) from None
+            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, said)  # says why, if cut
             continue
         status = answer.status_code
         reset = rate_limit_wait(answer.headers)
