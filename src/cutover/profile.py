@@ -227,10 +227,12 @@ class Profile:
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
-    # the platforms (Render, Vercel): a source's whole fetch (every page, wait and retry) and
-    # the largest page read
+    # the platforms: a source's whole fetch (every page, wait and retry), the largest page read,
+    # the least wait after a 429 (doubled each time), the largest drain delivery taken (else 413)
     platform_deadline_seconds: float = 600.0
     platform_max_page_bytes: int = 8_000_000
+    platform_min_wait_seconds: float = 1.0
+    drain_max_body_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
     connect_timeout_seconds: float = 10.0
     # criteria that report their verdicts without changing the run's action (dry run); a
@@ -279,8 +281,7 @@ def profile_from_mapping(
 
 
 def advisory_problem(profile: Profile, criteria: Collection[str] | None) -> str:
-    """What is wrong with the profile's `advisory` list ("" when nothing): an id no criterion
-    has, or a rollback trigger without `advisory_triggers_accepted = true`."""
+    """What is wrong with `advisory` ("" if nothing): an unknown id, or an unaccepted trigger."""
     unknown = [c for c in profile.advisory if criteria is not None and c not in criteria]
     if unknown:
         return (

@@ -103,6 +103,8 @@ LIMITS: dict[str, Limit] = {
     "platform_max_page_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
     "connect_timeout_seconds": Limit(1.0),
+    "platform_min_wait_seconds": Limit(0.1, 3600.0),
+    "drain_max_body_bytes": AT_LEAST_ONE,
 }
 #: settings that name one of a few modes
 CHOICES: dict[str, tuple[str, ...]] = {
