@@ -7,15 +7,25 @@ a threshold, and tests never inline one.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cutover.errors import ConfigError
 from cutover.outcome import is_rollback_trigger
+from cutover.profile_limits import CHOICES, LIMITS, value_problem
+
+__all__ = [
+    "CHOICES",
+    "DEFAULT_STAGES",
+    "LIMITS",
+    "Profile",
+    "StagePlan",
+    "advisory_problem",
+    "profile_from_mapping",
+    "value_problem",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +228,12 @@ class Profile:
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
-    # the platforms (Render, Vercel): a source's whole fetch (every page, wait and retry) and
-    # the largest page read
+    # the platforms: a source's whole fetch (every page, wait and retry), the largest page read,
+    # the least wait after a 429 (doubled each time), the largest drain delivery taken (else 413)
     platform_deadline_seconds: float = 600.0
     platform_max_page_bytes: int = 8_000_000
+    platform_min_wait_seconds: float = 1.0
+    drain_max_body_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
     connect_timeout_seconds: float = 10.0
     # criteria that report their verdicts without changing the run's action (dry run); a
@@ -238,110 +250,6 @@ class Profile:
 
 
 _SETTINGS = frozenset(f.name for f in dataclasses.fields(Profile) if f.name != "stages")
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """The values a number of the profile may take: finite, within [low, high] (an open end
-    excludes the bound)."""
-
-    low: float
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-
-    def admits(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below
-
-    def describe(self) -> str:
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open or math.isinf(self.high) else "]"
-        high = "inf" if math.isinf(self.high) else f"{self.high:g}"
-        return f"a finite number in {left}{self.low:g}, {high}{right}"
-
-
-PERCENT = Limit(0.0, 100.0)
-# a share that minimum samples are derived from ((1 - p)^n <= alpha needs 0 < p < 1): 0 or 100
-# would ask for no failure ever, which no finite sample can show
-OPEN_PERCENT = Limit(0.0, 100.0, low_open=True, high_open=True)
-POSITIVE = Limit(0.0, low_open=True)
-NON_NEGATIVE = Limit(0.0)
-PROBABILITY = Limit(0.0, 1.0, low_open=True, high_open=True)
-AT_LEAST_ONE = Limit(1.0)
-GAP_MINUTES = Limit(1.0, 1440.0)  # a silence tolerated: from a minute to a day
-
-#: every number of the profile and what it may be; a number without a limit is refused by a test
-LIMITS: dict[str, Limit] = {
-    "query_window_hours": POSITIVE,
-    "timeline_window_hours": POSITIVE,
-    "success_rate_min_pct": OPEN_PERCENT,
-    "sequence_alpha": PROBABILITY,
-    "sequence_prior_weight": POSITIVE,
-    "sequence_restart_hours": Limit(0.25),  # no finer than the monitor's 15 minutes
-    "sequence_stage_weight": PROBABILITY,
-    "catastrophic_success_min_pct": PERCENT,
-    "catastrophic_error_max_pct": PERCENT,
-    "min_settled_imports": AT_LEAST_ONE,
-    "stuck_after_minutes": AT_LEAST_ONE,
-    "stuck_resolved_within_minutes": NON_NEGATIVE,
-    "fast_import_minutes": POSITIVE,
-    "slow_import_minutes": POSITIVE,
-    "max_slow_pct": OPEN_PERCENT,
-    "min_fast_pct": OPEN_PERCENT,
-    "duration_slowdown_max_pct": NON_NEGATIVE,
-    "stage3_duration_every_hours": POSITIVE,
-    "error_rate_max_pct": OPEN_PERCENT,
-    "stuck_per_hour_max": NON_NEGATIVE,
-    "stuck_users_max": NON_NEGATIVE,
-    "slow_persist_hours": NON_NEGATIVE,
-    "in_flight_drain_minutes": NON_NEGATIVE,
-    "integrity_max_listed": AT_LEAST_ONE,
-    "error_texts_max_rows": AT_LEAST_ONE,
-    "rollback_window_hours": POSITIVE,
-    "rollback_log_window_minutes": POSITIVE,
-    "in_flight_lookback_hours": POSITIVE,
-    "clock_skew_minutes": NON_NEGATIVE,
-    "checkpoint_tolerance_minutes": NON_NEGATIVE,
-    "rlm_log_gap_minutes": GAP_MINUTES,
-    "router_log_gap_minutes": GAP_MINUTES,
-    "metrics_gap_minutes": GAP_MINUTES,
-    "log_unreadable_max_pct": PERCENT,
-    "attestation_grace_minutes": NON_NEGATIVE,
-    "traffic_min_expected_per_hour": NON_NEGATIVE,
-    "memory_growth_max_pct": NON_NEGATIVE,
-    "cpu_growth_max_pct": NON_NEGATIVE,
-    "cpu_trend_from_stage": Limit(1.0, 4.0),
-    "stage3_v1_quiet_hours": POSITIVE,
-    "stage4_v1_quiet_days": POSITIVE,
-    "days_at_100_before_removal": POSITIVE,
-    "split_alpha": PROBABILITY,
-    "split_shift_pct": Limit(0.0, 100.0, low_open=True),
-    "power": PROBABILITY,
-    "verify_alpha": PROBABILITY,
-    "trend_alpha": PROBABILITY,
-    "min_trend_points": Limit(3.0),
-    "systemic_rate_max_pct": PERCENT,
-    "burst_factor": Limit(1.0),
-    "burst_min_count": AT_LEAST_ONE,
-    "systemic_min_users": AT_LEAST_ONE,
-    "http_timeout_seconds": POSITIVE,
-    "http_max_body_bytes": AT_LEAST_ONE,
-    "platform_deadline_seconds": POSITIVE,
-    "platform_max_page_bytes": AT_LEAST_ONE,
-    "statement_timeout_ms": AT_LEAST_ONE,
-    "connect_timeout_seconds": Limit(1.0),
-}
-#: settings that name one of a few modes
-CHOICES: dict[str, tuple[str, ...]] = {
-    "success_rate_basis": ("settled", "query1"),
-    "decision_mode": ("runbook", "evidence"),
-}
-#: lists that must hold at least one entry (an empty one would silently match nothing)
-NON_EMPTY = frozenset({"rlm_health_statuses"})
 
 
 def profile_from_mapping(
@@ -374,8 +282,7 @@ def profile_from_mapping(
 
 
 def advisory_problem(profile: Profile, criteria: Collection[str] | None) -> str:
-    """What is wrong with the profile's `advisory` list ("" when nothing): an id no criterion
-    has, or a rollback trigger without `advisory_triggers_accepted = true`."""
+    """What is wrong with `advisory` ("" if nothing): an unknown id, or an unaccepted trigger."""
     unknown = [c for c in profile.advisory if criteria is not None and c not in criteria]
     if unknown:
         return (
@@ -389,31 +296,6 @@ def advisory_problem(profile: Profile, criteria: Collection[str] | None) -> str:
             "when the profile also sets advisory_triggers_accepted = true"
         )
     return ""
-
-
-def value_problem(key: str, value: Any) -> str:
-    """What a profile setting was expected to be, when `value` is not that ("" when it is)."""
-    limit = LIMITS.get(key)
-    if limit is not None and not limit.admits(float(value)):
-        return limit.describe()
-    choices = CHOICES.get(key)
-    if choices is not None and value not in choices:
-        return " or ".join(repr(c) for c in choices)
-    if isinstance(value, tuple) and any(not item.strip() for item in value):
-        return "a list of non-empty strings"
-    if key in NON_EMPTY and not value:
-        return "a list with at least one entry"
-    if key == "sunset" and _http_date_problem(value):
-        return "an HTTP date such as 'Sat, 01 Mar 2026 00:00:00 GMT'"
-    return ""
-
-
-def _http_date_problem(value: str) -> bool:
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return True
-    return parsed.tzinfo is None
 
 
 def _coerce(key: str, value: Any, default: Any, origin: str) -> Any:

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from cutover.config import resolve_settings
 from cutover.ledger import Store
@@ -270,6 +276,29 @@ def test_the_drain_refuses_a_wrong_signature_and_counts_it(tmp_path: Path) -> No
     assert outside.lines == 0
 
 
+def test_the_drain_refuses_a_body_declared_too_large_before_reading_it(tmp_path: Path) -> None:
+    """Review 13 #6: the receiver read the whole body before anything else, so any client of
+    the internet-facing receiver that declared (or streamed) gigabytes made it wait for, then
+    hold, all of it. A declared length over the profile's cap is answered 413 at once."""
+    store = DrainStore(tmp_path / "drain")
+    with serve(drain_app(store, SECRET), name="drain-cap") as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+            conn.sendall(
+                b"POST / HTTP/1.1\r\nHost: drain\r\nContent-Type: application/json\r\n"
+                b"x-vercel-signature: 00\r\nContent-Length: 1073741824\r\n\r\n["
+            )
+            try:
+                answer = conn.recv(200)
+            except TimeoutError:
+                answer = b"(no answer within 5 s: the receiver waits for the whole GiB)"
+        health = httpx.get(f"{url}/health").json()
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert (health["rejected_oversize"], health["rejected_signatures"]) == (1, 0)
+    assert not store.directory.exists()
+
+
 def test_vercel_logs_on_path_is_read_with_the_token_in_its_environment(
     tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -345,3 +374,87 @@ def test_the_rollout_from_vercel_says_when_the_deploy_did_not_take(tmp_path: Pat
     assert "hush" not in "".join(
         p.read_text(errors="replace") for p in run.evidence_dir.rglob("*.json")
     )
+
+
+def test_a_platform_down_during_a_gate_run_leaves_its_criteria_inconclusive(
+    tmp_path: Path, world: World
+) -> None:
+    """Render unreachable (nothing listens on its port) while a stage gate runs: the criteria it
+    feeds are inconclusive, naming the endpoint and that there was no answer, the failed
+    snapshots are recorded and listed by the checkpoint, and the run does not exit 0."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "cutover.toml"
+    config.write_text("[profile]\nplatform_deadline_seconds = 3\n", encoding="utf-8")
+    env = environment_for(tmp_path, dead, None) | {
+        "CUTOVER_CONFIG": str(config),
+        "CUTOVER_ROUTER_LOGS": str(world.router_log),
+    }
+    run = gate(tmp_path, env)
+    props = run.properties["stage1.rlm_stability"]
+    assert props["verdict"] == "inconclusive", run.output
+    assert f"GET {dead}/v1/" in props["reason"] and "no answer" in props["reason"]
+    assert run.exit_code == 6
+    assert run.verdict_line.startswith("cutover verdict: HOLD — stage1_gate —")
+    assert "stage1.rlm_stability (inconclusive)" in run.verdict_line
+    entries = Store(run.evidence_dir).read()
+    failed = [e.parse() for e in entries if e.type == "snapshot"]
+    assert {s.export for s in failed if isinstance(s, Snapshot) and s.problem} == {
+        "rlm_logs",
+        "rlm_metrics",
+    }
+    checkpoint = [e.parse() for e in entries if e.type == "checkpoint"][-1]
+    assert isinstance(checkpoint, Checkpoint)
+    assert {s["export"] for s in checkpoint.snapshots} == {"rlm_logs", "rlm_metrics"}
+    no_secret_written(run)
+
+
+def test_a_seeded_run_with_no_token_set_fetches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's stage 1 checkpoints (+1 h and +6 h success rate, then the whole gate at
+    +24 h, on healthy-rollout) with no token set: the API URLs point at a server that counts
+    what it is asked and a `vercel` on PATH notes any call, and neither is used; no snapshot is
+    recorded, the seeded files are measured, and the gate proceeds as the demo does."""
+    for name in ("RENDER_API_KEY", "VERCEL_TOKEN", "VERCEL_DRAIN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    asked: list[str] = []
+
+    async def anything(request: Request) -> Response:
+        asked.append(str(request.url))
+        return Response(status_code=500)
+
+    listening = Starlette(routes=[Route("/{path:path}", anything, methods=["GET", "POST"])])
+    called = tmp_path / "vercel-was-called"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "vercel").write_text(f"#!/bin/sh\ntouch {called}\nexit 1\n", encoding="utf-8")
+    (bin_dir / "vercel").chmod(0o755)
+    with serve(listening, name="platform-counter") as url:
+        env = {
+            "CUTOVER_RENDER_API_URL": url,
+            "CUTOVER_VERCEL_API_URL": url,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        for hours in (1, 6):
+            interim = run_suite(
+                tmp_path,
+                f"--as-of={at_hour(hours)}",
+                "--scenario=healthy-rollout",
+                "-k",
+                "success_rate",
+                marker="stage1_gate",
+                paths=STAGE1,
+                env=env,
+                junit_name=f"junit-{hours}h.xml",
+            )
+            assert set(interim.verdicts) == {"stage1.success_rate"}, interim.output
+        run = gate(tmp_path, env)
+    assert run.exit_code == 0, run.output
+    assert run.verdict_line.startswith("cutover verdict: PROCEED — stage1_gate —")
+    assert asked == [] and not called.exists()
+    entries = Store(run.evidence_dir).read()
+    assert not [e for e in entries if e.type == "snapshot"]
+    checkpoint = [e.parse() for e in entries if e.type == "checkpoint"][-1]
+    assert isinstance(checkpoint, Checkpoint) and not checkpoint.snapshots
+    assert not (run.evidence_dir / "snapshots").exists()
+    assert "/snapshots/" not in run.properties["stage1.rlm_stability"]["source"]

@@ -140,7 +140,9 @@ def test_a_seeded_stage_1_and_2_with_real_checkpoints(
     code, markdown, _ = status(capsys, 48.5, *seeded, "--format", "markdown")
     assert markdown.startswith("### cutover status as of 2026-02-04T09:30:00Z")
     assert "| +12h | 2026-02-03T21:00:00Z | missed | `pytest -m stage2_gate" in markdown
-    assert markdown.splitlines()[-1] == out.splitlines()[-1]
+    # the same next step, the command in a code span
+    step = out.splitlines()[-1].removeprefix("next: ")
+    assert markdown.splitlines()[-1] == f"next: `{step}`"
     code, text, _ = status(capsys, 48.5, *seeded, "--format", "json")
     document = json.loads(text)
     jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))

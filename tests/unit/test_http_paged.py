@@ -90,6 +90,52 @@ def test_rate_limited_past_the_deadline_is_unavailable_not_waited_out() -> None:
     assert clock.slept == []
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Ratelimit-Reset": "0"},
+        {"Ratelimit-Reset": "-5"},
+        {"Retry-After": "0"},
+        {"Retry-After": "Sun, 01 Mar 2026 00:00:00 GMT"},  # a date in the past
+        {},
+    ],
+    ids=["reset-0", "reset-negative", "retry-after-0", "retry-after-past-date", "no-header"],
+)
+@respx.mock
+def test_a_429_that_says_retry_now_waits_the_least_pause_doubled(headers: dict[str, str]) -> None:
+    """Review 13 #5: a reset of 0, negative or past was a 0 s wait, and the request was sent
+    again at once until the deadline (hundreds a second against ~100 a minute)."""
+    route = respx.get(URL).mock(
+        side_effect=[*[httpx.Response(429, headers=headers)] * 3, httpx.Response(200, json=1)]
+    )
+    clock = Clock()
+    b = Budget(Pacing(300.0, 5.0, 3, min_wait=1.5, clock=clock, sleep=clock.sleep))
+    assert get(b) == 1
+    assert clock.slept == [1.5, 3.0, 6.0] and route.call_count == 4
+
+
+def test_a_429_that_says_retry_now_is_not_answered_with_a_tight_request_loop() -> None:
+    """The same over the process's own clock: within a 1 s deadline, one request, not
+    hundreds, and the problem says the wait would pass the deadline."""
+    calls = [0]
+
+    def limited(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        return httpx.Response(429, headers={"Ratelimit-Reset": "0"})
+
+    with pytest.raises(SourceUnavailable, match=r"429: waiting 1 s more would pass the 1 s"):
+        get_json(
+            URL,
+            params={},
+            headers={},
+            budget=Budget(Pacing(1.0, 0.5, 1, min_wait=Profile().platform_min_wait_seconds)),
+            source="t",
+            max_bytes=CAP,
+            transport=httpx.MockTransport(limited),
+        )
+    assert calls[0] == 1
+
+
 @respx.mock
 def test_a_5xx_is_retried_with_a_doubling_pause() -> None:
     respx.get(URL).mock(
@@ -141,6 +187,18 @@ def test_no_answer_is_retried_then_unavailable() -> None:
     with pytest.raises(SourceUnavailable, match=r"GET https://api.example.test/v1/logs: no answer"):
         get(budget(clock, retries=2))
     assert clock.slept == [0.5, 1.0]
+
+
+@respx.mock
+def test_no_answer_cut_short_by_the_deadline_still_says_there_was_no_answer() -> None:
+    respx.get(URL).mock(side_effect=httpx.ConnectError("connection refused"))
+    clock = Clock()
+    with pytest.raises(SourceUnavailable) as info:
+        get(budget(clock, deadline=1.0, retries=4))
+    assert str(info.value) == (
+        f"t: GET {URL}: no answer (connection refused): waiting 1 s more would pass the 1 s "
+        "deadline (2 requests made)"
+    )
 
 
 def test_rate_limit_headers_read_as_seconds() -> None:

@@ -11,7 +11,16 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 CONFIGURATION = {
     f"cutover.{name}"
-    for name in ("config", "profile", "errors", "timeutil", "redact", "paths", "outcome")
+    for name in (
+        "config",
+        "profile",
+        "profile_limits",
+        "errors",
+        "timeutil",
+        "redact",
+        "paths",
+        "outcome",
+    )
 }
 
 

@@ -174,3 +174,92 @@ def test_no_fetch_is_attempted_when_nothing_is_wanted(tmp_path: Path) -> None:
     settings = resolve_settings({}, env={"CUTOVER_EVIDENCE_DIR": str(tmp_path)})
     assert fetch_platforms(settings, Window(T0, T0 + timedelta(hours=1)), Origin()) == ()
     assert not (tmp_path / "snapshots").exists()
+
+
+def render_answers() -> None:
+    """An empty Render, at render.test and at a second API, render-eu.test."""
+    api = r"https://render(-eu)?\.test"
+    respx.get(url__regex=rf"{api}/v1/logs").mock(
+        return_value=httpx.Response(200, json={"hasMore": False, "logs": []})
+    )
+    respx.get(url__regex=rf"{api}/v1/services/.*/events").mock(
+        return_value=httpx.Response(200, json=[])
+    )
+    respx.get(url__regex=rf"{api}/v1/metrics/.*").mock(return_value=httpx.Response(200, json=[]))
+
+
+@pytest.mark.parametrize(
+    ("setting", "corrected", "seen_in"),
+    [
+        ("CUTOVER_RENDER_SERVICE", "srv-rlm", "resource=srv-rlm"),
+        ("CUTOVER_RENDER_OWNER", "tea-right", "ownerId=tea-right"),
+        ("CUTOVER_RENDER_API_URL", "https://render-eu.test", "render-eu.test"),
+    ],
+    ids=["service", "owner", "api"],
+)
+@respx.mock
+def test_a_snapshot_asked_of_another_service_is_not_reused_for_the_same_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, corrected: str, seen_in: str
+) -> None:
+    """Review 13 #3: a recorded snapshot was reused when its source, export and window matched,
+    whatever it had asked: `cutover fetch --as-of T` with the wrong CUTOVER_RENDER_SERVICE
+    (staging), corrected, then measured staging's log and metrics for T without a request."""
+    for name, value in RENDER.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CUTOVER_RENDER_API_URL", "https://render.test")
+    render_answers()
+    evidence = ["--evidence-dir", str(tmp_path / "ev")]
+    assert main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"]) == 0
+    before = len(respx.calls)
+    assert main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"]) == 0
+    assert len(respx.calls) == before  # the same settings: reused, nothing asked
+    monkeypatch.setenv(setting, corrected)
+    assert main([*evidence, "fetch", "--as-of", "2026-03-02T10:00:00Z"]) == 0
+    asked = [str(call.request.url) for call in respx.calls[before:]]
+    assert {"/v1/logs", "/v1/metrics/memory"} <= {httpx.URL(url).path for url in asked}
+    assert all(seen_in in url for url in asked if "/v1/logs" in url), asked
+    snapshots = [e for e in Store(tmp_path / "ev").read() if e.type == "snapshot"]
+    assert len(snapshots) == 4  # logs and metrics, each asked of two services
+
+
+@respx.mock
+def test_a_failed_fetch_records_whom_it_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in RENDER.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CUTOVER_RENDER_API_URL", "https://render.test")
+    respx.get(url__regex=r"https://render.test/.*").mock(return_value=httpx.Response(401))
+    assert main(["--evidence-dir", str(tmp_path), "fetch", "--as-of", "2026-03-02T10:00:00Z"]) == 6
+    params = [e.data["params"] for e in Store(tmp_path).read() if e.type == "snapshot"]
+    assert params and all(
+        (p["api"], p["ownerId"], p["resource"]) == ("https://render.test", "o", "srv-1")
+        for p in params
+    )
+    assert "rnd_k" not in (tmp_path / "ledger.jsonl").read_text(encoding="utf-8")
+
+
+@respx.mock
+def test_cutover_fetch_stage_fetches_from_that_stages_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cutover fetch --as-of T --stage N`: the window reaches back to stage N's start; without
+    `--stage`, to the current stage's."""
+    for name, value in RENDER.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CUTOVER_RENDER_API_URL", "https://render.test")
+    render_answers()
+    store, seeded = Store(tmp_path / "ev"), Origin.seeded("healthy-rollout")  # no database set
+    store.append(StageStarted(1, 10, T0, origin=seeded))
+    store.append(StageStarted(2, 50, T0 + timedelta(days=1), origin=seeded))
+    evidence = ["--evidence-dir", str(tmp_path / "ev")]
+    as_of = "2026-03-04T09:00:00Z"
+    assert main([*evidence, "fetch", "--as-of", as_of, "--stage", "1"]) == 0
+    assert f"cutover fetch: 2026-03-02T09:00:00Z..{as_of}" in capsys.readouterr().out
+    starts = {call.request.url.params.get("startTime") for call in respx.calls}
+    assert "2026-03-02T09:00:00.000000Z" in starts
+    assert main([*evidence, "fetch", "--as-of", as_of]) == 0
+    assert f"cutover fetch: 2026-03-03T09:00:00Z..{as_of}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as usage:  # not a stage of the runbook: argparse refuses it
+        main([*evidence, "fetch", "--as-of", as_of, "--stage", "5"])
+    assert usage.value.code == 2

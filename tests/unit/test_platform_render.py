@@ -318,6 +318,59 @@ def test_a_memory_unit_not_known_fails_rather_than_guessing() -> None:
         fetch_metrics(API, WINDOW, budget())
 
 
+def metrics_answer(**answers: list[dict[str, Any]]) -> None:
+    for name in ("memory", "memory-limit", "cpu", "cpu-limit"):
+        answer = answers.get(name.replace("-", "_"), [])
+        respx.get(f"{BASE}/v1/metrics/{name}").mock(return_value=httpx.Response(200, json=answer))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "said"),
+    [(None, None, "no instance label"), ("srv-rlm-a", "srv-rlm-a", "instance srv-rlm-a")],
+    ids=["no-label", "same-label"],
+)
+@respx.mock
+def test_two_series_for_one_instance_fail_rather_than_replace_each_other(
+    first: str | None, second: str | None, said: str
+) -> None:
+    """Review 13 #2: series were keyed by their instance and a later one overwrote an earlier
+    one: a leaking instance's memory vanished, and the trend test could pass on the flat one."""
+    leaking = series([2**28 * (1 + i / 4) for i in range(12)], "bytes", instance=first)
+    flat = series([2**28] * 12, "bytes", instance=second)
+    metrics_answer(memory=[leaking, flat])
+    with pytest.raises(SourceUnavailable, match=rf"GET /v1/metrics/memory: two series with {said}"):
+        fetch_metrics(API, WINDOW, budget())
+
+
+@respx.mock
+def test_series_labelled_instance_id_are_kept_apart() -> None:
+    def labelled(values: list[float], instance: str) -> dict[str, Any]:
+        answer = series(values, "bytes", instance=None)
+        answer["labels"].append({"field": "instanceId", "value": instance})
+        return answer
+
+    leaking = labelled([2**28 * (1 + i / 4) for i in range(12)], "srv-rlm-a")
+    metrics_answer(memory=[leaking, labelled([2**28] * 12, "srv-rlm-b")])
+    rows = fetch_metrics(API, WINDOW, budget()).content.decode().splitlines()[1:]
+    assert len(rows) == 24
+    assert {row.split(",")[1] for row in rows} == {"srv-rlm-a", "srv-rlm-b"}
+
+
+@respx.mock
+def test_a_memory_limit_in_an_unknown_unit_fails_rather_than_writing_nan() -> None:
+    """Review 13 #11: a limit in a unit the reader does not know became NaN in the snapshot's
+    `details`, and `NaN` in the ledger line, which no strict JSON reader accepts. It fails the
+    snapshot like an unknown memory unit (the review asked for the limit to be left out; a
+    unit not understood may mean the memory is misread too, so the criteria stay
+    inconclusive), naming the series and the unit."""
+    metrics_answer(
+        memory=[series([2**28], "bytes")], memory_limit=[series([50.0], "percent", instance=None)]
+    )
+    with pytest.raises(SourceUnavailable) as refused:
+        fetch_metrics(API, WINDOW, budget())
+    assert "memory-limit series of srv-rlm-abc12 is in 'percent'" in str(refused.value)
+
+
 @respx.mock
 def test_a_week_is_asked_at_a_resolution_that_keeps_the_series_small() -> None:
     route = respx.get(url__regex=rf"{BASE}/v1/metrics/.*").mock(
@@ -348,3 +401,28 @@ def test_a_growing_window_asks_only_for_what_came_after_the_earlier_snapshot() -
     assert second.details["earlier"]["sha256"] == "f" * 64
     whole = fetch_rlm_log(API, WINDOW, 600_000_000, budget())
     assert sorted(second.content.splitlines()) == sorted(whole.content.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("back", "said"),
+    [("2026-03-02T10:00:00.5Z", "back in time"), ("soon", "'soon', not a time")],
+    ids=["back-in-time", "not-a-time"],
+)
+def test_a_page_that_sends_the_walk_back_in_time_fails_at_once(back: str, said: str) -> None:
+    """Review 13 #10: only a next page equal to the current one was refused; a nextStartTime
+    that goes back made the walk ask A, B, A, B... until the deadline (hundreds of requests a
+    second), and the problem then said only that the deadline had passed."""
+    calls = [0]
+
+    def cycling(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        following = back if "T10:30" in request.url.params["startTime"] else stamp(30)
+        body = {**page([log("o1", 10, "OOMKilled")], more=True), "nextStartTime": following}
+        return httpx.Response(200, json=body)
+
+    api = RenderApi(BASE, "rnd_key", "o", "s", 100_000, httpx.MockTransport(cycling))
+    with pytest.raises(SourceUnavailable) as refused:
+        fetch_rlm_log(api, WINDOW, 600_000_000, Budget(Pacing(1.0, 0.5, 1)))
+    assert calls[0] == 2
+    assert "gives nextStartTime" in str(refused.value) and said in str(refused.value)
+    assert "from 2026-03-02T10:30:00" in str(refused.value)

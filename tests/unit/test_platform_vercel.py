@@ -14,7 +14,7 @@ import pytest
 import respx
 
 from cutover.criteria.registry import Context
-from cutover.criteria.rollout import rollout_percent_zero
+from cutover.criteria.rollout import percent_zero_after_rollback, rollout_percent_zero
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Outcome
 from cutover.profile import Profile
@@ -97,7 +97,7 @@ def test_the_production_value_in_clear_and_the_live_deployment(tmp_path: Path) -
     result, setting = fetched(tmp_path, [SECRET_ENTRY, env("10")])
     assert (setting.raw, setting.readable) == ("10", True)
     assert setting.deployment == "soulprint-new.vercel.app"
-    assert setting.deployed_at == AS_OF - timedelta(hours=2) + timedelta(minutes=1)
+    assert setting.deployed_at == AS_OF - timedelta(hours=2)  # created: its env is of then
     assert setting.changed_at == AS_OF - timedelta(hours=5)
     query = respx.calls[0].request.url.params
     assert (query["decrypt"], query["teamId"]) == ("true", "team_1")
@@ -163,7 +163,7 @@ def test_a_value_changed_after_the_live_deploy_did_not_take(tmp_path: Path) -> N
     verdict = rollout_percent_zero(setting, Context(Profile(), AS_OF, "live"))
     assert verdict.outcome is Outcome.FAIL
     assert "no deploy since, the deploy did not take" in verdict.reason
-    assert "soulprint-new.vercel.app is from 2026-03-02T10:01:00Z" in verdict.reason
+    assert "soulprint-new.vercel.app was created at 2026-03-02T10:00:00Z" in verdict.reason
 
 
 @respx.mock
@@ -183,3 +183,47 @@ def test_deployments_created_after_the_instant_are_not_live(tmp_path: Path) -> N
     }
     _, setting = fetched(tmp_path, [env("0")], later)
     assert setting.deployment == "soulprint-old.vercel.app"
+
+
+@respx.mock
+def test_a_deploy_created_before_the_change_does_not_carry_it(tmp_path: Path) -> None:
+    """Review 13 #1: a deployment takes its environment when it is created. The rollback sets
+    0 at 10:02 while a build created at 10:00 runs; it goes live at 10:05 with the old value.
+    "Deployed at" was its `ready` instant, so the value counted as running: a wrong PASS."""
+    build = {
+        "uid": "dpl_push",
+        "url": "soulprint-push.vercel.app",
+        "created": ms(AS_OF - timedelta(hours=2)),
+        "ready": ms(AS_OF - timedelta(hours=2) + timedelta(minutes=5)),
+        "state": "READY",
+    }
+    changed_while_building = env("0", updatedAt=ms(AS_OF - timedelta(hours=2, minutes=-2)))
+    _, setting = fetched(tmp_path, [changed_while_building], {"deployments": [build]})
+    verdict = percent_zero_after_rollback(setting, Context(Profile(), AS_OF, "live"))
+    assert verdict.outcome is Outcome.FAIL
+    assert "changed at 2026-03-02T10:02:00Z" in verdict.reason
+    assert "was created at 2026-03-02T10:00:00Z" in verdict.reason
+    assert "the deploy did not take" in verdict.reason
+
+
+@respx.mock
+def test_a_deployment_ready_only_after_the_instant_was_not_live_at_it(tmp_path: Path) -> None:
+    building = {**DEPLOYMENTS["deployments"][0], "ready": ms(AS_OF + timedelta(minutes=3))}
+    _, setting = fetched(
+        tmp_path, [env("0")], {"deployments": [building, DEPLOYMENTS["deployments"][1]]}
+    )
+    assert setting.deployment == "soulprint-old.vercel.app"
+
+
+@respx.mock
+def test_a_value_changed_after_the_instant_is_not_read_as_the_value_at_it(tmp_path: Path) -> None:
+    """Review 13 #4: the API gives the value as it is now. A past checkpoint (rollback verified,
+    0 and deployed) read after the next rollout set 10 read 10 and FAILed
+    `rollback_verify.percent_zero`, a ROLLBACK. The value at the instant is not known."""
+    set_later = env("10", updatedAt=ms(AS_OF + timedelta(hours=3)))
+    _, setting = fetched(tmp_path, [set_later])
+    assert (setting.raw, setting.readable) == (None, False)
+    verdict = percent_zero_after_rollback(setting, Context(Profile(), AS_OF, "live"))
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert "changed at 2026-03-02T15:00:00Z, after 2026-03-02T12:00:00Z" in verdict.reason
+    assert "only the current value" in verdict.reason

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from cutover.outcome import Scope
 from cutover.profile import Profile
 from cutover.status import SCHEMA_PATH, LiveStream, StatusInputs, build_status, render
 from cutover.status.model import Status
+from cutover.status.render import code_span
 from cutover.timeutil import iso
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -174,18 +177,31 @@ def test_mid_stage_the_attestation_is_listed_but_not_asked_for() -> None:
     assert status.next.startswith("wait until")
 
 
-def test_an_unclassified_signature_is_classified_before_waiting() -> None:
+def unclassified_record() -> Any:
+    """A +1 h run whose systemic-errors criterion lists one unclassified signature, with the
+    command template the gates record for it."""
     unclassified = {
         "signature": "KeyError: <str>",
         "count": 4,
         "command": 'cutover classify "KeyError: <str>" --as user|systemic --by NAME',
     }
     errors = {"verdict": "inconclusive", "details": {"unclassified": [unclassified]}}
-    record = run(1, {"stage1.success_rate": success(30, 1), "stage1.systemic_errors": errors})
+    return run(1, {"stage1.success_rate": success(30, 1), "stage1.systemic_errors": errors})
+
+
+def test_an_unclassified_signature_is_classified_before_waiting() -> None:
+    record = unclassified_record()
     status = status_at(2, STAGE1, record)
     assert [m.kind for m in status.missing] == ["attestation", "signature"]
-    expected = 'cutover classify "KeyError: <str>" --as user|systemic --by NAME'
-    assert status.next == f"{expected} --at 2026-03-02T11:00:00Z"
+    # the gate's recorded template (`--as user|systemic`) is a pipe in a shell: status spells
+    # both readings, systemic (counting against the stage) as the next step
+    expected = "cutover classify 'KeyError: <str>' --as {} --by NAME --at 2026-03-02T11:00:00Z"
+    assert status.next == expected.format("systemic")
+    signature = status.missing[1]
+    assert (signature.alternative, signature.subject) == (
+        expected.format("user"),
+        "KeyError: <str>",
+    )
     classified = SignatureClassification("KeyError: <str>", "user", "alice", h(1.5))
     after = status_at(2, STAGE1, record, classified)
     assert [m.kind for m in after.missing] == ["attestation"]
@@ -201,7 +217,8 @@ def test_a_gate_that_proceeded_starts_the_next_stage() -> None:
 def test_a_gate_that_failed_rolls_back_naming_what_failed() -> None:
     status = status_at(25, STAGE1, whole_gate(24.2, traffic="fail"))
     assert status.next == (
-        "cutover rollback --reason 'stage 1 gate: stage1.traffic (fail)' --at 2026-03-03T10:00:00Z"
+        "cutover rollback --reason 'stage 1 gate (ledger line 2): stage1.traffic (fail)' "
+        "--at 2026-03-03T10:00:00Z"
     )
 
 
@@ -296,7 +313,8 @@ def test_an_interim_checkpoint_that_failed_rolls_back_at_once() -> None:
     status = status_at(3, STAGE1, failed)
     assert status.checkpoints[0].verdict == "ROLLBACK"
     assert status.next == (
-        "cutover rollback --reason 'stage 1 checkpoint +1h (ledger line 2)' "
+        "cutover rollback --reason 'stage 1 checkpoint +1h (ledger line 2): "
+        "stage1.success_rate (fail)' "
         "--at 2026-03-02T12:00:00Z"
     )
 
@@ -350,3 +368,65 @@ def test_a_checkpoint_set_aside_is_not_done_and_a_waiver_in_force_is_shown() -> 
     assert "waived: stage1.duration by alice" in render(status, "text")
     assert status_at(5.5, STAGE1, first, aside, waiver).waivers == ()
     assert status_at(3, STAGE1, first).checkpoints[0].state == "done"
+
+
+def test_the_classify_step_runs_as_printed_in_a_shell() -> None:
+    """LOW. The next step for an unclassified signature is the recorded template
+    `cutover classify "…" --as user|systemic --by NAME --at T`. Pasted into a shell the `|` is a
+    pipe: `cutover classify … --as user` fails (no --by) and a command `systemic` is run with
+    `--by NAME --scenario … --at T` — the issue asks for "one command to run"."""
+    step = _unclassified_status().next
+    assert step.startswith("cutover classify")
+    words = shlex.split(step, posix=True)
+    assert "|" not in step.replace('"KeyError: <str>"', ""), step
+    assert "user|systemic" not in words
+
+
+def test_a_partial_run_is_the_checkpoint_when_it_recorded_what_later_runs_read() -> None:
+    """Decision (review 16s #8). Runbook 1.3 asks for Queries 1, 6 and 3 at +1 h and +6 h; of
+    those the gate's later runs read only Query 1's reading from the ledger (`user_profiles`
+    keeps no history); traffic and durations are measured over the whole stage window at the
+    gate, and stuck imports by the rollback triggers. So a checkpoint is done when its run
+    recorded that reading, shown as partial; a partial run that did not record it is no
+    checkpoint, and the gate run is still due."""
+    partial = run(1.1, {"stage1.success_rate": success(26, 1.1)})  # Scope: "-k success_rate"
+    status = status_at(1.5, STAGE1, partial)
+    first = status.checkpoints[0]
+    assert (first.state, first.verdict) == ("done", "HOLD")
+    assert first.summary.startswith("partial: 1 of 9 criteria (-k success_rate)")
+    assert status.next == "wait until 2026-03-02T15:00:00Z"
+    traffic = run(1.1, {"stage1.traffic": {"verdict": "pass", "on_fail": "ROLLBACK"}})
+    status = status_at(1.5, STAGE1, traffic)
+    assert status.checkpoints[0].state == "due"
+    assert status.next == "pytest -m stage1_gate --as-of 2026-03-02T10:30:00Z"
+
+
+def _unclassified_status() -> Status:
+    return status_at(2, STAGE1, unclassified_record())
+
+
+def test_markdown_keeps_a_signature_text_that_looks_like_html() -> None:
+    """LOW. In `--format markdown` (a CI job summary) the signature `KeyError: <str>` is written
+    raw in the "missing" list item and in the last `next:` line (outside a code span); GitHub
+    drops `<str>` as an unknown HTML tag, so the summary shows `KeyError: ` and a next command
+    that is not the one to run. Every such text needs a code span or escaping."""
+    markdown = render(_unclassified_status(), "markdown")
+    outside_code = [re.sub(r"`[^`]*`", "", line) for line in markdown.splitlines()]
+    raw = [line for line in outside_code if "<str>" in line]
+    assert raw == [], raw
+    assert markdown.splitlines()[-1] == (
+        "next: `cutover classify 'KeyError: <str>' --as systemic --by NAME "
+        "--at 2026-03-02T11:00:00Z`"
+    )
+    assert code_span("a `b` c") == "``a `b` c``" and code_span("`x") == "`` `x ``"
+
+
+def test_the_earliest_pass_is_never_an_instant_already_past() -> None:
+    """LOW. Six hours after stage 1's +24 h, with no gate run yet, `earliest pass` prints the
+    elapsed bound (+24 h), a time already past: the gate cannot pass before it is run, so the
+    earliest instant is the status's own instant (or later)."""
+    done = [run(x, {"stage1.success_rate": success(30 * x, x)}) for x in (1, 6)]
+    status = status_at(30, STAGE1, *done)
+    assert status.earliest is not None
+    assert status.earliest.at >= h(30), status.earliest.at
+    assert "earliest pass: now, 2026-03-03T15:00:00Z (the gate is due)" in render(status, "text")

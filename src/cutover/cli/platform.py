@@ -96,7 +96,7 @@ def run_drain(args: argparse.Namespace, settings: Settings) -> int:
         f"cutover drain: receiving on http://{args.host}:{args.port}, storing into "
         f"{settings.drain_store} (GET /health)"
     )
-    uvicorn.run(
-        drain_app(store, settings.drain_secret, verify or None), host=args.host, port=args.port
-    )
+    cap = settings.profile.drain_max_body_bytes
+    app = drain_app(store, settings.drain_secret, verify or None, max_body=cap)
+    uvicorn.run(app, host=args.host, port=args.port)
     return 0

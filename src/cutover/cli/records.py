@@ -13,6 +13,7 @@ from cutover.ledger.records import LIVE, ComplaintsAttestation, Origin, Rollback
 from cutover.ledger.signing import store_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
+from cutover.scenarios.model import available_scenarios
 from cutover.timeutil import iso, utc_now
 
 
@@ -22,11 +23,13 @@ def add(commands: Any) -> None:
     start = stage_commands.add_parser("start", help="stage N started (percent is the stage's)")
     start.add_argument("number", type=int, choices=(1, 2, 3, 4))
     start.add_argument("--at", type=instant, default=None, help="when (ISO 8601; default now)")
+    add_scenario(start)
     start.set_defaults(run=stage_start)
 
     rollback = commands.add_parser("rollback", help="record a rollback (percent 0) in the ledger")
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--at", type=instant, default=None)
+    add_scenario(rollback)
     rollback.set_defaults(run=record_rollback)
 
     attest = commands.add_parser("attest", help="record a human attestation in the ledger")
@@ -54,18 +57,46 @@ def _store(settings: Settings) -> Store:
     return store_for(settings)
 
 
+def add_scenario(parser: Any) -> None:
+    """`--scenario S`: the record is the seeded scenario's (`cutover status --scenario S`
+    suggests it so), never the live rollout's."""
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="record it for a seeded scenario's timeline instead of the live rollout",
+    )
+
+
+def _origin(scenario: str | None) -> Origin:
+    """The live target, or a seeded scenario that exists (a misspelt one is refused)."""
+    if scenario is None:
+        return LIVE
+    known = available_scenarios()
+    if scenario not in known:
+        raise ConfigError(
+            f"--scenario {scenario!r}: no such seeded scenario; known: {', '.join(known)}"
+        )
+    return Origin.seeded(scenario)
+
+
+def _where(origin: Origin) -> str:
+    return "" if origin.scenario is None else f" (seeded scenario {origin.scenario})"
+
+
 def stage_start(args: argparse.Namespace, settings: Settings) -> int:
     plan = Profile().stage(args.number)
-    started = StageStarted(plan.number, plan.percent, args.at or utc_now())
+    origin = _origin(args.scenario)
+    started = StageStarted(plan.number, plan.percent, args.at or utc_now(), origin)
     _store(settings).append(started)
-    print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%)")
+    print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%){_where(origin)}")
     return 0
 
 
 def record_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    rollback = Rollback(args.reason, args.at or utc_now())
+    origin = _origin(args.scenario)
+    rollback = Rollback(args.reason, args.at or utc_now(), origin=origin)
     _store(settings).append(rollback)
-    print(f"rollback recorded at {iso(rollback.at)}: {args.reason}")
+    print(f"rollback recorded at {iso(rollback.at)}: {args.reason}{_where(origin)}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """`cutover status [--as-of T] [--db] [--format text|markdown|json] [--scenario S]`: where the
 rollout stands, from the ledger and the profile. It reads the live target's records, or with
 `--scenario` a seeded scenario's (like `cutover classify`). The ledger is verified first, every
-record of the target parsed: a ledger that is absent or does not verify is one line and exit 2,
-never a status."""
+record of the target parsed, its head's signatures checked as `cutover verify` checks them when
+the settings give a key: a ledger that is absent or does not verify is one line and exit 2, never
+a status. Exit 1: the status was printed and its next step is a rollback (any run of the stage
+asked for one); 0: any other next step."""
 
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from typing import Any
 
 from cutover.cli.options import instant
 from cutover.config import Settings
-from cutover.errors import ConfigError
+from cutover.errors import ConfigError, SourceUnavailable
+from cutover.gate import one_line
 from cutover.ledger import Store
+from cutover.ledger.errors import LedgerBroken
+from cutover.ledger.signing import check_signatures
 from cutover.ledger.view import LedgerView
 from cutover.outcome import Window
+from cutover.redact import dsn_secrets, redact_url, register_secrets
 from cutover.status import FORMATS, LiveStream, StatusInputs, build_status, render
 from cutover.timeutil import iso, utc_now
 
@@ -33,6 +39,9 @@ def add(commands: Any) -> None:
     )
     status.add_argument(
         "--db", action="store_true", help="add live counts from the database (the gate's)"
+    )
+    status.add_argument(
+        "--db-url", default=None, help="the database --db reads [env CUTOVER_DATABASE_URL]"
     )
     status.add_argument("--format", choices=FORMATS, default="text")
     status.add_argument(
@@ -57,6 +66,7 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
             f"status: no ledger at {store.path}: nothing is recorded yet (or "
             "CUTOVER_EVIDENCE_DIR names another directory); start with `pytest -m prereq`"
         )
+    _check_signatures(store, settings)
     view = LedgerView.load(settings.evidence_dir, as_of, target=target, scenario=args.scenario)
     for entry in view.records:
         entry.parse()  # a record that does not fit its schema: RecordInvalid, never a status
@@ -70,8 +80,22 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
         sources=source_problems(settings) if target == "live" else {},
         live=live,
     )
-    sys.stdout.write(render(build_status(inputs), args.format))
-    return 0
+    status = build_status(inputs)
+    sys.stdout.write(render(status, args.format))
+    return 1 if status.asks_rollback else 0
+
+
+def _check_signatures(store: Store, settings: Settings) -> None:
+    """The head's signatures, checked as `cutover verify` checks them (with the key the
+    settings give): a failing one is a ledger status cannot report on."""
+    for check in check_signatures(settings.evidence_dir, settings):
+        if check.status == "FAIL":
+            raise LedgerBroken(
+                store.path,
+                0,
+                f"{check.message}; status never reports on evidence it cannot verify "
+                "(run `cutover verify`)",
+            )
 
 
 def source_problems(settings: Settings) -> dict[str, str]:
@@ -103,31 +127,46 @@ def _live_stream(settings: Settings, view: LedgerView, args: argparse.Namespace)
         raise ConfigError("status --db: no stage is in force at the instant: nothing to count")
     window = Window(current.started, view.as_of)
     profile = settings.profile
-    with _database_dsn(settings, args.scenario, view) as dsn:
-        session = connect(
-            dsn,
-            statement_timeout_ms=profile.statement_timeout_ms,
-            connect_timeout_seconds=profile.connect_timeout_seconds,
-        )
-        with session:
-            counts = imports.read_success(Database(session), window, profile.stuck_after_minutes)
+    with _database_dsn(settings, args, view) as (dsn, named):
+        try:
+            session = connect(
+                dsn,
+                statement_timeout_ms=profile.statement_timeout_ms,
+                connect_timeout_seconds=profile.connect_timeout_seconds,
+            )
+            with session:
+                database = Database(session)
+                counts = imports.read_success(database, window, profile.stuck_after_minutes)
+        except SourceUnavailable as exc:
+            raise ConfigError(
+                f"status --db: {named}: {one_line(exc)}; expected a reachable database that "
+                "accepts this role"
+            ) from None
     return LiveStream(counts.settled, current.started, view.as_of)
 
 
 @contextmanager
-def _database_dsn(settings: Settings, scenario: str | None, view: LedgerView) -> Iterator[str]:
-    """The database a gate run would read: the live one, or the seeded scenario's (started and
-    seeded here as of the instant, then removed)."""
-    if scenario is None:
+def _database_dsn(
+    settings: Settings, args: argparse.Namespace, view: LedgerView
+) -> Iterator[tuple[str, str]]:
+    """The database a gate run would read, and how a message names it: the live one
+    (`--db-url`, else CUTOVER_DATABASE_URL), or the seeded scenario's (started and seeded here
+    as of the instant, then removed)."""
+    if args.scenario is None:
+        if args.db_url is not None:
+            register_secrets(dsn_secrets(args.db_url))  # before any message can show it
+            yield args.db_url, f"--db-url {redact_url(args.db_url)}"
+            return
         if settings.database_url is None:
             raise ConfigError(
-                "status --db: CUTOVER_DATABASE_URL / --db-url is not set; expected the live "
-                "database (or --scenario S for a seeded one)"
+                "status --db: neither --db-url nor CUTOVER_DATABASE_URL is set; expected the "
+                "live database (or --scenario S for a seeded one)"
             )
-        yield settings.database_url
+        url = settings.database_url
+        yield url, f"CUTOVER_DATABASE_URL {redact_url(url)}"
         return
     from cutover.scenarios.model import load_scenario
     from cutover.targets.select import open_database_target
 
-    with open_database_target(settings, load_scenario(scenario), until=view.as_of) as target:
-        yield target.dsn
+    with open_database_target(settings, load_scenario(args.scenario), until=view.as_of) as target:
+        yield target.dsn, f"the seeded scenario {args.scenario}'s database"

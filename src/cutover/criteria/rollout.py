@@ -87,7 +87,8 @@ def _not_deployed(setting: RolloutSetting) -> str:
     if setting.changed_at > setting.deployed_at:
         return (
             f"V2_ROLLOUT_PERCENT changed at {iso(setting.changed_at)}, but the live production "
-            f"deployment {setting.deployment or '?'} is from {iso(setting.deployed_at)}: no "
-            "deploy since, the deploy did not take; deploy (vercel --prod), then verify"
+            f"deployment {setting.deployment or '?'} was created at {iso(setting.deployed_at)} "
+            "and runs the environment of then: no deploy since, the deploy did not take; "
+            "deploy (vercel --prod), then verify"
         )
     return ""

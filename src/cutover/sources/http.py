@@ -101,11 +101,14 @@ _FIRST_BACKOFF = 0.5  # seconds before the first retry of a 5xx; doubled each ti
 class Pacing:
     """How a read of many requests spends its time: `deadline` seconds in all (every request,
     wait and retry), `request_timeout` for one exchange, `retries` of a 5xx or an unanswered
-    request. `clock` and `sleep` are the process's own unless a simulation supplies its own."""
+    request, `min_wait` the least pause after a 429 (doubled for each further one, whatever the
+    headers say: a reset of 0 or in the past must not become a tight request loop).
+    `clock` and `sleep` are the process's own unless a simulation supplies its own."""
 
     deadline: float
     request_timeout: float
     retries: int = 4
+    min_wait: float = 1.0  # the profile's platform_min_wait_seconds
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -156,12 +159,13 @@ def get_json(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Any:
     """GET `url?params` and decode its JSON, within `budget`: a 429 (and a page that says no
-    request is left) waits until the platform's `Retry-After` / `Ratelimit-Reset`; a 5xx or no
-    answer is retried with a doubling pause; any other status, a body that is not JSON, or the
-    deadline raise SourceUnavailable naming the endpoint (never the query or a header)."""
+    request is left) waits until the platform's `Retry-After` / `Ratelimit-Reset`, and at least
+    `min_wait`, doubled for each further 429 of this request; a 5xx or no answer is retried with
+    a doubling pause; any other status, a body that is not JSON, or the deadline raise
+    SourceUnavailable naming the endpoint (never the query or a header)."""
     endpoint = redact_url(str(httpx.URL(url).copy_with(query=None)))
     full = str(httpx.URL(url, params=_query(params)))
-    failures = 0
+    failures = limited = 0
     while True:
         budget.pause(source)
         timeout = min(budget.pacing.request_timeout, budget.left())
@@ -182,15 +186,17 @@ def get_json(
             )
         except SourceUnavailable as exc:
             failures += 1
+            said = f"GET {endpoint}: {exc.message.removeprefix('GET: ')}"
             if failures > budget.pacing.retries:
-                said = exc.message.removeprefix("GET: ")
-                raise SourceUnavailable(source, f"GET {endpoint}: {said}") from None
-            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, f"GET {endpoint} failed")
+                raise SourceUnavailable(source, said) from None
+            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, said)  # says why, if cut
             continue
         status = answer.status_code
         reset = rate_limit_wait(answer.headers)
         if status == 429:
-            budget.wait(reset if reset is not None else 1.0, source, f"GET {endpoint}: 429")
+            limited += 1
+            backoff = budget.pacing.min_wait * 2 ** (limited - 1)
+            budget.wait(max(reset or 0.0, backoff), source, f"GET {endpoint}: 429")
             continue
         if status in RETRIED_STATUSES and failures < budget.pacing.retries:
             failures += 1

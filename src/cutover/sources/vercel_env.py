@@ -18,8 +18,8 @@ SENSITIVE_MARKER = "[SENSITIVE]"
 @dataclass(frozen=True, slots=True)
 class RolloutSetting:
     """The raw configured value (None: not configured) and where it was read; from Vercel's API
-    also when it was last changed and since when the live production deployment runs (a value
-    changed after that is configured, not running: the deploy did not take)."""
+    also when it was last changed and when the live production deployment was created (it runs
+    the environment of then: a value changed after that is configured, not running)."""
 
     raw: str | None
     origin: str

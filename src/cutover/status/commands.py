@@ -1,6 +1,7 @@
 """How the commands `cutover status` suggests are spelled: for the target it reads (a seeded
-scenario's commands name it) and, when the status was asked as of an instant (`--as-of`), at that
-instant, so that following them replays the timeline."""
+scenario's commands name it, the stage start and the rollback too, so that following them never
+writes the live rollout's evidence) and, when the status was asked as of an instant (`--as-of`),
+at that instant, so that following them replays the timeline."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cutover.timeutil import iso
+
+#: how every suggested rollback starts (`Status.asks_rollback` reads it)
+ROLLBACK = "cutover rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +37,18 @@ class Commands:
     def attest_complaints(self) -> str:
         return f"cutover attest complaints --count N --by NAME{self._scenario}{self._now('--at')}"
 
-    def classify(self, suggested: str) -> str:
-        """The classify command a gate recorded for a signature, for this target."""
-        return f"{suggested}{self._scenario}{self._now('--at')}"
+    def classify(self, signature: str, classified_as: str) -> str:
+        """Classifying a signature as `user` or `systemic`, quoted for a POSIX shell (the gates
+        record a template, `--as user|systemic`, which a shell reads as a pipe)."""
+        return (
+            f"cutover classify {shlex.quote(signature)} --as {classified_as} --by NAME"
+            f"{self._scenario}{self._now('--at')}"
+        )
 
     def stage_start(self, number: int) -> str:
-        return f"cutover stage start {number}{self._now('--at')}"
+        return f"cutover stage start {number}{self._scenario}{self._now('--at')}"
 
     def rollback(self, reason: str) -> str:
-        return f"cutover rollback --reason {shlex.quote(reason)}{self._now('--at')}"
+        """Recording the rollback (after setting the percent to 0); for a seeded target the
+        scenario's, so following it never writes the live rollout's evidence."""
+        return f"{ROLLBACK} --reason {shlex.quote(reason)}{self._scenario}{self._now('--at')}"

@@ -123,7 +123,10 @@ def _signatures(
                 f"unclassified error signature {text!r} x{item.get('count', '?')} "
                 f"({criterion}, ledger line {line})"
             )
-            found.append(Missing(SIGNATURE, what, commands.classify(str(item.get("command")))))
+            # systemic first: a signature pasted unread then counts against the stage, never
+            # for it; the other reading is the alternative
+            systemic, user = (commands.classify(text, kind) for kind in ("systemic", "user"))
+            found.append(Missing(SIGNATURE, what, systemic, alternative=user, subject=text))
     return found
 
 

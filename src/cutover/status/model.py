@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from cutover.ledger.view import StageRun
+from cutover.status.commands import ROLLBACK
 from cutover.timeutil import iso
 
 #: the states of a scheduled checkpoint
@@ -40,11 +41,16 @@ class CheckpointState:
 @dataclass(frozen=True, slots=True)
 class Missing:
     """Something the gate needs that the evidence does not hold yet, and the command that
-    supplies it ("" when no command can: a log export with a gap must be exported again)."""
+    supplies it ("" when no command can: a log export with a gap must be exported again), with
+    the other one where a person chooses (a signature: `--as systemic`, or `--as user`).
+    `subject` is a literal text `what` quotes (a signature), which Markdown puts in a code
+    span."""
 
     kind: str  # ATTESTATION | SIGNATURE | COVERAGE | SOURCE
     what: str
     command: str = ""
+    alternative: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,10 @@ class SampleNeed:
 
 @dataclass(frozen=True, slots=True)
 class Earliest:
-    """The earliest instant the gate can pass if nothing fails: the elapsed-time bound, pushed
-    later by any minimum sample whose rate is known (`at`); `known` is False when a sample's
-    rate is not known yet, so `at` is only a lower bound."""
+    """The earliest instant the gate can pass if nothing fails: the elapsed-time bound (never
+    before the status's instant: a gate not run yet passes now at the soonest), pushed later by
+    any minimum sample whose rate is known (`at`); `known` is False when a sample's rate is not
+    known yet, so `at` is only a lower bound."""
 
     elapsed: datetime
     elapsed_reason: str
@@ -112,6 +119,11 @@ class Status:
     # the waivers in force at the instant (`cutover waive`), as the gates would apply them
     waivers: tuple[str, ...] = ()
 
+    @property
+    def asks_rollback(self) -> bool:
+        """The next step records a rollback: `cutover status` then exits 1."""
+        return self.next.startswith(ROLLBACK + " ")
+
     def to_json(self) -> dict[str, Any]:
         stage = self.stage
         earliest = self.earliest
@@ -134,7 +146,14 @@ class Status:
                 "not_passed": list(self.gate.not_passed),
             },
             "missing": [
-                {"kind": m.kind, "what": m.what, "command": m.command} for m in self.missing
+                {
+                    "kind": m.kind,
+                    "what": m.what,
+                    "command": m.command,
+                    "alternative": m.alternative,
+                    "subject": m.subject,
+                }
+                for m in self.missing
             ],
             "earliest": None if earliest is None else _earliest_json(earliest),
             "waivers": list(self.waivers),

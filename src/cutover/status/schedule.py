@@ -2,7 +2,12 @@
 and the ledger's checkpoint records: done, due now, missed or upcoming. A checkpoint is done when
 a run of the stage's gate measured it within the profile's tolerance after it fell due and
 recorded what later runs read (the stage's success rate, where its gate holds one): the rule
-`measure.checkpoints` reads earlier checkpoints by. Pure: reads the view it is given."""
+`measure.checkpoints` reads earlier checkpoints by. A partial run (`-k success_rate`) that
+recorded it is the checkpoint, shown as partial: the runbook's other +1 h / +6 h queries (Query 6,
+Query 3) are measured over the whole stage window at the gate, and stuck imports by the rollback
+triggers, so nothing the gate needs is lost with them; the success rate's reading is (the table
+keeps no history). Any run's ROLLBACK counts whatever it measured (`rollback_asks`).
+Pure: reads the view it is given."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from cutover.evidence.verdict import RunVerdict, run_verdict
 from cutover.ledger import records
 from cutover.ledger.view import LedgerView
 from cutover.measure.checkpoints import checkpoint_label
+from cutover.outcome import Action
 from cutover.profile import Profile, StagePlan
 from cutover.report.model import Checkpoint
 from cutover.status.commands import Commands
@@ -29,6 +35,7 @@ class StageRecord:
     record: records.Checkpoint
     verdict: RunVerdict
     partial: bool
+    asked_rollback: tuple[str, ...] = ()  # the criteria whose result asked for ROLLBACK
 
     @property
     def as_of(self) -> datetime:
@@ -49,8 +56,20 @@ def runs_of(marker: str, view: LedgerView, since: datetime) -> list[StageRecord]
         verdict = run_verdict(
             shown.recorded(), selection=shown.selection, seeded=shown.seeded, partial=shown.partial
         )
-        found.append(StageRecord(line, record, verdict, bool(shown.partial)))
+        asked = tuple(r.label for r in shown.recorded() if r.action is Action.ROLLBACK)
+        found.append(StageRecord(line, record, verdict, bool(shown.partial), asked))
     return found
+
+
+def rollback_asks(plan: StagePlan, view: LedgerView, started: datetime) -> list[StageRecord]:
+    """Every run in the stage that asked for ROLLBACK, earliest first: a run of the stage's gate
+    (whole or partial, at a checkpoint or between them, an earlier one in a slot or a later
+    one), or of the rollback triggers (`pytest -m rollback`). A later passing run never takes
+    one back (runbook: "If ANY criterion fails: Run Emergency Rollback"); recording the
+    rollback ends the stage, and with it these."""
+    runs = runs_of(f"stage{plan.number}_gate", view, started) + runs_of("rollback", view, started)
+    unique = {r.line: r for r in runs if r.verdict.action is Action.ROLLBACK}
+    return sorted(unique.values(), key=lambda r: (r.as_of, r.line))
 
 
 def selects(selection: str, marker: str) -> bool:

@@ -1,10 +1,12 @@
 """`cutover status` as a pure function: the ledger view (one target, as of an instant), the
 profile and what is wrong with the source settings in; a `Status` out, ending in the one next step.
 
-The next step, in order: act on the stage's gate run once its time has run (PROCEED: the next
-stage; ROLLBACK: roll back); run an interim checkpoint due now, else backfill the earliest missed
-one; before the gate's own run, classify what is unclassified and attest the complaints; else
-classify now; else wait for the next checkpoint."""
+The next step, in order: roll back when any run of the stage asked for it (its gate, at a
+checkpoint or between them, or the rollback triggers; a later passing run takes none back); act
+on the stage's gate run once its time has run (PROCEED: the next stage); run an interim
+checkpoint due now, else backfill the earliest missed one; before the gate's own run, classify
+what is unclassified and attest the complaints; else classify now; else wait for the next
+checkpoint."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from cutover.status.commands import Commands
 from cutover.status.gaps import LiveStream, missing_for_gate, recorded_rate_below, sample_needs
 from cutover.status.model import (
     ATTESTATION,
-    DONE,
     DUE,
     MISSED,
     SIGNATURE,
@@ -32,7 +33,14 @@ from cutover.status.model import (
     Missing,
     Status,
 )
-from cutover.status.schedule import checkpoint_states, gate_run, runs_of
+from cutover.status.schedule import (
+    StageRecord,
+    checkpoint_states,
+    gate_run,
+    rollback_asks,
+    runs_of,
+    selects,
+)
 from cutover.timeutil import iso
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,7 +93,8 @@ def build_status(inputs: StatusInputs) -> Status:
     gate = gate_run(plan, bound, view, started)
     missing = missing_for_gate(plan, started, bound, view, profile, commands, inputs.sources)
     earliest = _earliest(plan, started, bound, bound_reason, inputs)
-    step = next_step(plan, checkpoints, gate, missing, bound, commands)
+    asks = rollback_asks(plan, view, started)
+    step = next_step(plan, checkpoints, gate, missing, bound, commands, asks)
     return Status(
         **base,
         stage=current,
@@ -134,7 +143,7 @@ def _earliest(
     view = inputs.view
     needs = tuple(sample_needs(plan, started, view, inputs.profile, inputs.live))
     known = bool(needs) or not _needs_samples(plan)
-    at = bound
+    at = max(bound, view.as_of)  # never an instant already past: once due, the gate can pass now
     for need in needs:
         if need.hours is None:
             known = False
@@ -163,20 +172,15 @@ def next_step(
     missing: Sequence[Missing],
     bound: datetime,
     commands: Commands,
+    asks: Sequence[StageRecord] = (),
 ) -> str:
     marker = f"stage{plan.number}_gate"
-    if gate is not None and gate.verdict == "ROLLBACK":
-        failed = ", ".join(gate.not_passed)
-        return commands.rollback(f"stage {plan.number} gate: {failed}")
+    if asks:  # any run of the stage that asked for a rollback: the runbook says now
+        return commands.rollback(rollback_reason(plan, asks, checkpoints, bound))
     if gate is not None and gate.verdict == "PROCEED":
         if plan.number < 4:
             return commands.stage_start(plan.number + 1)
         return commands.gate("v1_removal")  # once v1 is removed (runbook 4.4)
-    asked = [c for c in checkpoints if c.state == DONE and c.verdict == "ROLLBACK"]
-    if asked:  # a checkpoint that asked for a rollback: the runbook says now, not at the gate
-        first = asked[0]
-        reason = f"stage {plan.number} checkpoint {first.label} (ledger line {first.line})"
-        return commands.rollback(reason)
     due = [c for c in checkpoints if c.state == DUE]
     missed = [c for c in checkpoints if c.state == MISSED]
     run = next(iter(due or missed), None)
@@ -193,6 +197,31 @@ def next_step(
         return run.command if run is not None else commands.gate(marker)
     upcoming = [c.due for c in checkpoints if c.state == UPCOMING]
     return f"wait until {iso(min(upcoming, default=bound))}"
+
+
+def rollback_reason(
+    plan: StagePlan,
+    asks: Sequence[StageRecord],
+    checkpoints: Sequence[CheckpointState],
+    bound: datetime,
+) -> str:
+    """The reason a suggested rollback records: the earliest run that asked for it (the gate,
+    a checkpoint, or another run named by its selection and instant), what asked, and how many
+    later runs asked too."""
+    first = asks[0]
+    of_gate = selects(first.record.selection, f"stage{plan.number}_gate")
+    slot = next((c.label for c in checkpoints if c.line == first.line), None)
+    if of_gate and first.as_of >= bound and not first.partial:
+        what = "gate"
+    elif slot is not None:
+        what = f"checkpoint {slot}"
+    elif of_gate:
+        what = f"gate run as of {iso(first.as_of)}"
+    else:  # rollback_asks keeps the stage's gate runs and the triggers' runs only
+        what = f"rollback triggers as of {iso(first.as_of)}"
+    more = f"; {len(asks) - 1} later run(s) asked too" if len(asks) > 1 else ""
+    asked = ", ".join(first.asked_rollback) or ", ".join(first.verdict.not_passed)
+    return f"stage {plan.number} {what} (ledger line {first.line}): {asked}{more}"
 
 
 def _between_stages(inputs: StatusInputs) -> tuple[str, str]:

@@ -2,17 +2,19 @@
 
 Receiving: a starlette app. `POST /` (or any path) takes a delivery: a JSON array of log
 objects, one object, or NDJSON (one object a line; a line may also be an array, as when
-deliveries are concatenated). It first checks `x-vercel-signature`, the
-hex HMAC-SHA1 of the raw body with the drain's secret (`VERCEL_DRAIN_SECRET`): a missing or
-wrong one is answered 403 and counted, and nothing of it is stored. A body that is not log
-objects is answered 400. Every response carries `x-vercel-verify` when a verification code is
-configured (Vercel's endpoint verification asks for it before it sends anything). `GET /health`
-says what was received and rejected.
+deliveries are concatenated). A body over the profile's `drain_max_body_bytes` is answered 413
+without being read further. Then it checks `x-vercel-signature`, the hex HMAC-SHA1 of the raw
+body with the drain's secret (`VERCEL_DRAIN_SECRET`): a missing or wrong one is answered 403
+and counted, and nothing of it is stored. A body that is not log objects is answered 400, one
+that could not be written whole 503 (Vercel delivers it again). Every response carries
+`x-vercel-verify` when a verification code is configured (Vercel's endpoint verification asks
+for it before it sends anything). `GET /health` says what was received and rejected.
 
 Storing: each object goes, as one compact JSON line, into the file of the UTC hour of its own
 `timestamp` (`YYYYMMDDTHH.ndjson`; objects without a readable one into `untimed.ndjson`), and
 the files a delivery touched are fsync'ed before it is answered: an answered delivery is on
-disk. Drains deliver at least once: a redelivered object is stored again (the reader drops
+disk. An append to a file that ends inside a line (a crash part-way) starts on a new line.
+Drains deliver at least once: a redelivered object is stored again (the reader drops
 duplicates by their `id`).
 
 Reading back (`read_drain`): the hours a window touches, the lines whose own instant lies in
@@ -38,6 +40,7 @@ from starlette.routing import Route
 
 from cutover.errors import SourceUnavailable
 from cutover.outcome import Window
+from cutover.profile import Profile
 from cutover.sources.platform.snapshots import Fetched, window_params
 from cutover.timeutil import epoch_us, from_epoch_us, instant_us, iso, utc_now
 
@@ -66,6 +69,8 @@ class DrainStore:
     lines: int = 0
     rejected_signatures: int = 0
     rejected_bodies: int = 0
+    rejected_oversize: int = 0
+    failed_writes: int = 0
     last_delivery: datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -81,9 +86,9 @@ class DrainStore:
             created = False
             for path, lines in sorted(by_file.items()):
                 created = created or not path.exists()
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
                 try:
-                    os.write(descriptor, b"".join(lines))
+                    _write_all(descriptor, _fresh_line(descriptor) + b"".join(lines))
                     os.fsync(descriptor)
                 finally:
                     os.close(descriptor)
@@ -98,6 +103,23 @@ class DrainStore:
             self.lines += count
             self.last_delivery = utc_now()
         return count
+
+
+def _fresh_line(descriptor: int) -> bytes:
+    """A newline when the file ends inside a line (a crash or a failed write part-way): the
+    torn line stays unreadable on its own, and the delivery's first object is not glued to it."""
+    size = os.fstat(descriptor).st_size
+    return b"\n" if size and os.pread(descriptor, 1, size - 1) != b"\n" else b""
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write every byte: a write to a regular file may be short (a full disk, a signal)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        if written <= 0:
+            raise OSError(f"wrote {len(data) - len(view)} of {len(data)} bytes")
+        view = view[written:]
 
 
 def parse_delivery(body: bytes) -> list[dict[str, Any]] | None:
@@ -123,23 +145,39 @@ def parse_delivery(body: bytes) -> list[dict[str, Any]] | None:
     return objects if all(isinstance(o, dict) for o in objects) else None
 
 
-def drain_app(store: DrainStore, secret: str, verify: str | None = None) -> Starlette:
-    """The receiver: deliveries checked and stored; `/health`."""
+def drain_app(
+    store: DrainStore, secret: str, verify: str | None = None, max_body: int | None = None
+) -> Starlette:
+    """The receiver: deliveries checked and stored; `/health`. A body over `max_body` bytes
+    (default: the profile's `drain_max_body_bytes`) is answered 413 unread, from its declared
+    length or as soon as it streams past the cap: the receiver faces the internet, and buffers
+    nothing unbounded before it knows the sender."""
     headers = {} if verify is None else {"x-vercel-verify": verify}
+    cap = Profile().drain_max_body_bytes if max_body is None else max_body
+
+    def refused(status: int, error: dict[str, str]) -> Response:
+        return JSONResponse(error, status_code=status, headers=headers)
 
     async def deliver(request: Request) -> Response:
-        body = await request.body()
-        sent = request.headers.get("x-vercel-signature", "")
-        if not hmac.compare_digest(sent.strip().lower(), signature(body, secret)):
+        body = await _bounded_body(request, cap)
+        if body is None:
+            store.rejected_oversize += 1
+            return refused(413, {"error": f"a delivery is at most {cap:,} bytes"})
+        sent = request.headers.get("x-vercel-signature", "").strip().lower()
+        # bytes: compare_digest refuses a str that is not ASCII (a header may hold any latin-1)
+        if not hmac.compare_digest(sent.encode(), signature(body, secret).encode()):
             store.rejected_signatures += 1
-            error = {"code": "invalid_signature", "error": "signature didn't match"}
-            return JSONResponse(error, status_code=403, headers=headers)
+            return refused(403, {"code": "invalid_signature", "error": "signature didn't match"})
         objects = parse_delivery(body)
         if objects is None:
             store.rejected_bodies += 1
-            error = {"error": "expected a JSON array, a JSON object or NDJSON of log objects"}
-            return JSONResponse(error, status_code=400, headers=headers)
-        stored = store.append(objects)
+            error = "expected a JSON array, a JSON object or NDJSON of log objects"
+            return refused(400, {"error": error})
+        try:
+            stored = store.append(objects)
+        except OSError as exc:  # not (wholly) on disk: a 5xx, so that Vercel delivers it again
+            store.failed_writes += 1
+            return refused(503, {"error": f"not stored ({exc.strerror or exc})"})
         return JSONResponse({"stored": stored}, headers=headers)
 
     async def verification(request: Request) -> Response:
@@ -154,6 +192,8 @@ def drain_app(store: DrainStore, secret: str, verify: str | None = None) -> Star
                 "lines": store.lines,
                 "rejected_signatures": store.rejected_signatures,
                 "rejected_bodies": store.rejected_bodies,
+                "rejected_oversize": store.rejected_oversize,
+                "failed_writes": store.failed_writes,
                 "last_delivery": iso(store.last_delivery),
             },
             headers=headers,
@@ -166,6 +206,19 @@ def drain_app(store: DrainStore, secret: str, verify: str | None = None) -> Star
             Route("/{path:path}", verification, methods=["GET", "HEAD"]),
         ]
     )
+
+
+async def _bounded_body(request: Request, cap: int) -> bytes | None:
+    """The raw body, or None when it is declared or streams over `cap` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > cap:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
 
 
 def read_drain(store: Path, window: Window) -> Fetched:

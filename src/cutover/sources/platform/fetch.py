@@ -10,9 +10,10 @@ instant), kept as a snapshot (`snapshots.keep`), and measured through `Exports` 
 source that fails is recorded with its problem, and every criterion it feeds is inconclusive
 with that problem (platform, endpoint, what was missing), never a pass.
 
-A snapshot already recorded for the same source, window and target is used again instead of a
-second fetch (`cutover fetch` before a gate run, or xdist workers of one run); the RLM log of a
-growing window asks only for what came after the last snapshot of the same start (`render`)."""
+A snapshot already recorded for the same source, window and target, asked of the same API,
+owner and service (or project, or store: `_asked`), is used again instead of a second fetch
+(`cutover fetch` before a gate run, or xdist workers of one run); the RLM log of a growing
+window asks only for what came after the last snapshot of the same start (`render`)."""
 
 from __future__ import annotations
 
@@ -107,12 +108,22 @@ def fetch_platforms(
     """Fetch every wanted source for `window` (or use the snapshot already recorded for it) and
     record each; a failure is recorded, never raised."""
     profile = settings.profile
-    pacing = pacing or Pacing(profile.platform_deadline_seconds, profile.http_timeout_seconds)
+    pacing = pacing or Pacing(
+        profile.platform_deadline_seconds,
+        profile.http_timeout_seconds,
+        min_wait=profile.platform_min_wait_seconds,
+    )
     recorded = _recorded(settings.evidence_dir, origin)
     store = store_for(settings)
     taken: list[Snapshot] = []
     for export, source in wanted(settings).items():
-        same = [r for r in recorded if (r.source, r.export) == (source, export)]
+        asked = masked(_asked(settings, export))
+        same = [
+            r
+            for r in recorded
+            if (r.source, r.export) == (source, export)
+            and all(r.params.get(key) == value for key, value in asked.items())
+        ]
         again = next((r for r in same if r.window == window), None)
         if again is not None:
             taken.append(again)
@@ -121,10 +132,46 @@ def fetch_platforms(
         try:
             fetched = _fetch(settings, export, window, budget, transport, same)
         except SourceUnavailable as exc:
-            params = {"window": window_params(window)}
+            params = {**asked, "window": window_params(window)}
             fetched = Fetched.failed(source, export, params, window, str(exc))
         taken.append(keep(store, fetched, origin))
     return tuple(taken)
+
+
+def _asked(settings: Settings, export: str) -> dict[str, Any]:
+    """What a snapshot of `export` records of whom it asked (API, owner, service, project, store,
+    never a token): a recorded snapshot stands for this run's only when all of it is the same."""
+    if export == "router_logs":
+        if settings.drain_store is not None:
+            return {"store": str(settings.drain_store)}
+        return {"project": settings.vercel_project, "team": settings.vercel_team}
+    if export == "rollout":
+        return _vercel(settings, None).params()
+    return _render(settings, None).params()
+
+
+def _vercel(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> VercelApi:
+    assert settings.vercel_token is not None and settings.vercel_project is not None
+    return VercelApi(
+        settings.vercel_api_url,
+        settings.vercel_token,
+        settings.vercel_project,
+        settings.vercel_team,
+        settings.profile.platform_max_page_bytes,
+        transport,
+    )
+
+
+def _render(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> RenderApi:
+    assert settings.render_api_key and settings.render_owner and settings.render_service
+    return RenderApi(
+        settings.render_api_url,
+        settings.render_api_key,
+        settings.render_owner,
+        settings.render_service,
+        settings.profile.platform_max_page_bytes,
+        transport,
+    )
 
 
 def _fetch(
@@ -135,7 +182,6 @@ def _fetch(
     transport: httpx.AsyncBaseTransport | None,
     recorded: list[Snapshot],
 ) -> Fetched:
-    page_cap = settings.profile.platform_max_page_bytes
     if export == "router_logs":
         if settings.drain_store is not None:
             return read_drain(settings.drain_store, window)
@@ -147,25 +193,8 @@ def _fetch(
             raise SourceUnavailable(CLI, "the `vercel` CLI is no longer on PATH")
         return fetch_cli_router_logs(cli, window, budget)
     if export == "rollout":
-        assert settings.vercel_token is not None and settings.vercel_project is not None
-        vercel = VercelApi(
-            settings.vercel_api_url,
-            settings.vercel_token,
-            settings.vercel_project,
-            settings.vercel_team,
-            page_cap,
-            transport,
-        )
-        return fetch_rollout(vercel, window.end, budget)
-    assert settings.render_api_key and settings.render_owner and settings.render_service
-    render = RenderApi(
-        settings.render_api_url,
-        settings.render_api_key,
-        settings.render_owner,
-        settings.render_service,
-        page_cap,
-        transport,
-    )
+        return fetch_rollout(_vercel(settings, transport), window.end, budget)
+    render = _render(settings, transport)
     if export == "rlm_metrics":
         return fetch_metrics(render, window, budget)
     tolerance = health_check_tolerance_us(settings.profile)

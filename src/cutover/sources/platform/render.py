@@ -24,8 +24,9 @@ what a query returns is a superset of the lines the reader counts, never a sampl
   `EARLIER_OVERLAP_US`, for lines that reach Render's API late) is asked for: a day's requests,
   not the window's.
 * Pages: `hasMore`, then `nextStartTime` / `nextEndTime` passed back; a page that says there is
-  more but gives no way on, a log without a timestamp, or a body that is not JSON (a truncated
-  page) fails the whole snapshot: zero OOM lines from a half-read log mean nothing."""
+  more but gives no way on (or a next start before its own), a log without a timestamp, or a
+  body that is not JSON (a truncated page) fails the whole snapshot: zero OOM lines from a
+  half-read log mean nothing."""
 
 from __future__ import annotations
 
@@ -230,11 +231,20 @@ def _all_pages(
         yield from lines
         if not more:
             return
+        where = f"GET {api.base_url}/v1/logs ({_term(query)})"
         if following is None or following == (params["startTime"], params["endTime"]):
             raise SourceUnavailable(
                 LOGS,
-                f"GET {api.base_url}/v1/logs ({_term(query)}): the page says hasMore but gives no "
-                "next nextStartTime/nextEndTime: the rest of the window is missing",
+                f"{where}: the page says hasMore but gives no next nextStartTime/nextEndTime: "
+                "the rest of the window is missing",
+            )
+        after, before = instant_us(following[0]), instant_us(params["startTime"]) or 0
+        if after is None or after < before:
+            back = "not a time" if after is None else "back in time: the walk would not end"
+            raise SourceUnavailable(  # else it cycles between pages until the deadline
+                LOGS,
+                f"{where}: the page from {params['startTime']} gives nextStartTime "
+                f"{following[0]!r}, {back}; the rest of the window is not read",
             )
         params = {**params, "startTime": following[0], "endTime": following[1]}
 

@@ -2,10 +2,12 @@
 
 Metrics: `memory`, `memory-limit`, `cpu` and `cpu-limit`, one series per instance, written as
 the metrics CSV (`timestamp,instance,memory_mb,cpu_percent`). Each series' `unit` is read and
-recorded, never assumed: memory is converted to MiB from the unit given (an unknown unit fails
-the snapshot); CPU is a percentage of the instance's `cpu-limit` in the same unit, or, when
-Render gives no limit series, of one CPU (the details say which). The resolution is chosen so a
-series holds at most `MAX_POINTS` points (the trend test uses hourly means).
+recorded, never assumed: memory and its limit are converted to MiB from the unit given (an
+unknown unit fails the snapshot); CPU is a percentage of the instance's `cpu-limit` in the same
+unit, or, when Render gives no limit series, of one CPU (the details say which). Two series of
+one metric for one instance (or without an instance label) fail the snapshot: one would
+silently replace the other. The resolution is chosen so a series holds at most `MAX_POINTS`
+points (the trend test uses hourly means).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ MAX_POINTS = 2000
 _MEMORY_UNITS = {"b": 1 / 2**20, "byte": 1 / 2**20, "bytes": 1 / 2**20, "kb": 1 / 1024}
 _MEMORY_UNITS |= {"kib": 1 / 1024, "mb": 1.0, "mib": 1.0, "gb": 1024.0, "gib": 1024.0}
 SERIES = ("memory", "memory-limit", "cpu", "cpu-limit")
+#: the label that names a series' instance (Render documents labels only as `{field, value}`)
+INSTANCE_LABELS = ("instance", "instanceId")
 
 
 def fetch_metrics(api: RenderApi, window: Window, budget: Budget) -> Fetched:
@@ -80,7 +84,14 @@ def _series(api: RenderApi, name: str, params: Mapping[str, Any], budget: Budget
             for label in item.get("labels") or []
             if isinstance(label, dict)
         }
-        instance = str(labels.get("instance") or "")
+        instance = str(next((labels[k] for k in INSTANCE_LABELS if labels.get(k)), ""))
+        if instance in found:  # keyed by instance: a second one would replace the first unseen
+            whose = f"instance {instance}" if instance else "no instance label"
+            raise SourceUnavailable(
+                METRICS,
+                f"GET {path}: two series with {whose} (labels {sorted(map(str, labels))}): "
+                "which instance each one is, is not known",
+            )
         values: dict[int, float] = {}
         for point in item["values"]:
             instant = instant_us(point.get("timestamp")) if isinstance(point, dict) else None
@@ -103,13 +114,7 @@ def metric_rows(
     limits: dict[str, dict[str, float | None]] = {}
     cpu_of: dict[str, str] = {}
     for instance, (unit, memory) in sorted(series["memory"].items()):
-        scale = _MEMORY_UNITS.get(unit.strip().lower())
-        if scale is None:
-            raise SourceUnavailable(
-                METRICS,
-                f"memory series of {instance or 'the service'} is in {unit!r}, a unit "
-                "this reader does not know (expected bytes, KB, MB or GB)",
-            )
+        scale = _mib_per(unit, "memory", instance)
         cpu_unit, cpu = series["cpu"].get(instance, ("", {}))
         limit = _limit(series["cpu-limit"], instance)
         if limit is not None and limit[0] != cpu_unit:
@@ -122,7 +127,7 @@ def metric_rows(
         limits[instance] = {
             "memory_mb": None
             if memory_limit is None
-            else memory_limit[1] * _MEMORY_UNITS.get(memory_limit[0].strip().lower(), math.nan),
+            else memory_limit[1] * _mib_per(memory_limit[0], "memory-limit", instance),
             "cpu": limit_value,
         }
         for when, value in sorted(memory.items()):
@@ -132,6 +137,19 @@ def metric_rows(
     rows.sort(key=lambda row: (row[0], row[1]))
     details = {"units": units, "limits": limits, "cpu_percent_of": cpu_of}
     return rows, details
+
+
+def _mib_per(unit: str, name: str, instance: str) -> float:
+    """MiB per `unit` of a memory series; a unit this reader does not know fails the snapshot
+    (a guess, or NaN in the evidence, would be worse than no number)."""
+    scale = _MEMORY_UNITS.get(unit.strip().lower())
+    if scale is None:
+        raise SourceUnavailable(
+            METRICS,
+            f"{name} series of {instance or 'the service'} is in {unit!r}, a unit this reader "
+            "does not know (expected bytes, KB, MB or GB)",
+        )
+    return scale
 
 
 def _limit(series: Series, instance: str) -> tuple[str, float] | None:

@@ -9,10 +9,14 @@ the drain, `drain`, or `vercel logs`, `vercel_cli`).
   known to fail. A `sensitive` value never comes back, and one still encrypted is not read:
   either is unreadable (the criterion is inconclusive), never 0. Only this entry is kept: the
   list holds the project's secrets, which are never written.
-* The live deployment: the newest READY production deployment created by the instant
-  (`GET /v7/deployments?target=production&state=READY&until=...`), with when it became ready. A
-  value changed after that is configured but not running (the runbook's "deploy, then
-  verify"); an instant rollback to an older deployment is not seen here."""
+* The live deployment: the newest READY production deployment created, and ready, by the
+  instant (`GET /v7/deployments?target=production&state=READY&until=...`). A deployment takes
+  its environment when it is created, so "deployed at" is its creation: a value changed after
+  that is configured but not running (the runbook's "deploy, then verify"), even when the
+  deployment became ready after the change; an instant rollback to an older deployment is not
+  seen here.
+* The API gives only the current value: one changed (`updatedAt`) after a past instant says
+  nothing of the value at that instant, and is read as unreadable there, never as that value."""
 
 from __future__ import annotations
 
@@ -147,12 +151,14 @@ def _live_deployment(api: VercelApi, as_of: datetime, budget: Budget) -> dict[st
     deployments = body.get("deployments") if isinstance(body, dict) else None
     if not isinstance(deployments, list):
         raise SourceUnavailable(ENV, "GET /v7/deployments: no deployments list")
+    instant = epoch_us(as_of)
     ready = [
         d
         for d in deployments
         if isinstance(d, dict)
         and (d.get("readyState") or d.get("state")) == "READY"
-        and (_created(d) or epoch_us(as_of) + 1) <= epoch_us(as_of)
+        and (_created(d) or instant + 1) <= instant
+        and (instant_us(d.get("ready")) or instant) <= instant  # not live before it was ready
     ]
     if not ready:
         return None
@@ -178,7 +184,8 @@ def read_rollout_snapshot(path: Path, sha256: str) -> RolloutSetting:
     origin = f"Vercel env API, production (snapshot {sha256[:12]})"
     variable = snapshot.get("variable")
     deployment = snapshot.get("deployment") or {}
-    deployed_at = from_epoch_us(instant_us(deployment.get("ready") or deployment.get("created")))
+    # its environment is the one of its creation, whenever it became ready
+    deployed_at = from_epoch_us(instant_us(deployment.get("created")))
     live = str(deployment.get("url") or deployment.get("uid") or "")
     if variable is None:
         return RolloutSetting(
@@ -194,6 +201,14 @@ def read_rollout_snapshot(path: Path, sha256: str) -> RolloutSetting:
         deployed_at=deployed_at,
         deployment=live,
     )
+    as_of = from_epoch_us(instant_us(snapshot.get("as_of")))
+    changed = setting.changed_at
+    if changed is not None and as_of is not None and changed > as_of:
+        why = (
+            f"it was changed at {iso(changed)}, after {iso(as_of)}, and Vercel's API gives only "
+            f"the current value, not the one at {iso(as_of)}"
+        )
+        return dataclasses.replace(setting, readable=False, unreadable_why=why)
     if variable.get("value") is None:
         why = str(variable.get("unreadable") or "not given back")
         return dataclasses.replace(setting, readable=False, unreadable_why=why)
