@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.cli import demo, evidence, gate, records, seed
+from cutover.cli import demo, durable, evidence, gate, records, seed
 from cutover.config import resolve_settings
 from cutover.errors import ConfigError
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
-COMMAND_MODULES = (demo, gate, records, seed, evidence)
+COMMAND_MODULES = (demo, gate, records, seed, evidence, durable)
 
 
 def parser() -> argparse.ArgumentParser:
