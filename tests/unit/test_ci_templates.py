@@ -162,8 +162,40 @@ def test_the_gate_run_fails_on_anything_but_proceed_and_reports_always() -> None
     assert artifact["if"] == "always()"
     assert artifact["uses"].startswith("actions/upload-artifact@")
     assert "evidence/" in artifact["with"]["path"]
-    assert steps["Keep the evidence for the next run"]["if"] == "always()"
+    assert steps["Keep a cached copy of the evidence"]["if"] == "always()"
     assert steps["actions/setup-python@v5"]["with"]["python-version"] == "3.11"
+
+
+@pytest.mark.parametrize("name", ["cutover-run.yml", "cutover-record.yml"])
+def test_the_evidence_lives_on_a_branch_and_the_cache_is_a_second_copy(name: str) -> None:
+    document = workflow(name)
+    assert document["permissions"] == {"contents": "write"}  # the job token pushes the branch
+    [job] = document["jobs"].values()
+    order = [step.get("name", step.get("uses")) for step in job["steps"]]
+    restore = order.index(
+        "Restore the evidence from its branch"
+        + (" (ledger and earlier JUnit files)" if name == "cutover-run.yml" else "")
+    )
+    assert order.index("Restore the cached copy of the evidence") < restore
+    assert order[restore + 1] == "Verify the restored evidence"
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    assert "cutover evidence restore" in steps[order[restore]]["run"]
+    assert "cutover verify --evidence-dir evidence" in steps["Verify the restored evidence"]["run"]
+    save = steps["Keep the evidence on its branch"]
+    assert save["run"].startswith("cutover evidence save --evidence-dir evidence")
+    assert order.index("Keep the evidence on its branch") < order.index(
+        "Keep a cached copy of the evidence"
+    )
+    if name == "cutover-run.yml":
+        assert save["if"] == "always()"
+
+
+def test_no_template_unsets_empty_variables_the_suite_reads_them_as_unset() -> None:
+    """Empty means unset (cutover.config): the shell work-around is gone."""
+    for path in [*WORKFLOWS, GITLAB]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(?:if .*then )?unset\b", text, re.MULTILINE), path.name
+        assert "${!name}" not in text, path.name
 
 
 def test_checkpoints_follow_the_runbook_cadence() -> None:
@@ -246,6 +278,8 @@ def test_every_gitlab_job_has_a_script_artifacts_and_rules() -> None:
         assert job.get("rules"), name
         assert all("if" in rule for rule in job["rules"]), name
         assert job["resource_group"] == "cutover-evidence", name
+        scripts = "\n".join([*job.get("before_script", []), *job["script"]])
+        assert scripts.index("cutover evidence restore") < scripts.index("cutover evidence save")
 
 
 def test_gitlab_gate_jobs_run_registered_markers_and_report() -> None:
