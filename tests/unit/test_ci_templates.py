@@ -15,8 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
+from ci_yaml import load
 from cutover.pytest_plugin import GATE_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,27 +36,6 @@ GITLAB_KEYWORDS = {
     "before_script",
     "after_script",
 }
-
-
-class Loader(yaml.SafeLoader):
-    """YAML as GitHub and GitLab read it: `on:` is a key, not the boolean YAML 1.1 makes it."""
-
-
-Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-def load(path: Path) -> dict[str, Any]:
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
-    assert isinstance(data, dict)
-    return data
 
 
 def validator(name: str) -> jsonschema.Draft7Validator:

@@ -19,7 +19,13 @@ COMMAND_MODULES = (demo, gate, records, seed, evidence, durable)
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="cutover", description="Executable gates for the gradual-cutover runbook."
+        prog="cutover",
+        description=(
+            "Executable gates for the gradual-cutover runbook. The gates themselves are pytest "
+            "runs (`pytest -m stage1_gate` in a checkout, `cutover gate stage1_gate` anywhere); "
+            "these commands run the demo, record what people do in the ledger, seed a local "
+            "database, report and verify the evidence, and keep it on a git branch."
+        ),
     )
     top.add_argument(
         "--evidence-dir",

@@ -11,11 +11,28 @@ from cutover.config import Settings
 
 
 def add(commands: Any) -> None:
-    report = commands.add_parser("report", help="write report.md and report.html from evidence")
+    report = commands.add_parser(
+        "report",
+        help="write report.md and report.html from an evidence directory",
+        description=(
+            "Read the evidence directory (JUnit files, ledger) and write report.md and "
+            "report.html: the verdicts the runs recorded, per checkpoint, with charts. It "
+            "decides nothing again. Prints the latest verdict line."
+        ),
+    )
     add_evidence_dir(report)
     report.add_argument("--out", type=Path, default=None, help="default: the evidence dir")
     report.set_defaults(run=report_command)
-    verify = commands.add_parser("verify", help="check the ledger chain, JUnit files and queries")
+    verify = commands.add_parser(
+        "verify",
+        help="check the ledger chain, JUnit files and queries; exit 1 on any finding",
+        description=(
+            "Check that the evidence still says what the runs wrote: the ledger's hash chain "
+            "and its anchor ledger.head, every JUnit file against the ledger's checkpoints, and "
+            "every recorded query hash against the query files. Prints each finding and a "
+            "summary; exits 1 when anything does not hold."
+        ),
+    )
     add_evidence_dir(verify)
     verify.set_defaults(run=verify_command)
 

@@ -1,0 +1,118 @@
+"""The GitHub workflows of ci-templates/, run step by step (ci_github) in the order a rollout
+chains them, against a "live" target (embedded Postgres, the RLM simulator, the export script):
+each installs the project, calls the suite, reports, verifies and keeps the evidence on its
+branch. The last checkpoint runs after the Actions cache was evicted: the ledger comes back
+from the branch. Two runs started at once both land, one after the other, and the chain
+verifies."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from ci_github import GitHub, JobRun, WorkflowRun
+from ci_machine import Machine
+
+from conftest import Live, evidence_branch
+from cutover.ledger import Store
+from cutover.verify import verify
+
+pytestmark = pytest.mark.templates
+
+
+@pytest.fixture
+def github(machine: Machine, live: Live) -> GitHub:
+    workflows = machine.root / "project" / ".github" / "workflows"
+    secrets = {"CUTOVER_DATABASE_URL": live.dsn, "CUTOVER_RLM_URL": live.rlm_url}
+    # CUTOVER_ROLLOUT_PERCENT is not defined: it arrives empty, and the percent is the ledger's
+    variables = {"CUTOVER_RLM_LOCAL_URL": live.rlm_url}
+    return GitHub(machine, workflows, secrets, variables)
+
+
+def verdict(job: JobRun) -> str:
+    output = job.step("Run the gate").output
+    lines = [line for line in output.splitlines() if line.startswith("cutover verdict:")]
+    assert lines, output[-3000:]
+    return lines[-1]
+
+
+def assert_gate_ran(job: JobRun, marker: str, expected: str, live: Live) -> None:
+    """Installed, called, reported, verified and kept: whatever the verdict."""
+    assert job.step("Install cutover-gates").outcome == "success", job.log[-4000:]
+    assert verdict(job).startswith(f"cutover verdict: {expected} — {marker}"), job.log[-4000:]
+    assert job.status == ("success" if expected == "PROCEED" else "failure"), job.log[-4000:]
+    for step in ("Report into the job summary", "Verify the evidence"):
+        assert job.step(step).outcome == "success", job.log[-4000:]
+    assert "## Criteria" in job.summary or "criterion" in job.summary, job.summary[:2000]
+    assert job.step("Keep the evidence on its branch").outcome == "success", job.log[-4000:]
+    assert job.workspace is not None
+    assert list((job.workspace / "evidence").glob(f"junit-{marker}-*.xml"))
+    assert live.dsn.split("password=")[-1].split()[0] not in job.log  # the secret's password
+
+
+def ledger(machine: Machine, into: Path) -> list[str]:
+    evidence = evidence_branch(machine, into)
+    assert verify(evidence).ok
+    return [
+        f"{e.data['type']}:{e.data.get('selection', e.data.get('kind', ''))}"
+        for e in Store(evidence).read()
+    ]
+
+
+def test_the_github_workflows_run_a_rollout_and_keep_its_evidence(
+    github: GitHub, machine: Machine, live: Live, tmp_path: Path
+) -> None:
+    prereq = github.dispatch("cutover-gate.yml", gate="prereq", as_of=live.at(-1)).ran
+    assert_gate_ran(prereq, "prereq", "PROCEED", live)
+    assert "no ledger yet" in prereq.step("Verify the restored evidence").output
+
+    record = github.dispatch("cutover-record.yml", event="stage-start", stage="1", at=live.at(0))
+    assert record.ran.status == "success", record.ran.log[-4000:]
+    assert "restored evidence from branch cutover-evidence" in record.ran.log
+
+    # nothing is scheduled while no stage is live, and only the live stage's cadence runs
+    for cron in ("7 * * * *", "37 */12 * * *"):
+        idle = github.schedule("cutover-checkpoints.yml", cron)
+        assert {job.status for job in idle.jobs.values()} == {"skipped"}
+    assert {
+        j.status
+        for j in github.schedule("cutover-rollback-triggers.yml", "*/15 * * * *").jobs.values()
+    } == {"skipped"}
+
+    github.variables["CUTOVER_STAGE"] = "1"
+    for hours in (1, 6):  # the checkpoints a later run reads back; the gate holds until +24 h
+        checkpoint = github.dispatch("cutover-checkpoints.yml", stage="1", as_of=live.at(hours))
+        assert_gate_ran(checkpoint.ran, "stage1_gate", "HOLD", live)
+    attest = github.dispatch(
+        "cutover-record.yml", event="attest-complaints", count="0", at=live.at(24)
+    )
+    assert attest.ran.status == "success", attest.ran.log[-4000:]
+
+    machine.evict_caches()  # 7 days without a run, say: the branch still holds the ledger
+    final = github.dispatch("cutover-checkpoints.yml", stage="1", as_of=live.at(24)).ran
+    assert "cache not found" in final.step("Restore the cached copy of the evidence").output
+    assert_gate_ran(final, "stage1_gate", "PROCEED", live)
+
+    # two runs at once: the concurrency group queues the second, which appends after the first
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        at_once = [
+            pool.submit(github.dispatch, "cutover-rollback-triggers.yml", as_of=live.at(24)),
+            pool.submit(github.dispatch, "cutover-gate.yml", gate="stage1_gate", as_of=live.at(24)),
+        ]
+    runs: list[WorkflowRun] = [future.result() for future in at_once]
+    for run in runs:
+        marker = "rollback" if run.name == "cutover-rollback-triggers.yml" else "stage1_gate"
+        assert_gate_ran(run.ran, marker, "PROCEED", live)
+
+    records = ledger(machine, tmp_path / "reader")
+    assert records[:6] == [
+        "checkpoint:prereq",
+        "stage_started:",
+        "checkpoint:stage1_gate",
+        "checkpoint:stage1_gate",
+        "attestation:complaints",
+        "checkpoint:stage1_gate",
+    ]
+    assert sorted(records[6:]) == ["checkpoint:rollback", "checkpoint:stage1_gate"]
+    assert len(list((machine.artifacts).glob("cutover-evidence-*"))) == 8
