@@ -92,7 +92,8 @@ class GitHub:
         assert event in triggers, f"{workflow} does not run on {event}"
         if schedule is not None:
             assert schedule in [entry["cron"] for entry in triggers["schedule"]], schedule
-        inputs = _inputs((triggers.get(event) or {}).get("inputs", {}), given, workflow)
+        dispatch = (triggers.get(event) or {}) if event == "workflow_dispatch" else {}
+        inputs = _inputs(dispatch.get("inputs", {}), given, workflow)
         run_id = str(next(_run_ids))
         github = {
             "event_name": event,

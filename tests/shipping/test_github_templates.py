@@ -25,8 +25,8 @@ pytestmark = pytest.mark.templates
 def github(machine: Machine, live: Live) -> GitHub:
     workflows = machine.root / "project" / ".github" / "workflows"
     secrets = {"CUTOVER_DATABASE_URL": live.dsn, "CUTOVER_RLM_URL": live.rlm_url}
-    # CUTOVER_ROLLOUT_PERCENT is not defined: it arrives empty, and the percent is the ledger's
-    variables = {"CUTOVER_RLM_LOCAL_URL": live.rlm_url}
+    # V2_ROLLOUT_PERCENT is 0 before the rollout: the operator says so in a variable
+    variables = {"CUTOVER_RLM_LOCAL_URL": live.rlm_url, "CUTOVER_ROLLOUT_PERCENT": "0"}
     return GitHub(machine, workflows, secrets, variables)
 
 
@@ -81,6 +81,8 @@ def test_the_github_workflows_run_a_rollout_and_keep_its_evidence(
     } == {"skipped"}
 
     github.variables["CUTOVER_STAGE"] = "1"
+    # emptied, not deleted: it reaches the job as "", which is unset: the ledger's stage decides
+    github.variables["CUTOVER_ROLLOUT_PERCENT"] = ""
     for hours in (1, 6):  # the checkpoints a later run reads back; the gate holds until +24 h
         checkpoint = github.dispatch("cutover-checkpoints.yml", stage="1", as_of=live.at(hours))
         assert_gate_ran(checkpoint.ran, "stage1_gate", "HOLD", live)

@@ -36,6 +36,7 @@ def gitlab(machine: Machine, live: Live) -> GitLab:
         "CUTOVER_DATABASE_URL": live.dsn,
         "CUTOVER_RLM_URL": live.rlm_url,
         "CUTOVER_RLM_LOCAL_URL": live.rlm_url,
+        "CUTOVER_ROLLOUT_PERCENT": "0",  # before the rollout
     }
     return GitLab(machine, machine.root / "project" / ".gitlab-ci.yml", variables, url)
 
@@ -74,6 +75,8 @@ def test_every_gitlab_job_runs_and_keeps_its_evidence(
     assert (record.name, record.status) == ("record", "success"), record.output[-4000:]
     assert TOKEN not in record.output
 
+    # emptied, not deleted: "" is unset, so the percent is the ledger's current stage's
+    gitlab.project_variables["CUTOVER_ROLLOUT_PERCENT"] = ""
     for hours in (1, 6):
         checkpoint = gitlab.pipeline(
             "schedule", CUTOVER_SCHEDULE="stage1", CUTOVER_AS_OF=live.at(hours)
