@@ -90,6 +90,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "postgres_image", "CUTOVER_POSTGRES_IMAGE", "--postgres-image", "image for --db=docker"
     ),
+    Setting(
+        "ledger_ssh_key",
+        "CUTOVER_LEDGER_SSH_KEY",
+        "--ledger-ssh-key",
+        "an SSH private key that signs each new ledger head (ssh-keygen -Y sign)",
+    ),
+    Setting(
+        "ledger_allowed_signers",
+        "CUTOVER_LEDGER_ALLOWED_SIGNERS",
+        "--ledger-allowed-signers",
+        "an ssh-keygen allowed-signers file: `cutover verify` checks the head's SSH signature",
+    ),
+    Setting(
+        "ledger_hmac_key",
+        "CUTOVER_LEDGER_HMAC_KEY",
+        "--ledger-hmac-key",
+        "a key that signs each new ledger head with HMAC-SHA256 (and checks it in verify)",
+        secret=True,
+    ),
 )
 
 DEFAULTS: dict[str, str] = {
@@ -119,6 +138,9 @@ class Settings:
     rollout_percent: str | None = None
     vercel_env_file: Path | None = None
     postgres_image: str = "postgres:16"
+    ledger_ssh_key: Path | None = None
+    ledger_allowed_signers: Path | None = None
+    ledger_hmac_key: str | None = None
     profile: Profile = field(default_factory=Profile)
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -128,7 +150,15 @@ class Settings:
         return self.database_url is not None
 
 
-_PATHS = {"evidence_dir", "router_logs", "rlm_logs", "rlm_metrics", "vercel_env_file"}
+_PATHS = {
+    "evidence_dir",
+    "router_logs",
+    "rlm_logs",
+    "rlm_metrics",
+    "vercel_env_file",
+    "ledger_ssh_key",
+    "ledger_allowed_signers",
+}
 
 
 def resolve_settings(

@@ -13,6 +13,7 @@ import pytest
 
 from cutover.config import Settings
 from cutover.errors import ConfigError
+from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
 from cutover.scenarios.ledger import seed_ledger
@@ -180,7 +181,7 @@ def cutover_ledger(
 
     @contextmanager
     def seeded() -> Iterator[dict[str, Any]]:
-        seed_ledger(evidence, scenario)
+        seed_ledger(evidence, scenario, sign=signer_for(cutover_settings))
         yield {}
 
     with _once_per_run(tmp_path_factory, "ledger", seeded, str(evidence), scenario.name):

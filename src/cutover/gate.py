@@ -1,5 +1,6 @@
 """One runner for pytest and the CLI: measure, decide, record. Sources never decide; criteria
-never do I/O; this wires them and turns an unreadable source into an inconclusive result."""
+never do I/O; this wires them, turns an unreadable source into an inconclusive result and bad
+input (a ConfigError while measuring) into an `error` result with its one-line message."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TypeVar
 
 import cutover.criteria  # noqa: F401  (registers the criteria)
 from cutover.criteria.registry import Context, Criterion, get
-from cutover.errors import SourceUnavailable
+from cutover.errors import ConfigError, SourceUnavailable
 from cutover.outcome import Outcome, Result
 from cutover.redact import redact_text
 
@@ -17,7 +18,8 @@ M = TypeVar("M")
 
 
 def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Result:
-    """Measure, then evaluate; a SourceUnavailable while measuring is inconclusive, never a pass."""
+    """Measure, then evaluate; a SourceUnavailable while measuring is inconclusive and a
+    ConfigError an error, never a pass."""
     registered = get(criterion_id)
     try:
         measurement = measure()
@@ -28,6 +30,8 @@ def decide(criterion_id: str, measure: Callable[[], M], context: Context) -> Res
             reason=f"source unavailable: {redact_text(str(exc))}",
             source=redact_text(exc.source),
         )
+    except ConfigError as exc:
+        result = Result(criterion=criterion_id, outcome=Outcome.ERROR, reason=one_line(exc))
     else:
         evaluated = registered.fn(measurement, dataclasses.replace(context, criterion=criterion_id))
         result = _with_decision_table(evaluated, registered)
@@ -46,3 +50,10 @@ def _with_decision_table(result: Result, registered: Criterion) -> Result:
         return result
     table = {"severity": registered.severity, "timeframe": registered.timeframe}
     return dataclasses.replace(result, details={**table, **result.details})
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of evidence, secrets masked: its first line (a ConfigError's
+    message already names the file, line or setting)."""
+    text = str(exc).strip().splitlines()
+    return redact_text(text[0] if text else type(exc).__name__)

@@ -1,4 +1,5 @@
-"""The three outcomes of a criterion and the run verdicts they map to (DESIGN.md contract)."""
+"""The outcomes of a criterion, the run verdicts they map to (DESIGN.md contract), and how much
+of its selection a run decided."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 
 class Outcome(enum.StrEnum):
-    """What a criterion decided: measured and within, measured and outside, or undecidable."""
+    """What a criterion decided: measured and within, measured and outside, or undecidable; or
+    `error`: measuring it raised (bad input, a bug) instead of giving a decided result."""
 
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
 
 
 class Action(enum.IntEnum):
@@ -27,7 +30,7 @@ class Action(enum.IntEnum):
 
 def action_for(outcome: Outcome, on_fail: Action | None) -> Action:
     """What one criterion's outcome asks of the run: a pass proceeds, a failure asks for its
-    consequence (HOLD when none is given), and an undecided criterion always holds."""
+    consequence (HOLD when none is given), and an undecided or errored criterion holds."""
     if outcome is Outcome.PASS:
         return Action.PROCEED
     if outcome is Outcome.FAIL and on_fail is not None:
@@ -68,3 +71,22 @@ class Result:
 def overall_action(results: Iterable[Result]) -> Action:
     """The worst action any result asks for; PROCEED only when every one passed."""
     return max((r.action for r in results), default=Action.PROCEED)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """How much of its selection a run decided: `held` gate tests the selected markers hold,
+    `decided` of them recorded a result, and what narrowed the selection (`-k ...`,
+    `--deselect ...`, node ids). A partial run never proceeds."""
+
+    held: int
+    decided: int
+    narrowed_by: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.narrowed_by) or self.decided < self.held
+
+    def text(self) -> str:
+        """`partial: N of M criteria` (the verdict line's and the report's words)."""
+        return f"partial: {self.decided} of {self.held} criteria"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,82 @@ def test_seed_refuses_a_non_local_host_without_printing_the_password(
     assert "db.example.com" in captured.err and "not local" in captured.err
     assert "pw" not in captured.err
     assert "pw" not in captured.out
+
+
+# -- bad input: one line naming the file or setting, exit 2, never a traceback -------------------
+
+
+def _one_line(captured: pytest.CaptureResult[str]) -> str:
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    return lines[0]
+
+
+def test_seed_on_a_closed_port_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://admin:S3cretPw@127.0.0.1:{port}/postgres"
+    assert run(tmp_path, "seed", "--db-url", url, "--scenario", "healthy-rollout") == 2
+    line = _one_line(capsys.readouterr())
+    assert line.startswith(f"cutover: seed: --db-url postgresql://admin:***@127.0.0.1:{port}/")
+    assert "cannot connect" in line and "Connection refused" in line
+    assert "S3cretPw" not in line
+
+
+def test_stage_start_into_a_directory_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    code = main(["--evidence-dir", str(blocker / "evidence"), "stage", "start", "1"])
+    assert code == 2
+    line = _one_line(capsys.readouterr())
+    assert line == (
+        f"cutover: ledger {blocker / 'evidence'}: cannot be written (Not a directory); "
+        "expected a writable evidence directory (CUTOVER_EVIDENCE_DIR or --evidence-dir)"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_stage_start_into_a_read_only_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    evidence.chmod(0o555)
+    try:
+        assert run(tmp_path, "stage", "start", "1") == 2
+    finally:
+        evidence.chmod(0o755)
+    assert "cannot be written (Permission denied)" in _one_line(capsys.readouterr())
+
+
+def test_an_unreadable_ledger_is_one_line_for_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "evidence" / "ledger.jsonl").mkdir(parents=True)
+    assert run(tmp_path, "attest", "complaints", "--count", "0", "--by", "a") == 2
+    assert _one_line(capsys.readouterr()).endswith(
+        "ledger.jsonl: cannot be read (Is a directory); expected a ledger file"
+    )
+    assert run(tmp_path, "report") == 2
+    assert "cannot be read (Is a directory)" in _one_line(capsys.readouterr())
+
+
+def test_a_command_refuses_to_append_to_a_broken_ledger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "stage", "start", "1", "--at", "2026-02-02T09:00:00Z") == 0
+    assert run(tmp_path, "rollback", "--reason", "drill", "--at", "2026-02-02T10:00:00Z") == 0
+    ledger = tmp_path / "evidence" / "ledger.jsonl"
+    ledger.write_text(ledger.read_text().replace("drill", "nothing happened"))  # the last one
+    capsys.readouterr()
+    assert run(tmp_path, "stage", "start", "2", "--at", "2026-02-03T09:00:00Z") == 2
+    line = _one_line(capsys.readouterr())
+    assert "line 2: the record does not match ledger.head" in line
+    assert "run `cutover verify`" in line
+    assert len(ledger.read_text().splitlines()) == 2

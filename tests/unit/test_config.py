@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cutover.config import Settings, resolve_settings
+from cutover.config import SETTINGS, Settings, resolve_settings
 from cutover.errors import ConfigError
 from cutover.profile import Profile
+from cutover.redact import redact_text
 from cutover.timeutil import iso, utc_now
 
 
@@ -329,3 +330,34 @@ def test_a_malformed_dsn_is_refused_without_its_password(
 def test_an_rlm_url_without_a_scheme_is_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError, match=r"expected an http:// or https:// URL"):
         resolve(tmp_path, {"rlm_url": url})
+
+
+def test_ledger_signing_settings_by_env_and_option(tmp_path: Path) -> None:
+    env = {
+        "CUTOVER_LEDGER_SSH_KEY": "/keys/ledger",
+        "CUTOVER_LEDGER_ALLOWED_SIGNERS": "/keys/allowed_signers",
+        "CUTOVER_LEDGER_HMAC_KEY": "hm4c-from-the-env",
+    }
+    settings = resolve(tmp_path, None, env)
+    assert settings.ledger_ssh_key == Path("/keys/ledger")
+    assert settings.ledger_allowed_signers == Path("/keys/allowed_signers")
+    assert settings.ledger_hmac_key == "hm4c-from-the-env"
+    assert settings.origins["ledger_hmac_key"] == "environment variable CUTOVER_LEDGER_HMAC_KEY"
+    options = {"ledger_ssh_key": "/other/key", "ledger_hmac_key": "hm4c-from-the-option"}
+    chosen = resolve(tmp_path, options, env)
+    assert (chosen.ledger_ssh_key, chosen.ledger_hmac_key) == (
+        Path("/other/key"),
+        "hm4c-from-the-option",
+    )
+    assert {s.option for s in SETTINGS if s.name.startswith("ledger_")} == {
+        "--ledger-ssh-key",
+        "--ledger-allowed-signers",
+        "--ledger-hmac-key",
+    }
+
+
+def test_the_hmac_key_is_a_secret_masked_by_value(tmp_path: Path) -> None:
+    resolve(tmp_path, None, {"CUTOVER_LEDGER_HMAC_KEY": "0nly-the-release-manager"})
+    assert redact_text("signed with 0nly-the-release-manager") == "signed with ***"
+    with pytest.raises(ConfigError, match="ledger_hmac_key is secret"):
+        resolve(tmp_path, text='[cutover]\nledger_hmac_key = "in-a-file"\n')

@@ -1,12 +1,13 @@
 """The durable evidence store (`cutover evidence restore|save`): a git branch of the job's
 repository, pushed to a real (local, bare) remote. A job with an empty cache restores the
-ledger; a job that saves after another appends after it; racing jobs lose nothing; the chain
-verifies; a token in the remote's URL is never printed."""
+ledger; a job that runs after another appends after it; racing jobs lose nothing and never
+rewrite a ledger; the chain verifies; a token in the remote's URL is never printed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,13 +80,15 @@ def test_a_job_with_an_empty_cache_restores_the_ledger_from_the_branch(remote: P
 
 
 def test_a_second_job_appends_after_the_first_one_commit_per_run(remote: Path) -> None:
-    first, second = checkout(remote, "first"), checkout(remote, "second")
-    for job in (first, second):
-        assert evidence(job, "restore") == 0  # both start from the same (empty) store
+    """What the concurrency group makes of two jobs started together: one after the other."""
+    first = checkout(remote, "first")
+    assert evidence(first, "restore") == 0
     stage_start(first)
-    assert cutover(second, "rollback", "--reason", "drill", "--at", "2026-02-02T10:00:00Z") == 0
     assert evidence(first, "save") == 0
-    assert evidence(second, "save") == 0  # the store moved on: merged, then pushed
+    second = checkout(remote, "second")
+    assert evidence(second, "restore") == 0
+    assert cutover(second, "rollback", "--reason", "drill", "--at", "2026-02-02T10:00:00Z") == 0
+    assert evidence(second, "save") == 0
 
     assert git("rev-list", "--count", BRANCH, cwd=remote) == "2"
     reader = checkout(remote, "reader")
@@ -94,12 +97,22 @@ def test_a_second_job_appends_after_the_first_one_commit_per_run(remote: Path) -
     assert verify(reader / "evidence").ok
 
 
-def test_a_push_refused_because_another_job_pushed_first_is_merged_and_retried(
+def diverged_reasons(job: Path) -> list[str]:
+    return sorted(
+        str(entry.data.get("reason", entry.data["type"]))
+        for kept in sorted((job / "evidence" / "diverged").iterdir())
+        for entry in Store(kept).read()
+    )
+
+
+def test_a_push_refused_because_another_job_pushed_first_keeps_both_and_rewrites_nothing(
     remote: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The race itself: job B fetched the tip, then job A pushed before B's push (a pre-push
-    hook in B's checkout saves A's evidence at that instant). B's push is refused as not a
-    fast-forward; B fetches A's commit, appends its records after A's, and pushes again."""
+    """The race itself, outside any concurrency group: job B fetched the tip, then job A pushed
+    before B's push (a pre-push hook in B's checkout saves A's evidence at that instant). B's
+    push is refused; B fetches A's commit and pushes again. A's ledger stays as it is (B's
+    records would have to move, and its JUnit files name their lines); B's copy is kept under
+    diverged/, and B's save fails so that its run is repeated."""
     a, b = checkout(remote, "a"), checkout(remote, "b")
     for job in (a, b):
         assert evidence(job, "restore") == 0
@@ -119,26 +132,28 @@ def test_a_push_refused_because_another_job_pushed_first_is_merged_and_retried(
     hook.chmod(0o755)
     capsys.readouterr()
 
-    assert evidence(b, "save") == 0
+    assert evidence(b, "save") == 1
     said = capsys.readouterr().out
     assert "try 2: another job pushed first" in said, said
-    assert "1 record(s) of this directory appended" in said, said
+    assert "the ledgers parted" in said, said
     reader = checkout(remote, "reader")
     assert evidence(reader, "restore") == 0
-    assert ledger_types(reader) == ["stage_started", "rollback"]
+    assert ledger_types(reader) == ["stage_started"]
+    assert diverged_reasons(reader) == ["drill"]
     assert verify(reader / "evidence").ok
 
 
 def test_concurrent_jobs_lose_no_record(remote: Path) -> None:
-    """Four jobs at once, each restoring, appending its own record and saving."""
+    """Four jobs at once outside a concurrency group, each restoring, appending its own record
+    and saving: one lands in the ledger, the others' copies beside it; all four are there."""
     jobs = [checkout(remote, f"job{n}") for n in range(4)]
     base = [sys.executable, "-m", "cutover"]
     for job in jobs:
         assert evidence(job, "restore") == 0
     for n, job in enumerate(jobs):
-        reason = f"job {n}"
-        at = f"2026-02-02T1{n}:00:00Z"
-        assert cutover(job, "rollback", "--reason", reason, "--at", at) == 0
+        assert (
+            cutover(job, "rollback", "--reason", f"job {n}", "--at", f"2026-02-02T1{n}:00:00Z") == 0
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
     running = [
         subprocess.Popen(
@@ -152,27 +167,48 @@ def test_concurrent_jobs_lose_no_record(remote: Path) -> None:
         for job in jobs
     ]
     outputs = [process.communicate(timeout=120)[0] for process in running]
-    assert [process.returncode for process in running] == [0] * 4, outputs
+    assert sorted(process.returncode for process in running) == [0, 1, 1, 1], outputs
 
     reader = checkout(remote, "reader")
     assert evidence(reader, "restore") == 0
-    reasons = sorted(str(entry.data["reason"]) for entry in Store(reader / "evidence").read())
-    assert reasons == [f"job {n}" for n in range(4)]
+    [landed] = [str(entry.data["reason"]) for entry in Store(reader / "evidence").read()]
+    assert sorted([landed, *diverged_reasons(reader)]) == [f"job {n}" for n in range(4)]
     assert verify(reader / "evidence").ok
     assert git("rev-list", "--count", BRANCH, cwd=remote) == "4"
 
 
-def test_records_a_cache_held_that_the_branch_lacks_are_kept(remote: Path) -> None:
-    """A cache restored before the branch: its extra records are appended after the branch's."""
+def test_a_cache_that_continues_the_branch_is_kept(remote: Path) -> None:
+    """A run whose push failed: its cached copy continues the branch's ledger, and the next
+    job's restore keeps that continuation, byte for byte."""
     first = checkout(remote, "first")
     assert evidence(first, "restore") == 0
     stage_start(first)
     assert evidence(first, "save") == 0
+    unsaved = checkout(remote, "unsaved")
+    assert evidence(unsaved, "restore") == 0
+    assert (
+        cutover(unsaved, "rollback", "--reason", "push failed", "--at", "2026-02-02T10:00:00Z") == 0
+    )
     cached = checkout(remote, "cached")
-    stage_start(cached, "2026-02-01T09:00:00Z")  # the cache's own, never saved
+    shutil.copytree(unsaved / "evidence", cached / "evidence")  # what the cache restores
     assert evidence(cached, "restore") == 0
-    assert ledger_types(cached) == ["stage_started", "stage_started"]
+    assert ledger_types(cached) == ["stage_started", "rollback"]
+    assert (cached / "evidence" / "ledger.jsonl").read_bytes() == (
+        unsaved / "evidence" / "ledger.jsonl"
+    ).read_bytes()
     assert verify(cached / "evidence").ok
+
+
+def test_a_stale_cache_gives_way_to_the_branch(remote: Path) -> None:
+    first = checkout(remote, "first")
+    stage_start(first)
+    assert evidence(first, "save") == 0
+    stale = checkout(remote, "stale")
+    shutil.copytree(first / "evidence", stale / "evidence")
+    assert cutover(first, "rollback", "--reason", "later", "--at", "2026-02-02T10:00:00Z") == 0
+    assert evidence(first, "save") == 0
+    assert evidence(stale, "restore") == 0
+    assert ledger_types(stale) == ["stage_started", "rollback"]
 
 
 def test_an_empty_store_keeps_what_the_directory_holds(remote: Path) -> None:
@@ -228,14 +264,3 @@ def test_files_both_hold_with_other_bytes_keep_the_stores_copy(tmp_path: Path) -
     assert merged.files == 1
     assert (theirs / "junit-prereq-1.xml").read_text() == "theirs"
     assert (theirs / "junit-prereq-2.xml").read_text() == "new"
-
-
-def test_a_record_the_store_already_holds_is_not_appended_twice(tmp_path: Path) -> None:
-    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
-    at = ("--at", "2026-02-02T10:00:00Z")
-    assert main(["--evidence-dir", str(theirs), "rollback", "--reason", "other", *at]) == 0
-    assert main(["--evidence-dir", str(theirs), "rollback", "--reason", "same", *at]) == 0
-    assert main(["--evidence-dir", str(ours), "rollback", "--reason", "same", *at]) == 0
-    merged = merge_evidence(theirs, ours)
-    assert (merged.appended, merged.duplicates) == (0, 1)
-    assert [e.data["reason"] for e in Store(theirs).read()] == ["other", "same"]

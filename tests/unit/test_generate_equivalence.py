@@ -27,7 +27,7 @@ from cutover.scenarios.generate import (
     uuid_text,
 )
 from cutover.scenarios.model import Scenario, load_scenario
-from cutover.scenarios.seed import _copy_text, _CopyClock, seed_database
+from cutover.scenarios.seed import CopyClock, copy_text, seed_database
 from cutover.targets.embedded import embedded_postgres
 
 # Overlapping segments, a v2_share_pct override, stuck, failed and direct requests, a stage event
@@ -156,9 +156,9 @@ def test_fast_helpers_match_the_library() -> None:
 
 
 def test_copy_text_escaping() -> None:
-    assert _copy_text("plain") == "plain"
-    assert _copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
-    assert _copy_text("\\t") == "\\\\t"  # a backslash and a t, not a tab
+    assert copy_text("plain") == "plain"
+    assert copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+    assert copy_text("\\t") == "\\\\t"  # a backslash and a t, not a tab
 
 
 def test_seeded_rows_read_back_unchanged(scenario: Scenario) -> None:
@@ -206,7 +206,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 )
 def test_copy_clock_writes_the_instant(t0: datetime, offsets: list[int]) -> None:
     """Seeding's timestamps (date and hour cached) read back as t0 + the offset in µs."""
-    clock = _CopyClock(t0.replace(tzinfo=UTC))
+    clock = CopyClock(t0.replace(tzinfo=UTC))
     for us in offsets:
         text = clock.text(us)
         assert len(text) == len("2026-02-02 09:00:00.000000")

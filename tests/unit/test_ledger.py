@@ -1,4 +1,6 @@
-"""The ledger store: roundtrip, a hash chain that catches edits, concurrent appends, the anchor."""
+"""The ledger store: roundtrip, a hash chain that catches edits, concurrent appends, the anchor,
+and what it refuses: a broken chain, a last record that is not the anchored one, a truncated
+line; a record that could not be anchored is taken back."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cutover.ledger import LedgerBroken, Store, ledger_path
+from cutover.errors import ConfigError
+from cutover.ledger import LedgerBroken, LedgerUnwritable, Store, ledger_path
 from cutover.ledger.records import (
     ComplaintsAttestation,
     OtherRecord,
@@ -139,7 +142,7 @@ def test_append_after_a_long_record_chains_to_it(tmp_path: Path) -> None:
 def _append_many(evidence_dir: str, worker: int, count: int) -> None:
     store = Store(Path(evidence_dir))
     for index in range(count):
-        store.append(OtherRecord({"type": "note", "worker": worker, "i": index}), anchor=False)
+        store.append(OtherRecord({"type": "note", "worker": worker, "i": index}))
 
 
 def test_concurrent_appends_keep_every_record_and_the_chain(tmp_path: Path) -> None:
@@ -154,8 +157,10 @@ def test_concurrent_appends_keep_every_record_and_the_chain(tmp_path: Path) -> N
     for process in processes:
         process.join(timeout=60)
     assert [p.exitcode for p in processes] == [0] * workers
-    records = Store(tmp_path).read()  # raises if the chain or a line is broken
+    records = Store(tmp_path).read()  # raises if the chain, the anchor or a line is broken
     assert len(records) == workers * per_worker
+    head = Store(tmp_path).head()
+    assert head is not None and (head.line, head.records) == (workers * per_worker,) * 2
     assert len(lines(tmp_path)) == workers * per_worker
     seen = {(r.data["worker"], r.data["i"]) for r in records}
     assert seen == {(w, i) for w in range(workers) for i in range(per_worker)}
@@ -179,12 +184,13 @@ def test_append_anchors_the_new_last_record(tmp_path: Path) -> None:
     assert sorted(anchor) == ["at", "line", "records", "sha256"]
 
 
-def test_an_unanchored_append_leaves_the_head_where_it_was(tmp_path: Path) -> None:
+def test_every_append_anchors_its_record(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.append(StageStarted(1, 10, T0))
-    store.append(StageStarted(2, 50, T0 + timedelta(hours=24)), anchor=False)
+    store.append(StageStarted(2, 50, T0 + timedelta(hours=24)))
     head = store.head()
-    assert head is not None and head.line == 1
+    assert head is not None and head.line == 2
+    assert head.sha256 == digest(lines(tmp_path)[1].encode())
     assert Store(tmp_path / "elsewhere").head() is None
 
 
@@ -192,9 +198,9 @@ def test_the_sign_hook_gets_every_new_head(tmp_path: Path) -> None:
     signed: list[Head] = []
     store = Store(tmp_path, sign=signed.append)
     store.append(StageStarted(1, 10, T0))
-    store.append(StageStarted(2, 50, T0 + timedelta(hours=24)), anchor=False)
+    store.append(StageStarted(2, 50, T0 + timedelta(hours=24)))
     store.append(Rollback("errors", T0 + timedelta(hours=30)))
-    assert [h.line for h in signed] == [1, 3]
+    assert [h.line for h in signed] == [1, 2, 3]
     assert signed[-1] == store.head()
 
 
@@ -223,3 +229,130 @@ def test_the_chain_walk_goes_on_past_a_break(tmp_path: Path) -> None:
     assert [e.line for e in chain.entries] == [1, 3, 4]
     broken = chain.broken()
     assert broken is not None and broken.line == 2
+
+
+# -- what the store refuses ---------------------------------------------------------------------
+
+
+def _edit_last(tmp_path: Path, **changes: object) -> None:
+    content = lines(tmp_path)
+    record = json.loads(content[-1])
+    record.update(changes)
+    content[-1] = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+    rewrite(tmp_path, content)
+
+
+def test_an_append_to_a_broken_chain_is_refused_naming_the_line(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    content = lines(tmp_path)
+    rewrite(tmp_path, [content[0], content[2]])  # line 2 removed
+    before = ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()
+    with pytest.raises(LedgerBroken, match=r"line 2: hash chain broken.*cutover verify") as info:
+        Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))
+    assert info.value.line == 2
+    after = ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()
+    assert after == before  # nothing written, nothing re-anchored
+
+
+def test_an_edited_last_record_is_neither_read_nor_appended_to_nor_re_anchored(
+    tmp_path: Path,
+) -> None:
+    three_records(tmp_path)
+    _edit_last(tmp_path, percent=100)  # the chain alone cannot see this one
+    assert Store(tmp_path).chain().broken() is None
+    store = Store(tmp_path)
+    with pytest.raises(LedgerBroken, match="line 3: the record does not match ledger.head"):
+        store.read()
+    with pytest.raises(LedgerBroken, match="the anchored record was changed"):
+        store.append(Rollback("late", T0 + timedelta(hours=30)))
+    with pytest.raises(LedgerBroken, match="the anchored record was changed"):
+        store.write_head()
+    assert len(lines(tmp_path)) == 3
+
+
+def test_an_edit_in_this_process_is_caught_by_its_next_append(tmp_path: Path) -> None:
+    """The store remembers what it verified by content, not by size: an edit of the same length
+    made since its last append is walked again."""
+    store = Store(tmp_path)
+    store.append(ComplaintsAttestation(0, "alice", T0, T0 + timedelta(hours=1)))
+    store.append(StageStarted(1, 10, T0))
+    content = lines(tmp_path)
+    content[0] = content[0].replace('"count": 0', '"count": 7')
+    rewrite(tmp_path, content)
+    with pytest.raises(LedgerBroken, match="line 2: hash chain broken"):
+        store.append(Rollback("late", T0 + timedelta(hours=30)))
+
+
+def test_a_deleted_last_record_is_caught(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    rewrite(tmp_path, lines(tmp_path)[:-1])
+    with pytest.raises(LedgerBroken, match="records were removed from the end"):
+        Store(tmp_path).read()
+    with pytest.raises(LedgerBroken, match="records were removed from the end"):
+        Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))
+
+
+def test_a_record_appended_by_hand_is_anchored_by_nobody(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    content = lines(tmp_path)
+    forged = {"type": "note", "at": "2026-02-03T10:00:00Z", "prev": digest(content[-1].encode())}
+    rewrite(tmp_path, [*content, json.dumps(forged) + "\n"])
+    with pytest.raises(LedgerBroken, match="line 4: .*anchored by nobody"):
+        Store(tmp_path).read()
+    with pytest.raises(LedgerBroken, match="anchored by nobody"):
+        Store(tmp_path).write_head()
+
+
+def test_a_ledger_without_its_anchor_is_refused(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    Store(tmp_path).head_path.unlink()
+    with pytest.raises(LedgerBroken, match="line 3: no ledger.head anchors the last record"):
+        Store(tmp_path).read()
+    with pytest.raises(LedgerBroken, match="no ledger.head"):
+        Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))
+
+
+def test_a_truncated_last_line_is_never_written_onto(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    whole = ledger_path(tmp_path).read_bytes()
+    ledger_path(tmp_path).write_bytes(whole.rstrip(b"\n"))  # still JSON, still anchored
+    with pytest.raises(LedgerBroken, match="line 3: the last line has no newline") as info:
+        Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))
+    assert "cutover verify" in str(info.value)
+    assert ledger_path(tmp_path).read_bytes() == whole.rstrip(b"\n")
+
+
+def test_a_record_that_could_not_be_anchored_is_taken_back(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    before = ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()
+    (tmp_path / "ledger.head.partial").mkdir()  # the anchor cannot be written
+    with pytest.raises(LedgerUnwritable, match="cannot be written"):
+        Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))
+    assert (ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()) == before
+    assert len(Store(tmp_path).read()) == 3
+
+
+def test_a_head_that_could_not_be_signed_takes_its_record_back(tmp_path: Path) -> None:
+    three_records(tmp_path)
+    before = ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()
+
+    def refuse(head: Head) -> None:
+        raise ConfigError("CUTOVER_LEDGER_SSH_KEY /nowhere: cannot sign")
+
+    with pytest.raises(ConfigError, match="cannot sign"):
+        Store(tmp_path, sign=refuse).append(Rollback("late", T0 + timedelta(hours=30)))
+    assert (ledger_path(tmp_path).read_bytes(), Store(tmp_path).head_path.read_bytes()) == before
+    Store(tmp_path).append(Rollback("late", T0 + timedelta(hours=30)))  # and the ledger goes on
+
+
+def test_an_unwritable_evidence_directory_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(LedgerUnwritable, match=r"file/evidence: cannot be written \(Not a dir"):
+        Store(blocker / "evidence").append(StageStarted(1, 10, T0))
+
+
+def test_an_unreadable_ledger_is_broken_as_a_whole(tmp_path: Path) -> None:
+    ledger_path(tmp_path).mkdir()
+    with pytest.raises(LedgerBroken, match=r"ledger.jsonl: cannot be read \(Is a directory\)"):
+        Store(tmp_path).read()

@@ -26,7 +26,7 @@ from cutover.ledger.records import (
     checkpoint,
     parse,
 )
-from cutover.outcome import Window
+from cutover.outcome import Scope, Window
 from cutover.scenarios.ledger import scenario_records, seed_ledger
 from cutover.scenarios.model import load_scenario
 
@@ -94,15 +94,19 @@ def test_the_checkpoint_record_of_a_run() -> None:
         selection="stage1_gate",
         target="seeded",
         scenario="healthy-rollout",
+        scope=Scope(held=9, decided=3, narrowed_by=("-k success_rate or elapsed or odd",)),
         at=T0 + timedelta(days=1, minutes=5),
     )
+    assert record.partial
     assert record.to_json() == {
         "type": "checkpoint",
+        "v": 2,
         "selection": "stage1_gate",
         "as_of": "2026-02-03T09:00:00Z",
         "at": "2026-02-03T09:05:00Z",
         "target": "seeded",
         "scenario": "healthy-rollout",
+        "scope": {"held": 9, "decided": 3, "narrowed_by": ["-k success_rate or elapsed or odd"]},
         "results": {
             "stage1.success_rate": {
                 "verdict": "pass",
@@ -115,6 +119,41 @@ def test_the_checkpoint_record_of_a_run() -> None:
         },
     }
     assert parse(7, record.to_json()) == record
+
+
+def test_a_version_1_checkpoint_reads_without_a_scope() -> None:
+    """Written before runs recorded their scope: read as it was, neither partial nor whole."""
+    written = {
+        "type": "checkpoint",
+        "selection": "stage1_gate",
+        "as_of": "2026-02-03T09:00:00Z",
+        "at": "2026-02-03T09:05:00Z",
+        "target": "live",
+        "scenario": None,
+        "results": {"stage1.elapsed": {"verdict": "pass"}},
+    }
+    record = parse(3, written)
+    assert isinstance(record, Checkpoint)
+    assert record.scope is None and not record.partial
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{"held": "9", "decided": 1, "narrowed_by": []}, {"held": 9, "decided": 1, "narrowed_by": "x"}],
+)
+def test_a_checkpoint_scope_that_does_not_fit_names_its_line(scope: dict[str, object]) -> None:
+    written = {
+        "type": "checkpoint",
+        "v": 2,
+        "selection": "stage1_gate",
+        "as_of": None,
+        "at": "2026-02-03T09:05:00Z",
+        "target": "live",
+        "scope": scope,
+        "results": {},
+    }
+    with pytest.raises(RecordInvalid, match="line 4: checkpoint record: 'scope': "):
+        parse(4, written)
 
 
 def test_a_live_checkpoint_without_an_instant() -> None:
@@ -150,6 +189,12 @@ def test_a_live_checkpoint_without_an_instant() -> None:
 )
 def test_every_record_reads_back_as_written(record: object) -> None:
     data = record.to_json()  # type: ignore[attr-defined]
+    if isinstance(record, Checkpoint):
+        assert data["v"] == 2  # version 2: the run's scope
+        assert parse(3, data) == record
+        with pytest.raises(RecordInvalid, match="written with version 3"):
+            parse(3, {**data, "v": 3})
+        return
     assert "v" not in data  # version 1 writes no version
     assert parse(3, data) == record
     assert parse(3, {**data, "v": 1}) == record
@@ -249,4 +294,5 @@ def test_seeding_twice_appends_nothing_more(tmp_path: Path) -> None:
     ]
     seed_ledger(tmp_path, scenario)
     assert Store(tmp_path).read() == written
-    assert Store(tmp_path).head() is None  # seeding does not anchor: the run's checkpoint does
+    head = Store(tmp_path).head()  # each record is anchored as it is appended
+    assert head is not None and head.line == len(written)

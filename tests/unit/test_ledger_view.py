@@ -73,7 +73,7 @@ def test_at_the_same_instant_the_later_line_wins(tmp_path: Path) -> None:
 
 def test_live_and_seeded_records_never_mix(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    store.append(StageStarted(1, 10, T0, SEEDED), anchor=False)
+    store.append(StageStarted(1, 10, T0, SEEDED))
     store.append(StageStarted(2, 50, T0 + timedelta(hours=1), Origin.seeded("other")))
     as_of = T0 + timedelta(hours=2)
     assert live(tmp_path, as_of).current_stage() is None

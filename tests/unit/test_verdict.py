@@ -15,10 +15,12 @@ from cutover.evidence.properties import (
 from cutover.evidence.verdict import (
     EXIT_INCONCLUSIVE,
     SEEDED_NOTE,
+    conclude,
     exit_status,
     run_verdict,
 )
-from cutover.outcome import Action, Outcome, Result, Window, overall_action
+from cutover.outcome import Action, Outcome, Result, Scope, Window, overall_action
+from cutover.run.markers import satisfies
 
 AS_OF = datetime(2026, 2, 3, 9, tzinfo=UTC)
 
@@ -242,3 +244,88 @@ def test_the_verdict_line_does_not_depend_on_completion_order() -> None:
     second = run_verdict([b, a], selection="stage1_gate", seeded=False).line()
     assert first == second
     assert "stage1.complaints (fail), stage1.traffic (inconclusive)" in first
+
+
+# -- errors, partial runs, and a verdict that agrees with the exit status ------------------------
+
+
+def test_an_errored_criterion_holds_and_exits_1() -> None:
+    results = [rec(), rec("stage1.volume", Outcome.ERROR)]
+    verdict = run_verdict(results, selection="stage1_gate", seeded=False)
+    assert verdict.action is Action.HOLD
+    assert verdict.not_passed == ("stage1.volume (error)",)
+    assert exit_status(results, [], 0) == 1
+
+
+def test_a_partial_run_is_at_best_hold_and_exits_6() -> None:
+    partial = [Scope(held=9, decided=1, narrowed_by=("-k success_rate",)).text()]
+    verdict = run_verdict([rec()], selection="stage1_gate", seeded=False, partial=partial)
+    assert verdict.action is Action.HOLD
+    assert verdict.line().startswith(
+        "cutover verdict: HOLD — stage1_gate — partial: 1 of 9 criteria — hold: a partial run"
+    )
+    assert exit_status([rec()], [], 0, partial=True) == 6
+    failed = [rec(outcome=Outcome.FAIL)]
+    assert run_verdict(failed, selection="s", seeded=False, partial=partial).action is (
+        Action.ROLLBACK
+    )
+    assert exit_status(failed, [], 0, partial=True) == 1
+
+
+def test_scope_is_partial_when_narrowed_or_short() -> None:
+    assert not Scope(9, 9).partial
+    assert Scope(9, 9, ("-k x",)).partial  # narrowed, even if nothing was left out
+    assert Scope(9, 8).partial  # stopped early (-x), or a test lost
+    assert Scope(9, 1).text() == "partial: 1 of 9 criteria"
+
+
+@pytest.mark.parametrize(
+    ("results", "errors", "partial", "pytest_status"),
+    [
+        ([rec()], [], [], 0),
+        ([rec(outcome=Outcome.FAIL)], [], [], 1),
+        ([rec(outcome=Outcome.INCONCLUSIVE)], [], [], 0),
+        ([rec(outcome=Outcome.ERROR)], [], [], 1),
+        ([rec()], ["checkpoint not recorded: ledger x: cannot be written"], [], 0),
+        ([rec()], [], ["partial: 1 of 9 criteria"], 0),
+        ([rec()], [], [], 2),  # interrupted
+        ([rec()], [], [], 3),  # an internal error after every criterion passed
+        ([], [], [], 0),
+    ],
+)
+def test_the_verdict_and_the_exit_status_agree(
+    results: list[RecordedResult], errors: list[str], partial: list[str], pytest_status: int
+) -> None:
+    verdict, status = conclude(
+        results,
+        selection="stage1_gate",
+        seeded=False,
+        errors=errors,
+        partial=partial,
+        pytest_status=pytest_status,
+    )
+    assert (verdict.action is Action.PROCEED) == (status == 0)
+    if pytest_status:
+        assert status == pytest_status
+    if pytest_status in (2, 3):  # every criterion passed: the verdict says why it is not 0
+        assert f"pytest exit status {pytest_status} (error)" in verdict.line()
+
+
+@pytest.mark.parametrize(
+    ("expression", "names", "expected"),
+    [
+        ("stage1_gate", {"stage1_gate"}, True),
+        ("stage1_gate", {"stage2_gate"}, False),
+        ("prereq or stage1_gate", {"stage1_gate", "parametrize"}, True),
+        ("not router", {"router"}, False),
+        ("stage1_gate and not slow", {"stage1_gate"}, True),
+        ("(prereq or rollback) and not stage1_gate", {"rollback"}, True),
+        ("", {"anything"}, True),
+        ("stage1_gate(flavour=1)", {"stage2_gate"}, True),  # unread: counted as held
+        ("stage1-gate", set(), True),
+    ],
+)
+def test_a_marker_expression_is_read_without_pytest(
+    expression: str, names: set[str], expected: bool
+) -> None:
+    assert satisfies(expression, names) is expected

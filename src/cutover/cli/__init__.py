@@ -1,6 +1,8 @@
 """The `cutover` command. Each group of subcommands lives in its own module, which adds its
-parsers and the function each one runs; `main` parses, resolves the settings once, and turns a
-ConfigError into one line on stderr and exit status 2."""
+parsers and the function each one runs; `main` parses, resolves the settings once, and turns bad
+input (a ConfigError: a setting, an unwritable evidence directory, a database that refuses the
+connection) or an unreadable ledger (a SourceUnavailable: its chain or anchor broken, the file
+unreadable) into one line on stderr and exit status 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 
 from cutover.cli import demo, durable, evidence, gate, records, seed
 from cutover.config import resolve_settings
-from cutover.errors import ConfigError
+from cutover.errors import ConfigError, SourceUnavailable
+from cutover.redact import redact_text
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
 COMMAND_MODULES = (demo, gate, records, seed, evidence, durable)
@@ -47,6 +50,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         status: int = args.run(args, settings)
         return status
-    except ConfigError as exc:
-        print(f"cutover: {exc}", file=sys.stderr)
+    except (ConfigError, SourceUnavailable) as exc:
+        print(f"cutover: {redact_text(str(exc))}", file=sys.stderr)
         return 2

@@ -30,10 +30,11 @@ def add(commands: Any) -> None:
         "restore",
         help="make the evidence directory the branch's latest evidence",
         description=(
-            "Fetch the branch and make the evidence directory what it holds. Records the "
-            "directory already had (a cache's copy) that the branch lacks are appended after "
-            "the branch's; a branch that does not exist yet leaves the directory as it is. "
-            "Fails when the remote cannot be read or a ledger does not verify."
+            "Fetch the branch and make the evidence directory what it holds. When the "
+            "directory already held a continuation of the branch's ledger (a cache's copy of a "
+            "run whose push failed), that continuation is kept; a branch that does not exist "
+            "yet leaves the directory as it is. Fails when the remote cannot be read or a "
+            "ledger does not verify."
         ),
     )
     save = actions.add_parser(
@@ -41,8 +42,10 @@ def add(commands: Any) -> None:
         help="commit the evidence directory onto the branch and push it",
         description=(
             "Commit the evidence directory onto the branch (one commit) and push it. When "
-            "another job pushed since the restore, fetch its commit, append this run's records "
-            "after its records, and push again, so nothing is lost and the chain verifies."
+            "another job pushed since the restore (outside the concurrency group), fetch its "
+            "commit and push again: the branch's ledger stays as it is (records are never "
+            "moved: the JUnit files name their lines), this run's copy is kept under "
+            "diverged/, and the command exits 1: nothing is lost, and the chain verifies."
         ),
     )
     for action in (restore, save):
@@ -65,10 +68,13 @@ def _store(args: argparse.Namespace) -> GitBranch:
 
 def _merge_lines(merged: Merged) -> list[str]:
     lines = []
-    if merged.appended or merged.duplicates:
+    if merged.appended:
+        lines.append(f"  {merged.appended} record(s) of this directory after the branch's")
+    if merged.diverged is not None:
         lines.append(
-            f"  {merged.appended} record(s) of this directory appended after the branch's, "
-            f"{merged.duplicates} already there"
+            "  the ledgers parted (another job saved outside the concurrency group): the "
+            f"branch's ledger stays; this directory's copy is kept in {merged.diverged.name!r} "
+            f"under {merged.diverged.parent.name}/, and its checkpoints must be run again"
         )
     lines += [
         f"  {name}: differs from the branch's copy; kept the branch's" for name in merged.conflicts
@@ -105,4 +111,5 @@ def save_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"saved {evidence} to {store.where} as {(done.commit or '')[:12]}{tries}")
     for line in _merge_lines(done.merged):
         print(line)
-    return 0
+    # kept, but not in the ledger the gates read: the job says so by failing
+    return 0 if done.merged.diverged is None else 1

@@ -49,4 +49,4 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
 def verify_command(args: argparse.Namespace, settings: Settings) -> int:
     from cutover import verify
 
-    return verify.main(evidence_dir(args, settings))
+    return verify.main(evidence_dir(args, settings), settings)

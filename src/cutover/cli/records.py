@@ -10,6 +10,7 @@ from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import ComplaintsAttestation, Rollback, StageStarted
+from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
 from cutover.timeutil import iso, utc_now
@@ -71,17 +72,23 @@ def add(commands: Any) -> None:
     complaints.set_defaults(run=attest_complaints)
 
 
+def _store(settings: Settings) -> Store:
+    """The ledger, signing each head it writes as the settings ask (every append verifies the
+    chain and the anchor first)."""
+    return Store(settings.evidence_dir, sign=signer_for(settings))
+
+
 def stage_start(args: argparse.Namespace, settings: Settings) -> int:
     plan = Profile().stage(args.number)
     started = StageStarted(plan.number, plan.percent, args.at or utc_now())
-    Store(settings.evidence_dir).append(started)
+    _store(settings).append(started)
     print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%)")
     return 0
 
 
 def record_rollback(args: argparse.Namespace, settings: Settings) -> int:
     rollback = Rollback(args.reason, args.at or utc_now())
-    Store(settings.evidence_dir).append(rollback)
+    _store(settings).append(rollback)
     print(f"rollback recorded at {iso(rollback.at)}: {args.reason}")
     return 0
 
@@ -104,7 +111,7 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
     if since > until:
         raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
     attestation = ComplaintsAttestation(args.count, args.by, since, until)
-    Store(evidence).append(attestation)
+    _store(settings).append(attestation)
     print(
         f"{args.count} complaints attested by {args.by} for "
         f"{iso(attestation.since)}..{iso(attestation.at)}"

@@ -1,8 +1,8 @@
 """Evidence that outlives a CI cache: a durable store for an evidence directory.
 
 - `git`: a dedicated branch of the job's repository, one commit per saved run (`GitBranch`);
-- `merge`: the store's copy and the job's copy of one evidence directory made one, through
-  `cutover.ledger.Store` (the store's records first, the job's own appended after them).
+- `merge`: the store's copy and the job's copy of one evidence directory made one, verified
+  through `cutover.ledger.Store`; a ledger is never rewritten (a copy that parted is kept aside).
 
 `cutover evidence restore` and `cutover evidence save` (cli/durable.py) use it; the CI templates
 call them around every run, under one concurrency group. A CI cache may only speed things up.

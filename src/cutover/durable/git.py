@@ -8,9 +8,9 @@ a password in a URL is masked in everything printed. The job's own index and wor
 touched: a commit is built in a temporary index from the evidence directory.
 
 `restore` makes the evidence directory the branch's tip, merged with what the directory already
-held (a cache's copy: records the store lacks are appended after the store's). `save` commits the
-directory on top of the tip and pushes; when another job pushed first, the push is refused as
-not a fast-forward, and `save` fetches the new tip, merges, and tries again.
+held (a cache's copy, see `merge`). `save` commits the directory on top of the tip and pushes;
+when another job pushed first, the push is refused as not a fast-forward, and `save` fetches
+the new tip, merges (the ledger is never rewritten), and tries again.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ class GitBranch:
         for attempt in range(1, self.attempts + 1):
             tip = self._fetch()
             if tip is not None and tip != base:
+                diverged = merged.diverged
                 merged = self._merge_tip(tip, evidence)
+                merged.diverged = merged.diverged or diverged  # kept aside in an earlier try
             commit = self._commit(evidence, tip, message)
             if commit is None:
                 return Outcome(tip, merged, attempt, changed=False)

@@ -1,10 +1,17 @@
 """Two copies of one evidence directory made one: the durable store's and the job's own.
 
-A job restores the evidence, runs, and saves it. When another job saved in between (the store
-moved on), or the job's cache held records the store never got, both copies share a prefix of
-the ledger and then part. The merge keeps the store's records as they are and appends the
-job's own after them, through `cutover.ledger.Store`, so the chain verifies and nothing is lost.
-A record already in the store (the same record but for its `prev`) is not appended twice.
+The ledger is never rewritten: a record's hash and line are what the JUnit files of its run
+recorded (`ledger_head_before`/`_after`), so moving a record would make the evidence disagree
+with itself. So:
+
+- the store holds a prefix of the job's ledger (the job ran after it): the job's ledger, byte
+  for byte, is the continuation;
+- the job's ledger is a prefix of the store's (a stale cache): the store's stays;
+- they parted (another job saved in between, outside the concurrency group): the store's
+  ledger stays, and the job's own files (its ledger, its anchor, its JUnit files) are kept under
+  `diverged/<the job's last record's digest>/`, where no gate and no `cutover verify` reads them:
+  nothing is lost, the chain verifies, and the checkpoints only that copy holds are missing from
+  the store's ledger (a gate that needs them is inconclusive and names the run to repeat).
 
 Other files (JUnit files, snapshots) are named by the run that wrote them: the union is kept;
 when both copies hold one name with different bytes, the store's is kept and the name reported.
@@ -13,17 +20,17 @@ when both copies hold one name with different bytes, the store's is kept and the
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cutover.ledger import HEAD_NAME, LEDGER_NAME, Store
-from cutover.ledger.records import Entry
-from cutover.ledger.store import Chain
+from cutover.ledger.chain import Chain, digest
+from cutover.ledger.signing import HMAC_NAME, SSH_SIGNATURE_NAME
 
-#: files the ledger owns: merged record by record, never copied over one another
-LEDGER_FILES = frozenset({LEDGER_NAME, HEAD_NAME, HEAD_NAME + ".partial"})
+#: the ledger and its anchor (with its signatures): they go together, never one over another
+LEDGER_FILES = (LEDGER_NAME, HEAD_NAME, SSH_SIGNATURE_NAME, HMAC_NAME)
+DIVERGED = "diverged"
 
 
 @dataclass(slots=True)
@@ -31,80 +38,66 @@ class Merged:
     """What a merge did."""
 
     records: int = 0  # records in the merged ledger
-    appended: int = 0  # the job's own records appended after the store's
-    duplicates: int = 0  # the job's records the store already held
+    appended: int = 0  # the job's records after the store's (its continuation)
     files: int = 0  # other files the job added
     conflicts: list[str] = field(default_factory=list)  # names both held, with other bytes
+    diverged: Path | None = None  # where the job's own copy was kept, when the ledgers parted
 
 
 def merge_evidence(store_copy: Path, ours: Path) -> Merged:
     """Merge `ours` into `store_copy` (the durable store's evidence, checked out). The result
-    is in `store_copy`. A chain that does not verify on either side raises LedgerBroken."""
+    is in `store_copy`. A ledger that does not verify on either side raises LedgerBroken."""
     merged = Merged()
-    theirs_chain = _verified(Store(store_copy))
-    ours_chain = _verified(Store(ours))
-    theirs_lines = [link.line.raw for link in theirs_chain.links]
-    ours_lines = [link.line.raw for link in ours_chain.links]
-    shared = _shared_prefix(theirs_lines, ours_lines)
-    if shared == len(theirs_lines) and ours_lines:
-        # the store holds a prefix of ours: our ledger is the continuation, byte for byte
-        for name in (LEDGER_NAME, HEAD_NAME):
-            if (ours / name).exists():
-                shutil.copy2(ours / name, store_copy / name)
-        merged.appended = len(ours_lines) - shared
+    theirs_lines = _lines(Store(store_copy))
+    ours_lines = _lines(Store(ours))
+    if ours_lines[: len(theirs_lines)] == theirs_lines:
+        _copy_ledger(ours, store_copy)
+        merged.appended = len(ours_lines) - len(theirs_lines)
+        _merge_files(store_copy, ours, store_copy, merged)
+    elif theirs_lines[: len(ours_lines)] == ours_lines:
+        _merge_files(store_copy, ours, store_copy, merged)
     else:
-        _append_after(Store(store_copy), theirs_chain, ours_chain, shared, merged)
-    merged.records = len(Store(store_copy).chain().links)
-    _merge_files(store_copy, ours, merged)
+        kept = store_copy / DIVERGED / digest(ours_lines[-1])[:16]
+        kept.mkdir(parents=True, exist_ok=True)
+        _copy_ledger(ours, kept)
+        _merge_files(store_copy, ours, kept, merged)
+        merged.diverged = kept
+    merged.records = len(_lines(Store(store_copy)))
     return merged
 
 
-def _verified(store: Store) -> Chain:
-    chain = store.chain()
-    broken = chain.broken()
-    if broken is not None:
-        raise broken
-    return chain
+def _lines(store: Store) -> list[bytes]:
+    chain: Chain = store.verify() if store.path.exists() else store.chain()
+    return [link.line.raw for link in chain.links]
 
 
-def _shared_prefix(theirs: list[bytes], ours: list[bytes]) -> int:
-    shared = 0
-    for mine, other in zip(ours, theirs, strict=False):
-        if mine != other:
-            break
-        shared += 1
-    return shared
-
-
-def _without_prev(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key != "prev"}
-
-
-def _append_after(store: Store, theirs: Chain, ours: Chain, shared: int, merged: Merged) -> None:
-    already = [_without_prev(entry.data) for entry in theirs.entries[shared:]]
-    for entry in ours.entries[shared:]:
-        if _without_prev(entry.data) in already:
-            merged.duplicates += 1
-            continue
-        store.append(Entry(entry.line, entry.data).parse(), anchor=False)
-        merged.appended += 1
-    if merged.appended:
-        store.write_head()
+def _copy_ledger(source: Path, target: Path) -> None:
+    for name in LEDGER_FILES:
+        if (target / name).exists():
+            (target / name).unlink()
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
 
 
 def _files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if path.is_file() and relative.as_posix() not in LEDGER_FILES:
-            yield relative
+            if not path.name.endswith(".partial"):
+                yield relative
 
 
-def _merge_files(store_copy: Path, ours: Path, merged: Merged) -> None:
+def _merge_files(store_copy: Path, ours: Path, into: Path, merged: Merged) -> None:
+    """Our files the store lacks, copied into `into` (the store's directory, or the diverged
+    copy; copies kept aside earlier stay where they are); a name both hold with other bytes
+    keeps the store's."""
     for relative in _files(ours):
-        target = store_copy / relative
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ours / relative, target)
-            merged.files += 1
-        elif target.read_bytes() != (ours / relative).read_bytes():
-            merged.conflicts.append(relative.as_posix())
+        theirs = store_copy / relative
+        if theirs.exists():
+            if theirs.read_bytes() != (ours / relative).read_bytes():
+                merged.conflicts.append(relative.as_posix())
+            continue
+        target = (store_copy if relative.parts[0] == DIVERGED else into) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ours / relative, target)
+        merged.files += 1

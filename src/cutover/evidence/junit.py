@@ -1,11 +1,14 @@
 """The JUnit XML files of an evidence directory, read back: test cases, their status and their
-properties (every text redacted). Read by `cutover verify` and by the reports."""
+properties, and the suite's own properties (every text redacted). Read by `cutover verify` and
+by the reports. `add_suite_properties` adds the run's properties to a file pytest wrote (the
+ledger's head before and after the run), keeping it valid JUnit."""
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cutover.redact import redact_text
@@ -32,6 +35,7 @@ class JUnitFile:
     cases: tuple[JUnitCase, ...] = ()
     timestamp: str = ""
     problem: str = ""
+    properties: Mapping[str, str] = field(default_factory=dict)  # the suites' own
 
     @property
     def name(self) -> str:
@@ -63,14 +67,40 @@ def read_junit_file(path: Path) -> JUnitFile:
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     cases = [_case(case) for suite in suites for case in suite.findall("testcase")]
     timestamp = next((s.get("timestamp", "") for s in suites if s.get("timestamp")), "")
-    return JUnitFile(path, tuple(cases), timestamp)
+    properties = {k: v for suite in suites for k, v in _properties(suite).items()}
+    return JUnitFile(path, tuple(cases), timestamp, properties=properties)
 
 
-def _case(element: ET.Element) -> JUnitCase:
-    properties = {
+def _properties(element: ET.Element) -> dict[str, str]:
+    return {
         p.get("name", ""): redact_text(p.get("value", ""))
         for p in element.findall("properties/property")
     }
+
+
+def add_suite_properties(path: Path, properties: Sequence[tuple[str, str]]) -> None:
+    """Add (or replace) properties of every <testsuite> of a JUnit file, in its suite-level
+    <properties> (junit-10 allows them there); the file is replaced atomically."""
+    tree = ET.parse(path)
+    root = tree.getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    names = {name for name, _ in properties}
+    for suite in suites:
+        block = suite.find("properties")
+        if block is None:
+            block = ET.Element("properties")
+            suite.insert(0, block)
+        for old in [p for p in block.findall("property") if p.get("name") in names]:
+            block.remove(old)
+        for name, value in properties:
+            ET.SubElement(block, "property", name=name, value=redact_text(value))
+    partial = path.with_name(path.name + ".partial")
+    tree.write(partial, encoding="utf-8", xml_declaration=True)
+    os.replace(partial, path)
+
+
+def _case(element: ET.Element) -> JUnitCase:
+    properties = _properties(element)
     status, message = "passed", ""
     for tag, name in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
         found = element.find(tag)

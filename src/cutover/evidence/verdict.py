@@ -32,25 +32,34 @@ class RunVerdict:
 
 
 def run_verdict(
-    results: Sequence[RecordedResult], *, selection: str, seeded: bool, errors: Sequence[str] = ()
+    results: Sequence[RecordedResult],
+    *,
+    selection: str,
+    seeded: bool,
+    errors: Sequence[str] = (),
+    partial: Sequence[str] = (),
 ) -> RunVerdict:
-    """PROCEED only when every criterion passed and nothing errored; else the worst action."""
+    """PROCEED only when every criterion passed, nothing errored and the run was not `partial`
+    (each entry says how, e.g. "partial: 1 of 9 criteria"); else the worst action."""
     action = max((r.action for r in results), default=Action.HOLD)
     # sorted: under xdist results arrive in completion order; the line must not depend on it
     ordered = sorted(results, key=lambda r: r.criterion)
-    not_passed = [
+    not_passed = list(partial)
+    not_passed += [
         f"{r.criterion} ({r.outcome.value})" for r in ordered if r.outcome is not Outcome.PASS
     ]
     not_passed += [f"{name} (error)" for name in sorted(errors)]
-    if errors:
+    if errors or partial:
         action = max(action, Action.HOLD)
     if not results and not errors:
         not_passed.append("no criterion was decided")
-    step = _next_step(action, results, selection)
+    step = _next_step(action, results, selection, partial=bool(partial))
     return RunVerdict(action, selection, tuple(not_passed), seeded, step)
 
 
-def _next_step(action: Action, results: Sequence[RecordedResult], selection: str) -> str:
+def _next_step(
+    action: Action, results: Sequence[RecordedResult], selection: str, *, partial: bool
+) -> str:
     failed = {r.criterion for r in results if r.outcome is Outcome.FAIL}
     undecided = [r.criterion for r in results if r.outcome is Outcome.INCONCLUSIVE]
     if action is Action.ROLLBACK:
@@ -60,6 +69,8 @@ def _next_step(action: Action, results: Sequence[RecordedResult], selection: str
         return step
     if undecided and not failed and any(c.startswith("rollback.") for c in undecided):
         return "hold: the rollback monitoring is blind until every trigger can be measured"
+    if action is Action.HOLD and partial and not failed:
+        return "hold: a partial run decides no gate; run the whole selection"
     if action is Action.HOLD and undecided and not failed:
         return "hold: the evidence is incomplete"
     if action is Action.HOLD:
@@ -69,12 +80,42 @@ def _next_step(action: Action, results: Sequence[RecordedResult], selection: str
     return ""
 
 
-def exit_status(results: Sequence[RecordedResult], errors: Sequence[str], current: int) -> int:
-    """Fail closed: inconclusive makes the exit non-zero though pytest counts skips as success."""
+def exit_status(
+    results: Sequence[RecordedResult], errors: Sequence[str], current: int, *, partial: bool = False
+) -> int:
+    """Fail closed: inconclusive (or a partial run) makes the exit non-zero though pytest counts
+    skips as success; a failed or errored criterion, or any other error, is 1."""
     if current != 0:
         return current
-    if errors or any(r.outcome is Outcome.FAIL for r in results):
+    if errors or any(r.outcome in (Outcome.FAIL, Outcome.ERROR) for r in results):
         return 1
-    if not results or any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+    if partial or not results or any(r.outcome is Outcome.INCONCLUSIVE for r in results):
         return EXIT_INCONCLUSIVE
     return 0
+
+
+def conclude(
+    results: Sequence[RecordedResult],
+    *,
+    selection: str,
+    seeded: bool,
+    errors: Sequence[str],
+    partial: Sequence[str],
+    pytest_status: int,
+) -> tuple[RunVerdict, int]:
+    """The run's verdict and exit status, decided together so that they agree: PROCEED exactly
+    when the status is 0. A non-zero status pytest chose itself (interrupted, an internal error)
+    is kept, and the verdict then names it instead of proceeding."""
+    status = exit_status(results, errors, pytest_status, partial=bool(partial))
+    verdict = run_verdict(
+        results, selection=selection, seeded=seeded, errors=errors, partial=partial
+    )
+    if status != 0 and verdict.action is Action.PROCEED:
+        verdict = run_verdict(
+            results,
+            selection=selection,
+            seeded=seeded,
+            errors=[*errors, f"pytest exit status {status}"],
+            partial=partial,
+        )
+    return verdict, status

@@ -2,7 +2,8 @@
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints` today);
-- `checkpoint`: one run of a selection, with each criterion's recorded values;
+- `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
+  its scope: how many criteria the selection holds, how many were decided, what narrowed it;
 - `snapshot`: a source export kept in the evidence directory (no writer yet).
 
 Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
@@ -25,7 +26,7 @@ from typing import Any, ClassVar, Protocol, TypeAlias
 
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
-from cutover.outcome import Window
+from cutover.outcome import Scope, Window
 from cutover.redact import redact_text
 from cutover.timeutil import iso, parse_instant, utc_now
 
@@ -138,26 +139,45 @@ class Recorded(Protocol):
 @dataclass(frozen=True, slots=True)
 class Checkpoint(TypedRecord):
     """One run of a selection, as of an instant: each criterion's recorded values. Unlike the
-    events, it always says its target (and scenario, null when live)."""
+    events, it always says its target (and scenario, null when live).
+
+    Version 2 adds `scope` (`cutover.outcome.Scope`): a partial run (narrowed by `-k`,
+    `--deselect` or node ids, or one that decided fewer criteria than its markers hold) says so,
+    and a reader never takes it for the whole gate. A version 1 record has none (None)."""
 
     selection: str
     as_of: datetime | None  # None: no result recorded the instant
     at: datetime  # when the run recorded it
     results: tuple[CriterionRecord, ...]
     origin: Origin = LIVE
+    scope: Scope | None = None
     type: ClassVar[str] = "checkpoint"
+    version: ClassVar[int] = 2
 
     def result(self, criterion: str) -> CriterionRecord | None:
         return next((r for r in self.results if r.criterion == criterion), None)
 
+    @property
+    def partial(self) -> bool:
+        return self.scope is not None and self.scope.partial
+
     def to_json(self) -> dict[str, Any]:
+        scope = self.scope
         return {
             "type": self.type,
+            "v": self.version,
             "selection": self.selection,
             "as_of": iso(self.as_of),
             "at": iso(self.at),
             "target": self.origin.target,
             "scenario": self.origin.scenario,
+            "scope": None
+            if scope is None
+            else {
+                "held": scope.held,
+                "decided": scope.decided,
+                "narrowed_by": list(scope.narrowed_by),
+            },
             "results": {r.criterion: dict(r.values) for r in self.results},
         }
 
@@ -174,7 +194,16 @@ class Checkpoint(TypedRecord):
             f.instant("at"),
             tuple(results),
             f.origin(),
+            _scope(f) if f.data.get("scope") is not None else None,
         )
+
+
+def _scope(f: FieldReader) -> Scope:
+    scope = FieldReader(f.line, f.record_type, f.mapping("scope"), "'scope': ")
+    narrowed = scope.data.get("narrowed_by", [])
+    if not isinstance(narrowed, list) or not all(isinstance(n, str) for n in narrowed):
+        raise scope.invalid(f"'narrowed_by' is {narrowed!r}, expected a list of text")
+    return Scope(scope.integer("held"), scope.integer("decided"), tuple(narrowed))
 
 
 def checkpoint(
@@ -183,6 +212,7 @@ def checkpoint(
     selection: str,
     target: str,
     scenario: str | None,
+    scope: Scope | None = None,
     at: datetime | None = None,
 ) -> Checkpoint:
     """The checkpoint record of a run: its results (as of the instant they recorded), now."""
@@ -195,6 +225,7 @@ def checkpoint(
         at=at or utc_now(),
         results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
         origin=Origin(target, scenario),
+        scope=scope,
     )
 
 

@@ -1,167 +1,85 @@
-"""The ledger file: an append-only, hash-chained JSON-lines file in the evidence directory, and
-its anchor `ledger.head`. The only module that reads or writes either.
+"""The ledger file and its anchor `ledger.head`: the only module that reads or writes either.
 
-Each record carries `prev`, the SHA-256 of the line before it (without its newline; "" for the
-first), so a record changed, removed or reordered breaks the chain at the line after it. Appends
-take an exclusive lock, so concurrent runs never interleave or lose records; reads take a shared
-one, so they never see half an append.
+The ledger is an append-only, hash-chained JSON-lines file in the evidence directory
+(`cutover.ledger.chain`); `ledger.head` anchors its last record (`cutover.ledger.anchor`).
+The store refuses what it cannot vouch for: every read verifies the chain and the anchor, and
+every append verifies them again under its exclusive lock, refuses a broken chain (naming the
+line and `cutover verify`), a last record that is not the anchored one, and a last line without
+its newline (it would write onto it); then it writes the record and anchors it, under the same
+lock, so that no reader ever sees a record that is not anchored. Reads take a shared lock, so
+they never see half an append.
 
-The chain cannot catch a change to the *last* record, or records removed from the end: nothing
-after them carries their hash. `ledger.head` anchors the last record (its line and hash) after
-an append; `cutover verify` compares it. It lives beside the ledger, so whoever can rewrite both
-can forge them together: `sign`, when given, is called with each new head, to keep it elsewhere
-or sign it.
+A process remembers the bytes of the ledger it verified (their length and SHA-256): an append
+that finds them unchanged walks only the lines added since, so many appends stay linear.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from cutover.ledger.errors import LedgerBroken
+from cutover.ledger.anchor import (
+    HEAD_NAME,
+    Head,
+    HeadSigner,
+    anchor_problem,
+    anchors_last,
+    head_path,
+)
+from cutover.ledger.chain import (
+    LEDGER_NAME,
+    VERIFY_HINT,
+    Chain,
+    Line,
+    Link,
+    digest,
+    encode,
+    walk,
+)
+from cutover.ledger.errors import LedgerBroken, LedgerUnwritable
 from cutover.ledger.records import Entry, LedgerRecord
 from cutover.timeutil import iso, utc_now
 
-LEDGER_NAME = "ledger.jsonl"
-HEAD_NAME = "ledger.head"
+__all__ = [
+    "HEAD_NAME",
+    "LEDGER_NAME",
+    "Chain",
+    "Head",
+    "HeadSigner",
+    "Line",
+    "Link",
+    "Store",
+    "digest",
+    "encode",
+    "head_path",
+    "ledger_path",
+    "walk",
+]
 
 
 def ledger_path(evidence_dir: Path) -> Path:
     return evidence_dir / LEDGER_NAME
 
 
-def head_path(evidence_dir: Path) -> Path:
-    return evidence_dir / HEAD_NAME
-
-
-def digest(line: bytes) -> str:
-    """What `prev` and the anchor hold: the SHA-256 of a line without its newline."""
-    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
-
-
-def encode(written: dict[str, Any]) -> bytes:
-    """A record as its ledger line: keys sorted, text as UTF-8, one line."""
-    return (json.dumps(written, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode()
-
-
-# -- the chain ----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
-class Line:
-    """A non-blank line of the ledger file."""
+class _Verified:
+    """What this process verified of a ledger file: its first `size` bytes (their SHA-256),
+    `lines` lines of them, `records` records, the last of them `last`."""
 
-    number: int
-    raw: bytes  # without its newline
-    data: dict[str, Any] | None  # None: not a JSON object
-    json_error: str | None = None  # the JSON parser's message when it is not JSON at all
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A line and the one before it: intact when its `prev` is that line's digest."""
-
-    line: Line
-    previous: Line | None
-
-    @property
-    def expected(self) -> str:
-        return digest(self.previous.raw) if self.previous is not None else ""
-
-    @property
-    def intact(self) -> bool:
-        return self.line.data is not None and self.line.data.get("prev") == self.expected
-
-
-def walk(content: bytes) -> list[Link]:
-    """The chain walker: every non-blank line with the line before it, in file order."""
-    links: list[Link] = []
-    previous: Line | None = None
-    for number, raw in enumerate(content.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-            line = Line(number, raw, data if isinstance(data, dict) else None)
-        except json.JSONDecodeError as exc:
-            line = Line(number, raw, None, exc.msg)
-        links.append(Link(line, previous))
-        previous = line
-    return links
-
-
-@dataclass(frozen=True, slots=True)
-class Chain:
-    """The ledger file as walked, whether or not its chain verifies."""
-
-    path: Path
-    links: tuple[Link, ...]
-
-    @property
-    def entries(self) -> list[Entry]:
-        """Every line that is a JSON object, in order (also past a break)."""
-        return [Entry(k.line.number, k.line.data) for k in self.links if k.line.data is not None]
-
-    @property
-    def last_digest(self) -> str:
-        return digest(self.links[-1].line.raw) if self.links else ""
-
-    def first_break(self) -> Link | None:
-        return next((link for link in self.links if not link.intact), None)
-
-    def broken(self) -> LedgerBroken | None:
-        """Where the chain first fails to verify, as `Store.read` refuses it; None: it holds."""
-        link = self.first_break()
-        if link is None:
-            return None
-        if link.line.json_error is not None:
-            message = f"not a JSON record ({link.line.json_error})"
-        else:
-            message = "hash chain broken: the record before it was changed, removed or reordered"
-        return LedgerBroken(self.path, link.line.number, message)
-
-
-# -- the anchor ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """`ledger.head`: the last record's line and digest, how many records, when anchored."""
-
-    line: int
+    size: int
     sha256: str
+    lines: int
     records: int
-    at: str
-
-    @classmethod
-    def parse(cls, text: str) -> Head:
-        """ValueError when it is not an anchor (`line` and `sha256` are what it must hold)."""
-        try:
-            anchor = json.loads(text)
-            line, sha256 = int(anchor["line"]), str(anchor["sha256"])
-            return cls(line, sha256, int(anchor.get("records", 0)), str(anchor.get("at", "")))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"not a ledger anchor ({exc})") from None
-
-    def text(self) -> str:
-        anchor = {"line": self.line, "sha256": self.sha256, "records": self.records, "at": self.at}
-        return json.dumps(anchor, sort_keys=True) + "\n"
+    last: Line | None
 
 
-class HeadSigner(Protocol):
-    """Called with every new head once it is written (to sign it, or keep it elsewhere)."""
-
-    def __call__(self, head: Head) -> None: ...
-
-
-# -- the store ----------------------------------------------------------------------------------
+_VERIFIED: dict[Path, _Verified] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,33 +97,132 @@ class Store:
     def head_path(self) -> Path:
         return head_path(self.evidence_dir)
 
-    def append(self, record: LedgerRecord, *, anchor: bool = True) -> dict[str, Any]:
-        """Append one record, chained to the last line; then, unless told not to, anchor it in
-        `ledger.head` (LedgerBroken if the chain does not verify). Returns what was written."""
-        with _locked(self.path, fcntl.LOCK_EX, os.O_RDWR | os.O_CREAT | os.O_APPEND) as fd:
-            last = _last_line(fd)
-            written = {**record.to_json(), "prev": digest(last) if last else ""}
-            os.write(fd, encode(written))
-        if anchor:
-            self.write_head()
+    def append(self, record: LedgerRecord) -> dict[str, Any]:
+        """Append one record, chained to the last line, and anchor it in `ledger.head`.
+
+        LedgerBroken, before anything is written, when the chain or the anchor does not verify
+        or the last line is truncated; LedgerUnwritable when the file cannot be written (what
+        was written of the record is then taken back, and the anchor left as it was).
+        Returns what was written."""
+        try:
+            with _locked(self.path, fcntl.LOCK_EX, os.O_RDWR | os.O_CREAT | os.O_APPEND) as fd:
+                content = _read_all(fd)
+                verified, hashed = self._verified(content)
+                prev = digest(verified.last.raw) if verified.last else ""
+                written = {**record.to_json(), "prev": prev}
+                line = encode(written)
+                hashed.update(line)
+                after = _Verified(
+                    size=len(content) + len(line),
+                    sha256=hashed.hexdigest(),
+                    lines=verified.lines + 1,
+                    records=verified.records + 1,
+                    last=Line(verified.lines + 1, line.rstrip(b"\n"), written),
+                )
+                head = Head(after.lines, digest(line), after.records, iso(utc_now()))
+                self._write_anchored(fd, len(content), line, head)
+                _VERIFIED[self.path.resolve()] = after
+        except OSError as exc:
+            raise LedgerUnwritable(Path(exc.filename or self.path), exc) from None
         return written
 
+    def _write_anchored(self, fd: int, size: int, line: bytes, head: Head) -> None:
+        """Write the line, then its anchor (and signature); on any failure take both back."""
+        before = self._head_bytes()
+        try:
+            _write_all(fd, line)
+            self._write_head(head)
+        except BaseException:
+            os.ftruncate(fd, size)
+            if before is None:
+                self.head_path.unlink(missing_ok=True)
+            else:
+                self._replace_head(before)
+            raise
+
+    def _verified(self, content: bytes) -> tuple[_Verified, Any]:
+        """`content` verified for an append (see the module's docstring), with the running
+        SHA-256 of it; LedgerBroken if it does not verify."""
+        if content and not content.endswith(b"\n"):
+            raise LedgerBroken(
+                self.path,
+                content.count(b"\n") + 1,
+                "the last line has no newline at its end (truncated, or edited by hand): "
+                f"refusing to write onto it; {VERIFY_HINT}",
+            )
+        known = _VERIFIED.get(self.path.resolve())
+        hashed = hashlib.sha256()
+        if known is not None and known.size <= len(content):
+            hashed.update(content[: known.size])
+            if hashed.hexdigest() != known.sha256:
+                known, hashed = None, hashlib.sha256()
+        else:
+            known = None
+        start = known or _Verified(0, "", 0, 0, None)
+        added = content[start.size :]
+        hashed.update(added)
+        links = walk(added, first_number=start.lines + 1, previous=start.last)
+        broken = Chain(self.path, tuple(links)).broken()
+        if broken is not None:
+            raise broken
+        last = links[-1].line if links else start.last
+        head = self._head_or_broken()
+        if not anchors_last(head, last):
+            # the whole file, to say what happened (the anchored line changed, removed, ...)
+            problem = anchor_problem(head, Chain(self.path, tuple(walk(content))))
+            if problem is not None:
+                raise problem
+        lines = start.lines + added.count(b"\n")
+        verified = _Verified(len(content), "", lines, start.records + len(links), last)
+        return verified, hashed
+
+    def _write_head(self, head: Head) -> None:
+        self._replace_head(head.text().encode())
+        if self.sign is not None:
+            self.sign(head)
+
+    def _replace_head(self, text: bytes) -> None:
+        """Written atomically: a reader sees the old anchor or the new one."""
+        partial = self.head_path.with_name(HEAD_NAME + ".partial")
+        partial.write_bytes(text)
+        os.replace(partial, self.head_path)
+
+    def _head_bytes(self) -> bytes | None:
+        try:
+            return self.head_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
     def chain(self) -> Chain:
-        """The file walked line by line (empty when there is no ledger); never raises on a break."""
+        """The file walked line by line (empty when there is no ledger); never raises on a break.
+        LedgerBroken (line 0) when the file is there but cannot be read."""
         return self._walk() if self.path.exists() else Chain(self.path, ())
 
     def _walk(self) -> Chain:
-        with _locked(self.path, fcntl.LOCK_SH, os.O_RDONLY) as fd:
-            content = _read_all(fd)
+        try:
+            with _locked(self.path, fcntl.LOCK_SH, os.O_RDONLY) as fd:
+                content = _read_all(fd)
+        except OSError as exc:
+            raise LedgerBroken(
+                self.path, 0, f"cannot be read ({exc.strerror or exc}); expected a ledger file"
+            ) from None
         return Chain(self.path, tuple(walk(content)))
 
-    def read(self) -> list[Entry]:
-        """Every record, after verifying the chain; a broken chain raises LedgerBroken."""
+    def verify(self) -> Chain:
+        """The chain, verified with its anchor: LedgerBroken, naming the line, when a record
+        was changed, removed, reordered or appended by hand, or the anchor does not fit."""
         chain = self.chain()
         broken = chain.broken()
         if broken is not None:
             raise broken
-        return chain.entries
+        problem = anchor_problem(self._head_or_broken(), chain)
+        if problem is not None:
+            raise problem
+        return chain
+
+    def read(self) -> list[Entry]:
+        """Every record, after verifying the chain and the anchor (LedgerBroken if they fail)."""
+        return self.verify().entries
 
     def head(self) -> Head | None:
         """The anchor, None when there is none; ValueError when it is not readable."""
@@ -215,21 +232,32 @@ class Store:
             return None
         return Head.parse(text)
 
-    def write_head(self) -> Path:
-        """Anchor the last record in `ledger.head`; returns its path.
+    def _head_or_broken(self) -> Head | None:
+        try:
+            return self.head()
+        except (ValueError, OSError) as exc:
+            raise LedgerBroken(
+                self.path, 0, f"{HEAD_NAME} is not a readable anchor ({exc}); {VERIFY_HINT}"
+            ) from None
 
-        Refuses (LedgerBroken) to anchor a chain that does not verify: an anchor must not make a
-        changed ledger look whole. Written atomically; a later append leaves the anchor valid for
-        the records it covers."""
-        chain = self._walk()  # a shared lock: appends wait, so the last line is a whole record
-        _refuse_to_anchor(chain)
-        last = chain.links[-1].line
-        head = Head(last.number, digest(last.raw), len(chain.links), iso(utc_now()))
-        partial = self.head_path.with_name(HEAD_NAME + ".partial")
-        partial.write_text(head.text(), encoding="utf-8")
-        os.replace(partial, self.head_path)
-        if self.sign is not None:
-            self.sign(head)
+    def write_head(self) -> Path:
+        """Anchor the last record in `ledger.head` anew; returns its path.
+
+        For a ledger whose chain verifies and whose anchor, if it has one, names its last
+        record: it never re-anchors a last record that was changed, nor records that were
+        appended after the anchor or removed from the end (LedgerBroken)."""
+        if not self.path.exists():
+            raise LedgerBroken(self.path, 0, "no record to anchor")
+        with _locked(self.path, fcntl.LOCK_EX, os.O_RDONLY) as fd:
+            chain = Chain(self.path, tuple(walk(_read_all(fd))))
+            _refuse_to_anchor(chain)
+            head = self._head_or_broken()
+            if head is not None:
+                problem = anchor_problem(head, chain)
+                if problem is not None:
+                    raise problem
+            last = chain.links[-1].line
+            self._write_head(Head(last.number, digest(last.raw), len(chain.links), iso(utc_now())))
         return self.head_path
 
 
@@ -258,21 +286,13 @@ def _locked(path: Path, operation: int, flags: int) -> Iterator[int]:
 
 def _read_all(fd: int) -> bytes:
     chunks = []
+    os.lseek(fd, 0, os.SEEK_SET)
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _last_line(fd: int) -> bytes:
-    size = os.lseek(fd, 0, os.SEEK_END)
-    block = 4096
-    tail = b""
-    position = size
-    while position > 0:
-        step = min(block, position)
-        position -= step
-        tail = os.pread(fd, step, position) + tail
-        lines = tail.rstrip(b"\n").split(b"\n")
-        if len(lines) > 1 or position == 0:
-            return lines[-1]
-    return b""
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -21,7 +21,7 @@ from cutover.report.model import Evidence
 from cutover.timeutil import parse_instant
 
 # verdict colours, shared with the page (`cutover.report.html`)
-COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
+COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"}
 
 
 @dataclass(frozen=True, slots=True)

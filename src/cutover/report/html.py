@@ -158,13 +158,10 @@ def _verdict(evidence: Evidence) -> list[str]:
 
 
 def _chain(evidence: Evidence) -> list[str]:
-    chain = evidence.chain
-    if chain.ok:
+    warning = tables.chain_warning(evidence.chain)
+    if not warning:
         return []
-    text = (
-        f"The ledger's hash chain is broken at line {chain.line}: {chain.message}. "
-        "These records cannot be trusted; run `cutover verify`."
-    )
+    text = f"{warning} These records cannot be trusted; run `cutover verify`."
     return [f'<div class="broken">{escape(text)}</div>']
 
 
@@ -175,8 +172,10 @@ def _selection(selection: SelectionVerdict) -> list[str]:
         f"<h2><code>{escape(selection.selection)}</code> as of {escape(checkpoint.as_of)} "
         f"{action_badge(selection.verdict.action.name)}</h2>",
         f'<p class="muted">{where}</p>',
-        _table(tables.result_table(checkpoint)),
     ]
+    if checkpoint.partial:
+        parts.append(f"<p><strong>{escape(tables.partial_note(checkpoint))}</strong></p>")
+    parts.append(_table(tables.result_table(checkpoint)))
     if selection.errors:
         items = "".join(f"<li><code>{escape(e)}</code></li>" for e in selection.errors)
         parts.append(f"<p>Gate tests that errored (no criterion decided):</p><ul>{items}</ul>")

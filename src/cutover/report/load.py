@@ -1,10 +1,12 @@
 """An evidence directory read into the report's model (`cutover.report.model`).
 
 The ledger is read through its store, leniently: the report still shows a ledger whose chain is
-broken (flagged, and never PROCEED), and a record that does not fit its schema is listed as a
-problem; `cutover verify` says exactly what is wrong. The run verdict is reconstructed from the
-latest checkpoint of each selection with the same rules the run used
-(`cutover.evidence.verdict.run_verdict`).
+broken or whose anchor does not match its last record (flagged, and never PROCEED), and a
+record that does not fit its schema is listed as a problem; `cutover verify` says exactly what
+is wrong. The run verdict is reconstructed from the latest checkpoint of each selection with
+the same rules the run used (`cutover.evidence.verdict.run_verdict`): a partial checkpoint, a
+criterion recorded as `error`, or a gate test its JUnit file shows as a <failure> or an <error>
+without a criterion to explain it, never proceeds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from cutover.evidence.junit import JUnitFile, read_junit_dir
 from cutover.evidence.verdict import RunVerdict, run_verdict
 from cutover.ledger import records
+from cutover.ledger.anchor import anchor_problem
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.records import (
     ComplaintsAttestation,
@@ -25,7 +28,7 @@ from cutover.ledger.records import (
     StageStarted,
     as_text,
 )
-from cutover.ledger.store import Chain, Store
+from cutover.ledger.store import Chain, Head, Store
 from cutover.profile import Profile
 from cutover.report.model import (
     ChainStatus,
@@ -41,7 +44,8 @@ from cutover.timeutil import iso
 
 def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidence:
     """Read an evidence directory: the ledger (leniently, noting a broken chain) and JUnit files."""
-    chain = Store(evidence_dir).chain()
+    store = Store(evidence_dir)
+    chain = store.chain()
     checkpoints: list[Checkpoint] = []
     events: list[LedgerEvent] = []
     problems: list[str] = []
@@ -53,7 +57,7 @@ def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidenc
             events.append(_event(entry, record))
     junit = tuple(read_junit_dir(evidence_dir))
     latest = _latest(checkpoints, junit)
-    status = chain_status(chain)
+    status = chain_status(chain, _head(store))
     verdict = _overall(latest, status, seeded=_any_seeded(checkpoints, events))
     return Evidence(
         directory=evidence_dir,
@@ -68,15 +72,28 @@ def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidenc
     )
 
 
-def chain_status(chain: Chain) -> ChainStatus:
-    """Whether the chain verifies (where it first breaks), and the last record's digest."""
+def chain_status(chain: Chain, head: Head | None | str = None) -> ChainStatus:
+    """Whether the chain verifies (where it first breaks) and its anchor `head` (text: why it
+    could not be read) names its last record; the last record's digest."""
     if not chain.links and not chain.path.exists():
         return ChainStatus(ok=True, records=0, message="no ledger")
     count = len(chain.entries)
     broken = chain.broken()
     if broken is not None:
         return ChainStatus(False, count, broken.line, broken.message, chain.last_digest)
+    problem = head if isinstance(head, str) else anchor_problem(head, chain)
+    if problem:
+        return ChainStatus(
+            True, count, message=str(problem), head_sha256=chain.last_digest, anchored=False
+        )
     return ChainStatus(True, count, head_sha256=chain.last_digest)
+
+
+def _head(store: Store) -> Head | None | str:
+    try:
+        return store.head()
+    except (ValueError, OSError) as exc:
+        return f"ledger.head is not a readable anchor ({exc})"
 
 
 def _parse(entry: Entry, problems: list[str]) -> LedgerRecord:
@@ -124,10 +141,11 @@ def _latest(
         checkpoint = by_selection[selection]
         errors = tuple(_errored_cases(checkpoint, junit))
         verdict = run_verdict(
-            [r.recorded() for r in checkpoint.results],
+            checkpoint.recorded(),
             selection=selection,
             seeded=checkpoint.seeded,
             errors=errors,
+            partial=checkpoint.partial,
         )
         latest.append(SelectionVerdict(selection, checkpoint, verdict, errors))
     return latest
@@ -146,11 +164,14 @@ def matches(junit: JUnitFile, checkpoint: Checkpoint) -> bool:
 
 
 def _errored_cases(checkpoint: Checkpoint, junit: Iterable[JUnitFile]) -> Iterable[str]:
-    # the ledger records no errors; the JUnit file of the same run does
+    """Test cases of the run's JUnit file that failed or errored (pytest writes an exception in a
+    test as <failure>, in a fixture as <error>) with no failed or errored criterion to say why;
+    a criterion recorded as `error` is in the ledger already."""
     for file in junit:
         if matches(file, checkpoint):
             for case in file.cases:
-                if case.status == "error" and not case.criterion:
+                explained = case.properties.get("verdict") in ("fail", "error")
+                if case.status in ("failed", "error") and not explained:
                     yield f"{case.classname}::{case.name}"
 
 
@@ -159,10 +180,13 @@ def _any_seeded(checkpoints: Sequence[Checkpoint], events: Sequence[LedgerEvent]
 
 
 def _overall(latest: Sequence[SelectionVerdict], chain: ChainStatus, *, seeded: bool) -> RunVerdict:
-    results = [r.recorded() for s in latest for r in s.checkpoint.results]
+    results = [r for s in latest for r in s.checkpoint.recorded()]
     errors = [e for s in latest for e in s.errors]
     if not chain.ok:
         # evidence that does not verify cannot let a rollout proceed
         errors.append(f"ledger hash chain broken at line {chain.line}")
+    elif not chain.anchored:
+        errors.append("ledger.head does not anchor the last record")
+    partial = [f"{s.selection} {p}" for s in latest for p in s.checkpoint.partial]
     selection = " + ".join(s.selection for s in latest) or "no checkpoint"
-    return run_verdict(results, selection=selection, seeded=seeded, errors=errors)
+    return run_verdict(results, selection=selection, seeded=seeded, errors=errors, partial=partial)

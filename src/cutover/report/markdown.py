@@ -10,7 +10,7 @@ from cutover.report.model import Evidence, SelectionVerdict
 from cutover.report.sections import Renderer, body
 from cutover.report.tables import Cell, Table
 
-ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
+ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️", "error": "💥"}
 ACTION_ICONS = {"PROCEED": "✅", "HOLD": "⏸️", "ROLLBACK": "⛔"}
 # Markdown that could format, link or end a table cell; HTML tags would vanish on GitHub.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
@@ -98,12 +98,11 @@ def _verdict(evidence: Evidence) -> list[str]:
 
 
 def _chain(evidence: Evidence) -> list[str]:
-    chain = evidence.chain
-    if chain.ok:
+    warning = tables.chain_warning(evidence.chain)
+    if not warning:
         return []
     return [
-        f"> ❌ **The ledger's hash chain is broken at line {chain.line}:** "
-        f"{escape(chain.message)}. These records cannot be trusted; run `cutover verify`.",
+        f"> ❌ **{escape(warning)}** These records cannot be trusted; run `cutover verify`.",
         "",
     ]
 
@@ -117,6 +116,8 @@ def _selection(selection: SelectionVerdict) -> list[str]:
         tables.checkpoint_where(checkpoint, escape, code),
         "",
     ]
+    if checkpoint.partial:
+        lines += [f"**{escape(tables.partial_note(checkpoint))}**", ""]
     lines += table(tables.result_table(checkpoint))
     if selection.errors:
         lines += ["", "Gate tests that errored (no criterion decided):", ""]

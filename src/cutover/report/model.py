@@ -17,7 +17,7 @@ from cutover.evidence.properties import RecordedResult
 from cutover.evidence.verdict import RunVerdict, run_verdict
 from cutover.ledger import records
 from cutover.ledger.records import CriterionRecord, as_text
-from cutover.outcome import Action, Outcome
+from cutover.outcome import Action, Outcome, Scope
 from cutover.profile import Profile
 from cutover.timeutil import iso, parse_instant
 
@@ -113,6 +113,7 @@ class Checkpoint:
     target: str
     scenario: str | None
     results: tuple[CriterionResult, ...]
+    scope: Scope | None = None  # None: a version 1 record, which did not say
 
     @classmethod
     def of(cls, line: int, record: records.Checkpoint) -> Checkpoint:
@@ -126,11 +127,25 @@ class Checkpoint:
             target=as_text(record.origin.target),
             scenario=None if scenario is None else as_text(scenario),
             results=tuple(CriterionResult.of(r) for r in record.results),
+            scope=record.scope,
         )
 
     @property
     def seeded(self) -> bool:
         return self.target == "seeded"
+
+    @property
+    def partial(self) -> list[str]:
+        """How the run was partial (`partial: N of M criteria`, and what narrowed it); empty
+        when it decided its whole selection."""
+        scope = self.scope
+        if scope is None or not scope.partial:
+            return []
+        narrowed = f" ({', '.join(scope.narrowed_by)})" if scope.narrowed_by else ""
+        return [scope.text() + narrowed]
+
+    def recorded(self) -> list[RecordedResult]:
+        return [r.recorded() for r in self.results]
 
     def result(self, criterion: str) -> CriterionResult | None:
         """The named criterion's result in this checkpoint, if it has one."""
@@ -182,10 +197,13 @@ class ChainStatus:
     line: int | None = None
     message: str = ""
     head_sha256: str = ""  # digest of the last record, to cite the ledger from outside it
+    anchored: bool = True  # `ledger.head` names the last record as it is
 
     @property
     def state(self) -> str:
-        return "chain verified" if self.ok else f"chain BROKEN at line {self.line}"
+        if not self.ok:
+            return f"chain BROKEN at line {self.line}"
+        return "chain verified" if self.anchored else "chain verified, ANCHOR does not match"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +245,7 @@ class Evidence:
             counts = ", ".join(
                 f"{c.count(o)} {o.value}" for o in Outcome if c.count(o) or o is Outcome.PASS
             )
-            action = run_verdict([r.recorded() for r in c.results], selection="", seeded=False)
+            action = run_verdict(c.recorded(), selection="", seeded=False, partial=c.partial)
             summary = f"{c.selection} checkpoint: {counts} → {action.action.name}"
             entries.append(TimelineEntry(c.line, "checkpoint", c.as_of, summary, False))
         return sorted(entries, key=lambda e: (instant_key(e.at), e.line))

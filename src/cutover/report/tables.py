@@ -23,7 +23,13 @@ from typing import Literal
 
 from cutover.evidence.verdict import SEEDED_NOTE
 from cutover.outcome import Outcome
-from cutover.report.model import Checkpoint, CriterionResult, Evidence, SelectionVerdict
+from cutover.report.model import (
+    ChainStatus,
+    Checkpoint,
+    CriterionResult,
+    Evidence,
+    SelectionVerdict,
+)
 
 CellKind = Literal["text", "code", "verdict", "action", "number", "instant", "window"]
 AFTER_AS_OF = "(after the latest as-of)"
@@ -50,21 +56,49 @@ def number(value: object) -> Cell:
 
 
 def verdict_table(evidence: Evidence) -> Table:
-    """The latest checkpoint of each selection and the verdict it reconstructs."""
-    header = ("selection", "as of", "verdict", "pass", "fail", "inconclusive", "errors", "line")
+    """The latest checkpoint of each selection and the verdict it reconstructs; `error` counts
+    the criteria recorded as errored and the gate tests that errored deciding none."""
+    header: tuple[str, ...] = ("selection", "as of", "verdict", "scope", "pass", "fail")
+    header += ("inconclusive", "error", "line")
     return Table(header, tuple(_verdict_row(s) for s in evidence.latest))
 
 
 def _verdict_row(selection: SelectionVerdict) -> tuple[Cell, ...]:
     checkpoint = selection.checkpoint
+    counts = [checkpoint.count(o) for o in Outcome if o is not Outcome.ERROR]
     return (
         Cell(selection.selection, "code"),
         Cell(checkpoint.as_of),
         Cell(selection.verdict.action.name, "action"),
-        *(number(checkpoint.count(o)) for o in Outcome),
-        number(len(selection.errors)),
+        Cell(scope_text(checkpoint)),
+        *(number(count) for count in counts),
+        number(checkpoint.count(Outcome.ERROR) + len(selection.errors)),
         number(checkpoint.line),
     )
+
+
+def scope_text(checkpoint: Checkpoint) -> str:
+    """`all 9 criteria`, `partial: 1 of 9 criteria (-k success_rate)`, or "" (not recorded)."""
+    scope = checkpoint.scope
+    if scope is None:
+        return ""
+    return checkpoint.partial[0] if checkpoint.partial else f"all {scope.held} criteria"
+
+
+def partial_note(checkpoint: Checkpoint) -> str:
+    """The sentence a partial checkpoint's section carries; "" for a whole one."""
+    if not checkpoint.partial:
+        return ""
+    return f"A partial run ({checkpoint.partial[0]}): it decides no gate."
+
+
+def chain_warning(chain: ChainStatus) -> str:
+    """Why the ledger's records cannot be trusted; "" when its chain and anchor hold."""
+    if not chain.ok:
+        return f"The ledger's hash chain is broken at line {chain.line}: {chain.message}."
+    if not chain.anchored:
+        return f"The ledger's anchor does not vouch for its last record: {chain.message}."
+    return ""
 
 
 RESULT_HEADER = ("criterion", "verdict", "measured", "threshold", "window", "sample size")
@@ -98,20 +132,26 @@ def failed_table(evidence: Evidence) -> Table:
     return Table(("criterion", "selection", "on fail", "reason"), tuple(rows))
 
 
-def inconclusive_table(evidence: Evidence) -> Table:
-    """The criteria the latest checkpoints could not decide (unknown verdicts included)."""
+def outcome_table(evidence: Evidence, outcome: Outcome) -> Table:
+    """The criteria the latest checkpoints ended with `outcome` (inconclusive: unknown verdicts
+    too), and why."""
     rows = (
         (Cell(r.criterion, "code"), Cell(s.selection, "code"), Cell(r.reason))
         for s in evidence.latest
         for r in s.checkpoint.results
-        if r.outcome is Outcome.INCONCLUSIVE
+        if r.outcome is outcome
     )
     return Table(("criterion", "selection", "reason"), tuple(rows))
 
 
 def not_passed_tables(evidence: Evidence) -> list[tuple[str, Table]]:
-    """The failed, then the inconclusive criteria, each under its heading; empty ones left out."""
-    found = (("Failed", failed_table(evidence)), ("Inconclusive", inconclusive_table(evidence)))
+    """The failed, errored, then inconclusive criteria, each under its heading; empty ones left
+    out."""
+    found = (
+        ("Failed", failed_table(evidence)),
+        ("Errored", outcome_table(evidence, Outcome.ERROR)),
+        ("Inconclusive", outcome_table(evidence, Outcome.INCONCLUSIVE)),
+    )
     return [(f"{title} ({len(table.rows)})", table) for title, table in found if table.rows]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cutover.ledger.errors import LedgerBroken
 from cutover.ledger.records import ComplaintsAttestation, Origin, Rollback, StageStarted
-from cutover.ledger.store import Store
+from cutover.ledger.store import HeadSigner, Store
 from cutover.profile import Profile
 from cutover.scenarios.model import Scenario
 from cutover.timeutil import iso
@@ -30,10 +30,10 @@ def scenario_records(scenario: Scenario) -> list[ScenarioRecord]:
     return sorted(records, key=lambda r: iso(r.at))
 
 
-def seed_ledger(evidence_dir: Path, scenario: Scenario) -> None:
-    """Append the scenario's records that the ledger does not hold yet (not anchored: the run's
-    checkpoint anchors the ledger). Not safe to run twice at once: see `cutover.fixtures`."""
-    store = Store(evidence_dir)
+def seed_ledger(evidence_dir: Path, scenario: Scenario, sign: HeadSigner | None = None) -> None:
+    """Append the scenario's records that the ledger does not hold yet (each anchored, and
+    signed by `sign` when given). Not safe to run twice at once: see `cutover.fixtures`."""
+    store = Store(evidence_dir, sign=sign)
     try:
         entries = store.read()
         origin = Origin.seeded(scenario.name)
@@ -42,4 +42,4 @@ def seed_ledger(evidence_dir: Path, scenario: Scenario) -> None:
         return  # appending would hide the break; every gate reading the ledger says where it is
     for record in scenario_records(scenario):
         if (record.type, iso(record.at)) not in existing:
-            store.append(record, anchor=False)
+            store.append(record)

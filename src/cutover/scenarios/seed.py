@@ -188,8 +188,8 @@ def _row_values(scenario: Scenario, until: datetime | None) -> Iterator[tuple[st
             _NULL,
             _NULL,
         )
-    text = _CopyClock(scenario.t0).text
-    memory_template = _copy_text(memory_md("{user}"))  # a user id needs no escaping
+    text = CopyClock(scenario.t0).text
+    memory_template = copy_text(memory_md("{user}"))  # a user id needs no escaping
     for us, user, user_text, status, minutes, error in import_outcomes(scenario, until=until):
         started = text(us)
         if status == "complete":
@@ -209,12 +209,12 @@ def _row_values(scenario: Scenario, until: datetime | None) -> Iterator[tuple[st
             status,
             started,
             completed,
-            _NULL if error is None else _copy_text(error),
+            _NULL if error is None else copy_text(error),
             memory,
         )
 
 
-class _CopyClock:
+class CopyClock:
     """Instants in µs since t0 as COPY text of a naive timestamp (as psycopg dumps a naive
     datetime; read as UTC by the session), the date and hour cached: a timestamp a row."""
 
@@ -236,7 +236,7 @@ class _CopyClock:
         return prefix + _MINUTE_SECOND[second] + str(1_000_000 + micro)[1:]
 
 
-def _copy_text(value: str) -> str:
+def copy_text(value: str) -> str:
     """A text value as a field of COPY's text format: backslash and control characters escaped."""
     for char, escaped in _COPY_ESCAPES:
         if char in value:

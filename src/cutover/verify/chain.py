@@ -1,10 +1,14 @@
 """The ledger checks of `cutover verify`: the hash chain line by line, the anchor in
-`ledger.head`, and each checkpoint record against its schema."""
+`ledger.head` (and its signatures, when the settings give a key to check them), and each
+checkpoint record against its schema."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+from cutover.config import Settings
+from cutover.ledger import signing
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.records import Checkpoint
 from cutover.ledger.store import HEAD_NAME, Chain, Link, Store, digest
@@ -47,19 +51,21 @@ def _break_message(name: str, link: Link, digests: Mapping[str, int]) -> str:
 
 
 def check_head(result: Verification, store: Store, chain: Chain) -> None:
-    """The anchored line is still there and unchanged; later records are noted, not anchored."""
+    """The anchor names the last record as it is: not changed, nothing removed from the end,
+    nothing appended after it (every append anchors its record, so anything else was written
+    by hand, or a run stopped between a record and its anchor)."""
     last = chain.links[-1].line.number if chain.links else 0
     try:
         head = store.head()
-    except ValueError:
+    except (ValueError, OSError):
         result.add("FAIL", "head", f"{HEAD_NAME} is not a readable anchor")
         return
     if head is None:
         result.add(
-            "note",
+            "FAIL",
             "head",
             f"no {HEAD_NAME}: a change to the last record (line {last}) or records removed from "
-            "the end cannot be detected",
+            "the end cannot be detected (every append writes one: was it deleted?)",
         )
         return
     by_number = {link.line.number: link.line for link in chain.links}
@@ -80,15 +86,23 @@ def check_head(result: Verification, store: Store, chain: Chain) -> None:
             "was changed",
         )
         return
-    result.add("ok", "head", f"line {head.line} matches {HEAD_NAME}")
     later = [number for number in by_number if number > head.line]
     if later:
         result.add(
-            "note",
+            "FAIL",
             "head",
-            f"{len(later)} record(s) after the anchor (lines {later[0]}..{later[-1]}) "
-            "are not anchored",
+            f"{len(later)} record(s) after the anchor (lines {later[0]}..{later[-1]}) are "
+            "anchored by nobody: written by hand, or a run stopped between a record and its "
+            "anchor",
         )
+        return
+    result.add("ok", "head", f"line {head.line} matches {HEAD_NAME}")
+
+
+def check_signatures(result: Verification, evidence_dir: Path, settings: Settings) -> None:
+    """The head's signatures the settings can check (`cutover.ledger.signing`)."""
+    for check in signing.check_signatures(evidence_dir, settings):
+        result.add(check.status, "signature", check.message)
 
 
 def checkpoints(result: Verification, chain: Chain) -> list[tuple[int, Checkpoint]]:
