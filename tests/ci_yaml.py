@@ -9,6 +9,22 @@ from typing import Any
 
 import yaml
 
+#: the top-level keys of .gitlab-ci.yml that are not jobs
+GITLAB_KEYWORDS = frozenset(
+    {
+        "default",
+        "include",
+        "stages",
+        "variables",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+    }
+)
+
 
 class Loader(yaml.SafeLoader):
     """YAML as GitHub and GitLab read it: `on:` is a key, not the boolean YAML 1.1 makes it."""

@@ -23,20 +23,8 @@ from typing import Any
 
 from ci_machine import Machine
 
-from ci_yaml import load
+from ci_yaml import GITLAB_KEYWORDS, load
 
-KEYWORDS = {
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-}
 _ids = itertools.count(90001)
 _TOKEN = re.compile(
     r"\s*(?:(?P<var>\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)|(?P<string>\"[^\"]*\"|'[^']*')"
@@ -97,7 +85,7 @@ class GitLab:
             return Pipeline(source, {})
         jobs: dict[str, GitLabJob] = {}
         for name, job in document.items():
-            if name in KEYWORDS or name.startswith(".") or not isinstance(job, dict):
+            if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(job, dict):
                 continue
             raw = {
                 **top,

@@ -51,6 +51,17 @@ def assert_gate_ran(job: JobRun, marker: str, expected: str, live: Live) -> None
     assert live.dsn.split("password=")[-1].split()[0] not in job.log  # the secret's password
 
 
+#: the ledger of the rollout both platforms' tests walk, in order
+ROLLOUT = [
+    "checkpoint:prereq",
+    "stage_started:",
+    "checkpoint:stage1_gate",
+    "checkpoint:stage1_gate",
+    "attestation:complaints",
+    "checkpoint:stage1_gate",
+]
+
+
 def ledger(machine: Machine, into: Path) -> list[str]:
     evidence = evidence_branch(machine, into)
     assert verify(evidence).ok
@@ -108,13 +119,6 @@ def test_the_github_workflows_run_a_rollout_and_keep_its_evidence(
         assert_gate_ran(run.ran, marker, "PROCEED", live)
 
     records = ledger(machine, tmp_path / "reader")
-    assert records[:6] == [
-        "checkpoint:prereq",
-        "stage_started:",
-        "checkpoint:stage1_gate",
-        "checkpoint:stage1_gate",
-        "attestation:complaints",
-        "checkpoint:stage1_gate",
-    ]
+    assert records[:6] == ROLLOUT
     assert sorted(records[6:]) == ["checkpoint:rollback", "checkpoint:stage1_gate"]
     assert len(list((machine.artifacts).glob("cutover-evidence-*"))) == 8

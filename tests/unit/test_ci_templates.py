@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from ci_yaml import load
+from ci_yaml import GITLAB_KEYWORDS, load
 from cutover.pytest_plugin import GATE_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,18 +24,6 @@ TEMPLATES = ROOT / "ci-templates"
 DATA = ROOT / "tests" / "data"
 WORKFLOWS = sorted((TEMPLATES / "github").glob("*.yml"))
 GITLAB = TEMPLATES / "gitlab" / ".gitlab-ci.yml"
-GITLAB_KEYWORDS = {
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-}
 
 
 def validator(name: str) -> jsonschema.Draft7Validator:
