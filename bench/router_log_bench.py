@@ -1,11 +1,12 @@
 """Router log counting against `grep -c` on a generated ~1 GB Pino router log.
 
 Builds the log (time order, a few lines out of order within the seeking margin, some of them at
-the window's edges), then measures, each in its own process: `grep -c` (baseline, from the page
-cache), `count_routing` for a 24 h window in the middle of the file (seeking), the same window
-with `margin=None` (every line read), the whole file, and an independent parser that
-json-decodes every line. Prints a table; exits 1 only if a count disagrees with the independent
-one.
+the window's edges, and a few batches of lines delivered twice, as a drain does), then measures,
+each in its own process: `grep -c` (baseline, from the page cache), `count_routing` for a 24 h
+window in the middle of the file (seeking), the same window with `margin=None` (every line
+read), the whole file, and an independent parser that json-decodes every line and drops repeats
+with a set. Prints a table; exits 1 only if a count (duplicates included) disagrees with the
+independent one, or the reader sees a gap in the continuous log.
 
     .venv/bin/python bench/router_log_bench.py [--size-mb 1024] [--days 14] [--keep] [--file F]
 """
@@ -34,6 +35,7 @@ HOSTS = ("soulprint-router-7f9c4d-x2k8p", "soulprint-router-7f9c4d-m4q1z")
 WINDOW = timedelta(hours=24)
 MIN_THROUGHPUT_VS_GREP = 0.25  # the issue's targets for counting a window
 PEAK_RSS_LIMIT_MB = 150.0
+REPEATED_EVENTS = 200  # events in a batch a drain delivers twice
 
 
 # --- the log ------------------------------------------------------------------------------------
@@ -108,6 +110,7 @@ def generate(path: Path, size_bytes: int, days: float, seed: int = 2026) -> int:
     batch: list[str] = []
     clock = float(T0_MS)
     next_late = 150_000
+    next_repeat = 250_000  # a batch of the last lines delivered again, a few minutes late
     with open(path, "w", encoding="ascii") as handle:
         while written < size_bytes:
             clock += step
@@ -145,6 +148,12 @@ def generate(path: Path, size_bytes: int, days: float, seed: int = 2026) -> int:
             chunk = "".join(out)
             written += len(chunk)
             batch.append(chunk)
+            if lines >= next_repeat and len(batch) > REPEATED_EVENTS:
+                next_repeat += 250_000
+                again = "".join(batch[-REPEATED_EVENTS:])
+                lines += again.count("\n")
+                written += len(again)
+                batch.append(again)
             if len(batch) >= 4096:
                 handle.write("".join(batch))
                 batch.clear()
@@ -184,6 +193,8 @@ def child_count(path: str, start: str, end: str, margin: bool) -> dict[str, Any]
         "lines": result.lines,
         "unparsed": result.unparsed,
         "out_of_order": result.out_of_order,
+        "duplicates": result.duplicates,
+        "runs": len(result.coverage.runs),
     }
 
 
@@ -191,8 +202,9 @@ def child_independent(path: str, start: str, end: str) -> dict[str, Any]:
     """Every line json-decoded; a routing line is counted by its own `time` alone."""
     lo = int(datetime.fromisoformat(start).timestamp() * 1000)
     hi = int(datetime.fromisoformat(end).timestamp() * 1000)
-    window: dict[str, int] = {"v1": 0, "v2": 0}
-    whole: dict[str, int] = {"v1": 0, "v2": 0}
+    window: dict[str, int] = {"v1": 0, "v2": 0, "duplicates": 0}
+    whole: dict[str, int] = {"v1": 0, "v2": 0, "duplicates": 0}
+    seen: set[tuple[Any, ...]] = set()  # each routed request once: its id and its record
     window_percents: dict[str, int] = {}
     whole_percents: dict[str, int] = {}
     first = last = None
@@ -212,6 +224,13 @@ def child_independent(path: str, start: str, end: str) -> dict[str, Any]:
                 continue
             key = {V1: "v1", V2: "v2"}[record["endpoint"]]
             percent = str(record["v2RolloutPercent"])
+            identity = (record["correlationId"], instant, record["endpoint"], percent)
+            if identity in seen:
+                whole["duplicates"] += 1
+                if lo <= instant < hi:
+                    window["duplicates"] += 1
+                continue
+            seen.add(identity)
             whole[key] += 1
             whole_percents[percent] = whole_percents.get(percent, 0) + 1
             if lo <= instant < hi:
@@ -413,16 +432,19 @@ def measure(path: Path, args: argparse.Namespace) -> int:
         ("window (margin=None)", all_lines, expected_window),
         ("whole file", whole, expected_whole),
     ):
-        got = {key: run.data[key] for key in ("v1", "v2", "percent_seen")}
+        got = {key: run.data[key] for key in ("v1", "v2", "duplicates", "percent_seen")}
         agrees = got == expected
         span = (run.data["first_seen"], run.data["last_seen"])
         spans = span == (independent.data["first_seen"], independent.data["last_seen"])
-        ok = ok and agrees and spans
+        continuous = run.data["runs"] == 1  # the log has no silence: one run of instants
+        ok = ok and agrees and spans and continuous
         print(
-            f"{'agrees' if agrees and spans else 'DISAGREES'}: {label}: v1={got['v1']:,} "
-            f"v2={got['v2']:,} percent_seen={got['percent_seen']} out_of_order="
-            f"{run.data['out_of_order']} (independent: v1={expected['v1']:,} "
-            f"v2={expected['v2']:,}{'' if spans else f'; span {span}'})"
+            f"{'agrees' if agrees and spans and continuous else 'DISAGREES'}: {label}: "
+            f"v1={got['v1']:,} v2={got['v2']:,} duplicates={got['duplicates']:,} "
+            f"percent_seen={got['percent_seen']} out_of_order={run.data['out_of_order']} "
+            f"coverage runs={run.data['runs']} (independent: v1={expected['v1']:,} "
+            f"v2={expected['v2']:,} duplicates={expected['duplicates']:,}"
+            f"{'' if spans else f'; span {span}'})"
         )
     if whole.data["lines"] != independent.data["lines"]:
         ok = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,6 +14,7 @@ from unittest import mock
 import pytest
 
 from cutover.sources.logs import seek
+from cutover.sources.logs.continuity import Continuity
 
 
 @contextlib.contextmanager
@@ -48,3 +50,16 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Count the bytes the log readers read (they open files through sources.logs.seek)."""
     monkeypatch.setattr(seek, "open", counting_open, raising=False)
     CountingFile.total = 0
+
+
+def seen(
+    start: datetime,
+    end: datetime,
+    first: datetime | None = None,
+    last: datetime | None = None,
+    resolution: timedelta = timedelta(minutes=5),
+) -> Continuity:
+    """What a reader saw of [start, end): one run of lines from `first` (default: the start) to
+    `last` (default: a minute before the end), at `resolution`."""
+    run = (start if first is None else first, end - timedelta(minutes=1) if last is None else last)
+    return Continuity(start, end, resolution, runs=(run,))

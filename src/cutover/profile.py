@@ -72,8 +72,13 @@ class Profile:
     # checkpoints, coverage and attestations
     clock_skew_minutes: float = 5.0  # how far after the clock an --as-of may lie
     checkpoint_tolerance_minutes: int = 60
-    log_coverage_slack_minutes: int = 15
     attestation_grace_minutes: int = 15
+    # coverage: a source covers the parts of a window where its lines arrive at the cadence
+    # expected of it; a longer silence is a gap, and zero events over a gap prove nothing
+    rlm_log_gap_minutes: float = 5.0  # Render probes /health every few seconds; the RLM logs each
+    router_log_gap_minutes: float = 20.0  # the router logs every request, uptime probes included
+    metrics_gap_minutes: float = 15.0  # Render's series have a point a minute (seeded: every 5)
+    log_unreadable_max_pct: float = 1.0  # a slot with more unreadable lines is a gap
     # traffic: an empty hour means broken routing only when this many imports per hour are expected
     traffic_min_expected_per_hour: float = 5.0
     # RLM stability: a significant upward trend that grows more than this over the window fails
@@ -160,6 +165,7 @@ POSITIVE = Limit(0.0, low_open=True)
 NON_NEGATIVE = Limit(0.0)
 PROBABILITY = Limit(0.0, 1.0, low_open=True, high_open=True)
 AT_LEAST_ONE = Limit(1.0)
+GAP_MINUTES = Limit(1.0, 1440.0)  # a silence tolerated: from a minute to a day
 
 #: every number of the profile and what it may be; a number without a limit is refused by a test
 LIMITS: dict[str, Limit] = {
@@ -186,7 +192,10 @@ LIMITS: dict[str, Limit] = {
     "in_flight_lookback_hours": POSITIVE,
     "clock_skew_minutes": NON_NEGATIVE,
     "checkpoint_tolerance_minutes": NON_NEGATIVE,
-    "log_coverage_slack_minutes": NON_NEGATIVE,
+    "rlm_log_gap_minutes": GAP_MINUTES,
+    "router_log_gap_minutes": GAP_MINUTES,
+    "metrics_gap_minutes": GAP_MINUTES,
+    "log_unreadable_max_pct": PERCENT,
     "attestation_grace_minutes": NON_NEGATIVE,
     "traffic_min_expected_per_hour": NON_NEGATIVE,
     "memory_growth_max_pct": NON_NEGATIVE,

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from cutover.errors import SourceUnavailable
-from cutover.sources.rlm_logs import CRASH_PATTERNS, OOM_PATTERNS, RlmLogCounts, scan_rlm_log
+from cutover.sources.logs.continuity import Continuity
+from cutover.sources.rlm_logs import (
+    CRASH_PATTERNS,
+    DEFAULT_RESOLUTION,
+    OOM_PATTERNS,
+    RlmLogCounts,
+    scan_rlm_log,
+)
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
 WINDOW = (T0, T0 + timedelta(hours=1))
@@ -225,7 +232,10 @@ def test_instants_no_datetime_holds_are_no_instant_not_an_error(tmp_path: Path) 
 def test_unparseable_file_has_no_span(tmp_path: Path) -> None:
     result = scan(write(tmp_path, "no timestamps", "at all"))
     assert result.first_seen is None and result.last_seen is None
-    assert result == RlmLogCounts(lines=2, unparsed=2, path=str(tmp_path / "rlm.log"))
+    nothing_seen = Continuity(*WINDOW, DEFAULT_RESOLUTION)
+    assert result == RlmLogCounts(
+        lines=2, unparsed=2, path=str(tmp_path / "rlm.log"), coverage=nothing_seen
+    )
 
 
 def test_missing_file_is_source_unavailable(tmp_path: Path) -> None:

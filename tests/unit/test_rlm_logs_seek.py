@@ -43,6 +43,7 @@ KINDS = [
     "render_response",  # several entries on one line
     "render_event",
     "broken_json",
+    "binary",  # no instant, control characters: unreadable, not a continuation
     "blank",
 ]
 
@@ -95,6 +96,8 @@ def render(kind: str, moment: datetime, user: str) -> list[str]:
         return [json.dumps({"event": event})]
     if kind == "broken_json":
         return ['{"timestamp": "' + at + '", "message": "cut']
+    if kind == "binary":
+        return ["\x00\x13\u00ff OOMKilled \x07"]
     assert kind == "blank"
     return [""]
 
@@ -125,6 +128,8 @@ def window_counts(result: RlmLogCounts) -> tuple[object, ...]:
         result.crashes,
         result.processors_unavailable,
         result.deprecated_users,
+        result.duplicates,
+        result.coverage,  # it looks at the window only: the same whether sought or not
     )
 
 
@@ -184,14 +189,16 @@ def test_lines_that_continue_an_entry_from_before_the_read_are_skipped(tmp_path:
     assert got.lines < expected.lines / 4
 
 
-def ordered_file(path: Path, count: int, rng: random.Random, jitter_s: int) -> None:
+def ordered_file(
+    path: Path, count: int, rng: random.Random, jitter_s: int, users: str = "user"
+) -> None:
     """RLM lines one second apart (deprecated calls by many users, errors, health checks),
     each moved by up to jitter_s."""
     lines = []
     for i in range(count):
         moment = T0 + timedelta(seconds=i + rng.randint(-jitter_s, jitter_s))
         kind = ("deprecated", "info", "error_text", "info", "render_response")[i % 5]
-        lines += render(kind, moment, f"user-{i}")
+        lines += render(kind, moment, f"{users}-{i}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -219,7 +226,7 @@ def test_an_unordered_file_is_read_whole(tmp_path: Path, monkeypatch: pytest.Mon
     rng = random.Random(7)
     first, second = tmp_path / "a.log", tmp_path / "b.log"
     ordered_file(first, 8000, rng, jitter_s=0)
-    ordered_file(second, 8000, rng, jitter_s=0)
+    ordered_file(second, 8000, rng, jitter_s=0, users="other")  # another service's export
     path = tmp_path / "rlm.log"
     path.write_bytes(first.read_bytes() + second.read_bytes())
     count_reads(monkeypatch)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import log_reading
 from cutover import gate
 from cutover.criteria import rollback
 from cutover.criteria.registry import CRITERIA, Context
@@ -24,6 +26,7 @@ from cutover.sources.imports import BrokenRow, InFlight, SlowHour, StuckImport, 
 from cutover.sources.rlm_http import HealthProbe
 from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts
+from cutover.timeutil import iso
 
 PASS, FAIL, UNDECIDED = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE
 NOW = datetime(2026, 2, 3, 12, tzinfo=UTC)
@@ -200,11 +203,14 @@ def test_slow_without_completed_imports_is_inconclusive() -> None:
 
 # -- RLM crash ----------------------------------------------------------------------------------
 
-HOUR = Window(NOW - timedelta(minutes=60), NOW)
+HOUR_LONG = timedelta(minutes=60)
+HOUR = Window(NOW - HOUR_LONG, NOW)
 
 
 def crash(health: HealthProbe | None, error: str = "", oom_kills: int = 0) -> RlmCrashSignals:
-    logs = RlmLogCounts(oom_kills=oom_kills, first_seen=HOUR.start, last_seen=NOW, path="rlm.log")
+    logs = RlmLogCounts(
+        oom_kills=oom_kills, path="rlm.log", coverage=log_reading.seen(NOW - HOUR_LONG, NOW)
+    )
     return RlmCrashSignals(HOUR, logs, health, error)
 
 
@@ -304,7 +310,9 @@ def test_in_flight_from_30_min_fails(minutes: int) -> None:
 
 
 def routed(v1: int, v2: int, first: datetime = ROLLED_BACK) -> RoutingAfterRollback:
-    counts = RoutingCounts(v1, v2, {0: v1 + v2}, first_seen=first, last_seen=NOW, path="r.log")
+    counts = RoutingCounts(
+        v1, v2, {0: v1 + v2}, path="r.log", coverage=log_reading.seen(ROLLED_BACK, NOW, first)
+    )
     return RoutingAfterRollback(Window(ROLLED_BACK, NOW), counts)
 
 
@@ -323,3 +331,34 @@ def test_routing_all_v1_too_few_or_uncovered_is_inconclusive() -> None:
     assert decide("rollback_verify.routing_all_v1", routed(10, 0)).outcome is UNDECIDED
     late = routed(500, 0, first=ROLLED_BACK + timedelta(minutes=30))
     assert decide("rollback_verify.routing_all_v1", late).outcome is UNDECIDED
+
+
+def test_rlm_crash_over_a_gap_is_inconclusive_and_names_it() -> None:
+    signals = crash(HEALTHY)
+    hole = (NOW - timedelta(minutes=40), NOW - timedelta(minutes=20))
+    coverage = log_reading.seen(HOUR.start or NOW, NOW)
+    coverage = dataclasses.replace(
+        coverage, runs=((HOUR.start, hole[0]), (hole[1], NOW - timedelta(minutes=1)))
+    )
+    logs = dataclasses.replace(signals.logs, coverage=coverage)
+    r = decide("rollback.rlm_crash", dataclasses.replace(signals, logs=logs))
+    assert r.outcome is UNDECIDED
+    assert f"{iso(hole[0])}..{iso(hole[1])} (20 min without a line)" in r.reason
+    assert r.details["severity"] == "Critical"  # the decision table stays
+    assert r.details["coverage"]["rlm_log"]["gap_count"] == 1
+
+
+def test_rlm_crash_seen_fails_over_a_gap() -> None:
+    signals = crash(HEALTHY, oom_kills=1)
+    logs = dataclasses.replace(signals.logs, coverage=log_reading.seen(NOW, NOW + HOUR_LONG))
+    assert decide("rollback.rlm_crash", dataclasses.replace(signals, logs=logs)).outcome is FAIL
+
+
+def test_routing_all_v1_over_a_gap_names_it() -> None:
+    late = routed(500, 0, first=ROLLED_BACK + timedelta(minutes=30))
+    r = decide("rollback_verify.routing_all_v1", late)
+    assert "zero v2 there proves nothing" in r.reason
+    assert r.details["coverage"]["router_log"]["gaps"][0][:2] == [
+        iso(ROLLED_BACK),
+        iso(ROLLED_BACK + timedelta(minutes=30)),
+    ]

@@ -345,12 +345,13 @@ def test_streaming_memory_stays_bounded(tmp_path: Path) -> None:
     """Guards against reading the whole file: ~50 MB must not need more than a few MB."""
     path = tmp_path / "big.log"
     filler = json.dumps({**other(0), "userId": "u" * 36, "pad": "p" * 200}) + "\n"
-    routing = json.dumps(pino(0, "/process-full")) + "\n"
-    block = (filler * 49 + routing).encode()
-    repeats = 50_000_000 // len(block) + 1
+    block = (filler * 49).encode()
+    repeats = 50_000_000 // (len(block) + 150) + 1
     with open(path, "wb") as handle:
-        for _ in range(repeats):
+        for request in range(repeats):  # one routed request each: none is a duplicate
             handle.write(block)
+            routing = pino(0, "/process-full", correlationId=f"request-{request}")
+            handle.write((json.dumps(routing) + "\n").encode())
     size = path.stat().st_size
     assert size >= 50_000_000
 

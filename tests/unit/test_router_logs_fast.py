@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import random
 import tracemalloc
+import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
@@ -21,8 +23,14 @@ from hypothesis import strategies as st
 
 import log_reading
 from cutover.errors import ConfigError
-from cutover.sources.router_logs import OUT_OF_ORDER_MARGIN, RoutingCounts, count_routing, scan
-from cutover.sources.router_logs.lines import LineParser
+from cutover.sources.router_logs import (
+    DEFAULT_RESOLUTION,
+    OUT_OF_ORDER_MARGIN,
+    RoutingCounts,
+    count_routing,
+    scan,
+)
+from cutover.sources.router_logs.lines import CONTROL, LineParser
 from cutover.sources.router_logs.records import BAD, OTHER, V1, V2
 from cutover.timeutil import epoch_us, from_epoch_us
 from log_reading import CountingFile, count_reads
@@ -47,7 +55,7 @@ class Reference:
         raw_lines = list(io.BytesIO(path.read_bytes()))
         self.lines = 0
         self.judged_unparsed = 0  # truncated non-routing JSON
-        self.events: list[list[tuple[int | None, int, int | None]] | None] = []
+        self.events: list[list[tuple[int | None, int, int | None, int]] | None] = []
         first: int | None = None
         self.head: list[int] = []  # instants of the first timestamped line
         for index, raw in enumerate(raw_lines):
@@ -59,7 +67,7 @@ class Reference:
             elif first is None:
                 records = parser.records(raw, routing=False)
             else:
-                if raw[0] in b"{[" and not raw.endswith(JSON_ENDS):
+                if raw[0] in b"{[" and not raw.endswith(JSON_ENDS) or CONTROL.search(raw):
                     self.judged_unparsed += 1
                 continue
             self.events.append(records)
@@ -77,14 +85,16 @@ class Reference:
     def count(self, start: datetime, end: datetime) -> RoutingCounts:
         lo, hi = epoch_us(start), epoch_us(end)
         records = [record for line in self.events if line is not None for record in line]
-        timed = [(i, kind, p) for i, kind, p in records if i is not None and kind != BAD]
-        instants = [i for i, _, _ in timed]
+        timed = [(i, kind, p, key) for i, kind, p, key in records if i is not None and kind != BAD]
+        instants = [i for i, *_ in timed]
         # out of order: earlier than the latest instant before it
         latest = accumulate(instants, max)  # one longer than instants[1:]
         out_of_order = sum(i < last for i, last in zip(instants[1:], latest, strict=False))
-        routed = [(kind, percent) for i, kind, percent in timed if kind != OTHER and lo <= i < hi]
+        counted = [(key, kind, p) for i, kind, p, key in timed if kind != OTHER and lo <= i < hi]
+        first_of_each = {key: (kind, p) for key, kind, p in reversed(counted)}  # the first wins
+        routed = list(first_of_each.values())
         unparsed = self.judged_unparsed + self.events.count(None)
-        unparsed += sum(kind == BAD or (i is None and kind != OTHER) for i, kind, _ in records)
+        unparsed += sum(kind == BAD or (i is None and kind != OTHER) for i, kind, *_ in records)
         span = self.tail + instants
         percents = Counter(percent for _, percent in routed if percent is not None)
         return RoutingCounts(
@@ -97,6 +107,7 @@ class Reference:
             unparsed=unparsed,
             out_of_order=out_of_order,
             path=self.path,
+            duplicates=len(counted) - len(routed),
         )
 
 
@@ -136,9 +147,12 @@ def dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+REQUESTS = itertools.count(1)
+
+
 def pino(t_ms: int, endpoint: object = "/process-full-v2", percent: object = 10, **kw: Any) -> dict:
     line: dict[str, Any] = {"level": 30, "time": t_ms, "pid": 1, "hostname": "router-7f9c"}
-    line["correlationId"] = "0b6f2c1e-8d4a-4f7e-9c55-3e1a2b4c5d6e"
+    line["correlationId"] = str(uuid.UUID(int=next(REQUESTS), version=4))  # one per request
     line["msg"] = ROUTING
     if endpoint is not None:
         line["endpoint"] = endpoint
@@ -244,6 +258,8 @@ def render(kind: str, t_ms: int, endpoint: object, percent: object, cut: float) 
         return " \t "
     if kind == "garbage":
         return "hello world"
+    if kind == "binary":  # control characters: unparsed wherever it is
+        return "\x00\x13\u00ff routed to v2 \x07" if t_ms % 2 else "{\x01\x02}"
     raise AssertionError(kind)
 
 
@@ -279,6 +295,7 @@ KINDS = [
     "blank",
     "whitespace",
     "garbage",
+    "binary",
 ]
 COMMON = ["routing", "routing", "routing", "routing_msg_last", "other", "health", "runbook"]
 
@@ -509,16 +526,30 @@ def test_router_lines_are_read_by_the_pattern(tmp_path: Path) -> None:
     path = tmp_path / "r.log"
     ordered_file(path, 3000, rng, jitter_s=0)
     calls = Counter[bool]()
-    real = LineParser.records
+    real, real_instants = LineParser.records, LineParser.instants
+    timed: list[bytes] = []
 
     def spy(self: LineParser, raw: bytes, *, routing: bool) -> Any:
         calls[routing] += 1
         return real(self, raw, routing=routing)
 
-    with mock.patch.object(LineParser, "records", spy):
+    def instants_spy(self: LineParser, raw: bytes) -> list[int]:
+        timed.append(raw)
+        return real_instants(self, raw)
+
+    with (
+        mock.patch.object(LineParser, "records", spy),
+        mock.patch.object(LineParser, "instants", instants_spy),
+    ):
         got = count_routing(path, T0, T0 + timedelta(hours=2), margin=None)
     assert got.v1 + got.v2 == 2250
-    assert calls == {True: 1, False: 1}  # the first line (the head) and the last (the tail)
+    assert calls == {True: 1}  # the first line (the head), read as a routing record
+    # Instants alone, for the head, the tail (its last line and the empty piece after it) and
+    # coverage: the first and last lines of the one block, 50 minutes apart, and the lines
+    # halving the stretches between until none is longer than the resolution (20 minutes):
+    # three more. Eight lines of 3000.
+    assert DEFAULT_RESOLUTION == timedelta(minutes=20)
+    assert len(timed) <= 8, [t[:40] for t in timed]
 
 
 # --- a large file -----------------------------------------------------------------------------

@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from cutover.scenarios.artifacts import ScenarioFiles, export_span, write_artifacts
+from cutover.scenarios.artifacts import (
+    RLM_HEALTH_EVERY,
+    ScenarioFiles,
+    export_span,
+    write_artifacts,
+)
 from cutover.scenarios.generate import RoutedRequest, import_rows, routed_requests
 from cutover.scenarios.model import Scenario, load_scenario
 from cutover.sources.metrics import read_metrics_csv
@@ -210,7 +215,7 @@ def test_rlm_log_events_failures_and_health(tmp_path: Path) -> None:
     assert text.count("status=failed error=Pipeline failed: ValueError") == rlm.errors - 2
 
     health = text.count("INFO GET /health 200")
-    assert health == (end - start) // timedelta(minutes=10)
+    assert health == (end - start) // RLM_HEALTH_EVERY
     assert rlm.unparsed == 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import log_reading
 from cutover import gate
 from cutover.criteria.complaints import complaints
 from cutover.criteria.durations import duration, duration_every, duration_vs_stage1
@@ -35,6 +36,7 @@ from cutover.measure.stage import (
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.profile import Profile
 from cutover.sources.imports import Durations, ErrorPattern, HourCount, StuckImport, SuccessCounts
+from cutover.sources.logs.continuity import Continuity
 from cutover.sources.metrics import MetricPoint, MetricSeries
 from cutover.sources.rlm_logs import RlmLogCounts
 from cutover.sources.router_logs import RoutingCounts
@@ -420,7 +422,13 @@ def split(
     v1: int, v2: int, seen: dict[int, int] | None = None, first: datetime = T0
 ) -> RoutingSplit:
     counts = RoutingCounts(
-        v1, v2, seen or {10: v1 + v2}, first_seen=first, last_seen=DAY.end, path="router.log"
+        v1,
+        v2,
+        seen or {10: v1 + v2},
+        first_seen=first,
+        last_seen=DAY.end,
+        path="router.log",
+        coverage=log_reading.seen(T0, DAY.end, first=first),
     )
     return RoutingSplit(DAY, 10, counts)
 
@@ -448,28 +456,48 @@ def test_routing_split_wrong_percent_seen_fails() -> None:
 def test_routing_split_log_gap_is_inconclusive() -> None:
     r = routing_split(split(900, 100, first=T0 + timedelta(hours=6)), CTX)
     assert r.outcome is UNDECIDED
-    assert "covers" in r.reason
+    assert "the router log has 1 gap" in r.reason
+    assert f"{iso(T0)}..{iso(T0 + timedelta(hours=6))} (6.0 h without a line)" in r.reason
 
 
 # -- RLM stability ------------------------------------------------------------------------------
 
 
-def metrics(values: list[float], cpu: list[float] | None = None) -> MetricSeries:
-    step = (DAY.end - T0) / len(values)
+def metrics(
+    values: list[float], cpu: list[float] | None = None, window: Window = DAY
+) -> MetricSeries:
+    """`values` spread evenly over the window, each held for its share of it in points five
+    minutes apart (the cadence of a seeded export)."""
+    assert window.start is not None
+    step = (window.end - window.start) / len(values)
+    every = timedelta(minutes=5)
     points = tuple(
-        MetricPoint(T0 + i * step, v, None if cpu is None else cpu[i]) for i, v in enumerate(values)
+        MetricPoint(window.start + i * step + k * every, v, None if cpu is None else cpu[i])
+        for i, v in enumerate(values)
+        for k in range(step // every)
     )
-    return MetricSeries(points, first_seen=T0, last_seen=DAY.end, path="metrics.csv")
+    return MetricSeries(points, first_seen=window.start, last_seen=window.end, path="metrics.csv")
 
 
 def logs(first: datetime = T0, oom_kills: int = 0, crashes: int = 0) -> RlmLogCounts:
     return RlmLogCounts(
-        oom_kills=oom_kills, crashes=crashes, first_seen=first, last_seen=DAY.end, path="rlm.log"
+        oom_kills=oom_kills,
+        crashes=crashes,
+        first_seen=first,
+        last_seen=DAY.end,
+        path="rlm.log",
+        coverage=log_reading.seen(T0, DAY.end, first=first),
     )
 
 
 NOISE = np.random.default_rng(7).normal(0, 15, 48)
 FLAT = [float(500 + n) for n in NOISE]
+
+
+def logs_of(window: Window) -> RlmLogCounts:
+    """An RLM log that covers `window` and shows nothing."""
+    assert window.start is not None
+    return RlmLogCounts(path="rlm.log", coverage=log_reading.seen(window.start, window.end))
 
 
 def stability(log: RlmLogCounts, series: MetricSeries, check_cpu: bool = False) -> RlmStability:
@@ -491,13 +519,13 @@ def test_rlm_stability_uncovered_log_is_inconclusive() -> None:
     partial = logs(first=T0 + timedelta(hours=6))
     r = rlm_stability(stability(partial, metrics(FLAT)), CTX)
     assert r.outcome is UNDECIDED
-    assert "the RLM log covers" in r.reason
+    assert "the RLM log has 1 gap" in r.reason and iso(T0 + timedelta(hours=6)) in r.reason
 
 
 def test_rlm_stability_flat_noisy_memory_passes() -> None:
     r = rlm_stability(stability(logs(), metrics(FLAT)), CTX)
     assert r.outcome is PASS
-    assert r.sample_size == 48
+    assert r.sample_size == 48 * 6  # 48 values, each held 30 minutes in points 5 minutes apart
 
 
 def test_rlm_stability_leak_fails() -> None:
@@ -523,7 +551,9 @@ def test_rlm_stability_rising_cpu_fails_when_checked() -> None:
 
 
 def test_rlm_stability_too_few_points_is_inconclusive() -> None:
-    r = rlm_stability(stability(logs(), metrics(FLAT[:5])), CTX)
+    hours = Window(T0, T0 + timedelta(hours=5))
+    short = RlmStability(hours, logs_of(hours), metrics(FLAT[:5], window=hours), False)
+    r = rlm_stability(short, CTX)
     assert r.outcome is UNDECIDED
     assert f"below {PROFILE.min_trend_points}" in r.reason
 
@@ -540,6 +570,7 @@ def v1(
         first_seen=first,
         last_seen=window.end,
         path="rlm.log",
+        coverage=log_reading.seen(T0, window.end, first=first),
     )
     return V1Traffic(window, counts, timedelta(hours=24))
 
@@ -559,6 +590,9 @@ def test_v1_traffic_coverage_gap_is_inconclusive() -> None:
     r = v1_traffic(v1(first=T0 + timedelta(hours=2)), CTX)
     assert r.outcome is UNDECIDED
     assert "prove nothing" in r.reason
+    assert r.details["coverage"]["rlm_log"]["gaps"] == [
+        [iso(T0), iso(T0 + timedelta(hours=2)), "no line"]
+    ]
 
 
 def test_v1_traffic_short_window_is_inconclusive() -> None:
@@ -641,3 +675,54 @@ def test_success_rate_evidence_says_which_checkpoints_were_reconstructed() -> No
     )
     marks = [(c["label"], c["origin"], c["reconstructed"]) for c in r.details["checkpoints"]]
     assert marks == [("+1h", "ledger", False), ("+6h", "ledger", True), ("+24h", "ledger", False)]
+
+
+# -- coverage: a gap is never a pass ------------------------------------------------------------
+
+
+def test_routing_split_over_a_gap_is_inconclusive_and_says_what_was_covered() -> None:
+    gap = (T0 + timedelta(hours=10), T0 + timedelta(hours=11))
+    counts = dataclasses.replace(
+        split(900, 100).counts,
+        coverage=Continuity(T0, DAY.end, timedelta(minutes=20), ((T0, gap[0]), (gap[1], DAY.end))),
+    )
+    r = routing_split(RoutingSplit(DAY, 10, counts), CTX)
+    assert r.outcome is UNDECIDED
+    assert "the split over the covered part proves nothing" in r.reason
+    covered = r.details["coverage"]["router_log"]["covered"]
+    assert covered == [[iso(T0), iso(gap[0])], [iso(gap[1]), iso(DAY.end)]]
+
+
+def test_another_percent_seen_fails_even_over_a_gap() -> None:
+    partial = split(900, 100, {10: 990, 0: 10}, first=T0 + timedelta(hours=6))
+    assert routing_split(partial, CTX).outcome is FAIL
+
+
+def test_v1_calls_seen_fail_even_over_a_gap() -> None:
+    assert v1_traffic(v1(3, first=T0 + timedelta(hours=2)), CTX).outcome is FAIL
+
+
+def test_rlm_stability_names_a_gap_in_a_metric_series() -> None:
+    series = metrics(FLAT)
+    lost = (T0 + timedelta(hours=8), T0 + timedelta(hours=11))
+    kept = tuple(p for p in series.points if not lost[0] <= p.timestamp < lost[1])
+    r = rlm_stability(stability(logs(), dataclasses.replace(series, points=kept)), CTX)
+    assert r.outcome is UNDECIDED
+    assert "the metric series has 1 gap" in r.reason
+    assert r.details["coverage"]["metrics"]["gap_count"] == 1
+
+
+def test_rlm_stability_names_a_gap_in_one_instance_of_several() -> None:
+    """Two instances together cover the window; one of them lost three hours: its trend
+    cannot be told across them."""
+    series = metrics(FLAT)
+    lost = (T0 + timedelta(hours=8), T0 + timedelta(hours=11))
+    two = tuple(dataclasses.replace(p, instance="srv-a") for p in series.points) + tuple(
+        dataclasses.replace(p, instance="srv-b")
+        for p in series.points
+        if not lost[0] <= p.timestamp < lost[1]
+    )
+    r = rlm_stability(stability(logs(), dataclasses.replace(series, points=two)), CTX)
+    assert r.outcome is UNDECIDED
+    assert r.reason.startswith("no trend can be told across a gap in a metric series: srv-b")
+    assert iso(lost[0] - timedelta(minutes=5)) in r.reason

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from cutover.criteria.coverage import coverage_gap
+from cutover.criteria.coverage import coverage_details, rlm_log_coverage
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.rollback import (
@@ -154,8 +154,8 @@ def slow_imports(h: SlowHistory, ctx: Context) -> Result:
 
 @trigger("rlm_crash", "RLM logs + GET /health", "Critical", "Now")
 def rlm_crash(r: RlmCrashSignals, ctx: Context) -> Result:
-    slack = timedelta(minutes=ctx.profile.log_coverage_slack_minutes)
     logs, health = r.logs, r.health
+    cover = rlm_log_coverage(logs, r.window, ctx.profile)
     problems = []
     if logs.oom_kills or logs.crashes:
         problems.append(f"{logs.oom_kills} OOM and {logs.crashes} crash lines in the RLM log")
@@ -172,12 +172,14 @@ def rlm_crash(r: RlmCrashSignals, ctx: Context) -> Result:
         f"{health.status_code if health else 'unread'}",
         threshold="no OOM or crash, /health 200",
         window=r.window,
+        details={
+            "coverage": coverage_details((("rlm_log", cover),), ctx.profile.integrity_max_listed)
+        },
     )
     if problems:
         return result(FAIL, "; ".join(problems), **fields)
-    gap = coverage_gap(logs.first_seen, logs.last_seen, r.window, slack, "the RLM log")
-    if gap or health is None:
-        missing = (gap, r.health_error and f"/health: {r.health_error}")
+    if not cover.complete or health is None:
+        missing = (cover.gaps_reason(), r.health_error and f"/health: {r.health_error}")
         return result(UNDECIDED, "; ".join(x for x in missing if x), **fields)
     return result(PASS, "no OOM or crash; healthy", **fields)
 

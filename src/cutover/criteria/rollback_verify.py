@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from cutover.criteria.coverage import coverage_gap
+from cutover.criteria.coverage import coverage_details, router_log_coverage
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.rollback import InFlightAfterRollback, RoutingAfterRollback
@@ -17,14 +17,20 @@ from cutover.timeutil import iso
 
 @criterion("rollback_verify.routing_all_v1", on_fail=Action.ROLLBACK, source="router logs")
 def routing_all_v1(r: RoutingAfterRollback, ctx: Context) -> Result:
-    slack = timedelta(minutes=ctx.profile.log_coverage_slack_minutes)
     counts = r.counts
+    cover = router_log_coverage(counts, r.window, ctx.profile)
     fields: dict[str, Any] = dict(
         measured=f"{counts.v2} v2 of {counts.v1 + counts.v2} routed requests",
         threshold="no request routed to v2 after the rollback",
         window=r.window,
         sample_size=counts.v1 + counts.v2,
         source=counts.path,
+        details={
+            "duplicates": counts.duplicates,
+            "coverage": coverage_details(
+                (("router_log", cover),), ctx.profile.integrity_max_listed
+            ),
+        },
     )
     if counts.v2:
         return result(
@@ -33,9 +39,8 @@ def routing_all_v1(r: RoutingAfterRollback, ctx: Context) -> Result:
             f"{iso(r.window.start)}: the rollback did not take",
             **fields,
         )
-    gap = coverage_gap(counts.first_seen, counts.last_seen, r.window, slack, "the router log")
-    if gap:
-        return result(UNDECIDED, gap, **fields)
+    if not cover.complete:
+        return result(UNDECIDED, f"{cover.gaps_reason()}: zero v2 there proves nothing", **fields)
     test = split_test(
         counts.v1,
         counts.v2,

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from cutover.criteria.coverage import coverage_gap
+from cutover.criteria.coverage import (
+    coverage_details,
+    metrics_coverage,
+    rlm_log_coverage,
+    series_gaps,
+)
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.logs import RlmStability
@@ -32,7 +37,6 @@ def hourly_means(points: Sequence[MetricPoint]) -> list[tuple[float, float | Non
 
 def rlm_stability(r: RlmStability, ctx: Context) -> Result:
     profile = ctx.profile
-    slack = timedelta(minutes=profile.log_coverage_slack_minutes)
     threshold = (
         f"no OOM or crash; no significant upward memory trend growing > "
         f"{profile.memory_growth_max_pct:g}% over the window"
@@ -43,19 +47,28 @@ def rlm_stability(r: RlmStability, ctx: Context) -> Result:
         f"{logs.oom_kills} OOM, {logs.crashes} crashes, "
         f"{logs.processors_unavailable} processors unavailable"
     )
-    common = dict(threshold=threshold, window=r.window, source=f"{logs.path}; {r.metrics.path}")
+    log_cover = rlm_log_coverage(logs, r.window, profile)
+    metrics_cover = metrics_coverage(r.metrics, r.window, profile)
+    details = {
+        "coverage": coverage_details(
+            (("rlm_log", log_cover), ("metrics", metrics_cover)), profile.integrity_max_listed
+        )
+    }
+    common = dict(
+        threshold=threshold,
+        window=r.window,
+        source=f"{logs.path}; {r.metrics.path}",
+        details=details,
+    )
     if logs.oom_kills or logs.crashes or logs.processors_unavailable:
         return result(FAIL, f"RLM logs show {measured}", measured=measured, **common)
-    gaps = [
-        g
-        for g in (
-            coverage_gap(logs.first_seen, logs.last_seen, r.window, slack, "the RLM log"),
-            coverage_gap(r.metrics.first_seen, r.metrics.last_seen, r.window, slack, "the metrics"),
-        )
-        if g
-    ]
+    gaps = [c.gaps_reason() for c in (log_cover, metrics_cover) if not c.complete]
     if gaps:
         return result(UNDECIDED, "; ".join(gaps), measured=measured, **common)
+    broken = _broken_series(r, profile)
+    if broken:
+        reason = "no trend can be told across a gap in a metric series: " + "; ".join(broken)
+        return result(UNDECIDED, reason, measured=measured, **common)
     trends, rising, short = _trends(r, profile)
     measured += "; " + ", ".join(trends)
     if rising:
@@ -71,6 +84,18 @@ def rlm_stability(r: RlmStability, ctx: Context) -> Result:
         sample_size=len(r.metrics.points),
         **common,
     )
+
+
+def _broken_series(r: RlmStability, profile: Profile) -> list[str]:
+    """Per instance, the first gap in its series (a trend is read per instance)."""
+    tolerance = timedelta(minutes=profile.metrics_gap_minutes)
+    broken = []
+    for instance, points in sorted(series_by_instance(r.metrics).items()):
+        gaps = series_gaps([p.timestamp for p in points], tolerance)
+        if gaps:
+            more = f" and {len(gaps) - 1} more" if len(gaps) > 1 else ""
+            broken.append(f"{instance or 'series'} has no point in {gaps[0].describe()}{more}")
+    return broken
 
 
 def _trends(r: RlmStability, profile: Profile) -> tuple[list[str], list[str], list[str]]:

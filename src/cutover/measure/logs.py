@@ -25,7 +25,7 @@ def rlm_stability(inputs: Inputs, criterion: str) -> RlmStability:
     window = window_of(inputs, criterion)
     start = window.start or window.end
     exports = inputs.exports()
-    logs = exports.scan_rlm_log(start, window.end)
+    logs = exports.scan_rlm_log(start, window.end, resolution=rlm_log_gap(inputs))
     metrics = exports.read_metrics(start, window.end)
     check_cpu = inputs.plan(criterion).number >= inputs.profile.cpu_trend_from_stage
     return RlmStability(window, logs, metrics, check_cpu=check_cpu)
@@ -40,7 +40,8 @@ class RoutingSplit:
 
 def routing_split(inputs: Inputs, criterion: str) -> RoutingSplit:
     window = window_of(inputs, criterion)
-    counts = inputs.exports().count_routing(window.start or window.end, window.end)
+    start = window.start or window.end
+    counts = inputs.exports().count_routing(start, window.end, resolution=router_log_gap(inputs))
     return RoutingSplit(window, inputs.plan(criterion).percent, counts)
 
 
@@ -63,5 +64,15 @@ def v1_traffic(inputs: Inputs, criterion: str) -> V1Traffic:
     window = window_of(inputs, criterion)
     span = v1_quiet_span(inputs, criterion)
     start = max(window.start or window.end, window.end - span)
-    logs = inputs.exports().scan_rlm_log(start, window.end)
+    logs = inputs.exports().scan_rlm_log(start, window.end, resolution=rlm_log_gap(inputs))
     return V1Traffic(Window(start, window.end), logs, span)
+
+
+def rlm_log_gap(inputs: Inputs) -> timedelta:
+    """The longest silence the RLM log may have and still cover a window (the profile's)."""
+    return timedelta(minutes=inputs.profile.rlm_log_gap_minutes)
+
+
+def router_log_gap(inputs: Inputs) -> timedelta:
+    """The longest silence the router log may have and still cover a window (the profile's)."""
+    return timedelta(minutes=inputs.profile.router_log_gap_minutes)

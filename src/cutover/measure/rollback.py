@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from cutover.errors import SourceUnavailable
 from cutover.ledger.view import LedgerView
 from cutover.measure.inputs import Inputs
+from cutover.measure.logs import rlm_log_gap, router_log_gap
 from cutover.measure.stage import Attested
 from cutover.outcome import Window
 from cutover.sources import imports
@@ -67,7 +68,9 @@ class RlmCrashSignals:
 def rlm_crash_signals(inputs: Inputs, criterion: str) -> RlmCrashSignals:
     profile, as_of = inputs.profile, inputs.as_of
     window = Window(as_of - timedelta(minutes=profile.rollback_log_window_minutes), as_of)
-    logs = inputs.exports().scan_rlm_log(window.start or as_of, as_of)
+    logs = inputs.exports().scan_rlm_log(
+        window.start or as_of, as_of, resolution=rlm_log_gap(inputs)
+    )
     health: HealthProbe | None = None
     error = "CUTOVER_RLM_URL / --rlm-url is not set"
     rlm_url = inputs.rlm().url
@@ -132,7 +135,7 @@ class RoutingAfterRollback:
 def routing_after_rollback(inputs: Inputs, criterion: str) -> RoutingAfterRollback:
     view = inputs.ledger()
     at, _ = rollback_at(view)
-    counts = inputs.exports().count_routing(at, view.as_of)
+    counts = inputs.exports().count_routing(at, view.as_of, resolution=router_log_gap(inputs))
     return RoutingAfterRollback(Window(at, view.as_of), counts)
 
 

@@ -4,7 +4,7 @@ measurements that need one (None: not configured, and those criteria say so)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from cutover.errors import SourceUnavailable
@@ -23,17 +23,24 @@ class Exports:
     router_log_date: date | None = None  # for `vercel logs` text exports (no year, no zone)
     router_log_tz: tzinfo | None = None
 
-    def count_routing(self, start: datetime, end: datetime) -> RoutingCounts:
+    def count_routing(
+        self, start: datetime, end: datetime, *, resolution: timedelta
+    ) -> RoutingCounts:
+        """`resolution`: the longest silence coverage bridges (the profile's tolerance)."""
         return count_routing(
             self.need("router_logs"),
             start,
             end,
             text_date=self.router_log_date,
             text_tz=self.router_log_tz,
+            resolution=resolution,
         )
 
-    def scan_rlm_log(self, start: datetime, end: datetime) -> RlmLogCounts:
-        return scan_rlm_log(self.need("rlm_logs"), start, end)
+    def scan_rlm_log(
+        self, start: datetime, end: datetime, *, resolution: timedelta
+    ) -> RlmLogCounts:
+        """`resolution`: the longest silence coverage bridges (the profile's tolerance)."""
+        return scan_rlm_log(self.need("rlm_logs"), start, end, resolution=resolution)
 
     def read_metrics(self, start: datetime, end: datetime) -> MetricSeries:
         return read_metrics_csv(self.need("rlm_metrics"), start, end)

@@ -5,10 +5,12 @@ optionally ``cpu_percent`` and ``instance``; other columns are ignored, header n
 without regard to case or surrounding spaces. Blank rows are skipped; an empty ``cpu_percent`` or
 ``instance`` cell reads as None.
 
-Points inside [window_start, window_end) are returned sorted by time (then instance);
-``first_seen`` / ``last_seen`` span every row of the file; ``instances`` names the instances of
-the returned points. Input that cannot be read as that raises ConfigError naming the file, the
-line and what was expected; a file that cannot be opened raises SourceUnavailable.
+Points inside [window_start, window_end) are returned sorted by time (then instance), each
+once: a row that repeats an earlier one (same timestamp, instance and values: exports that
+overlap) is left out and counted in ``duplicates``; ``first_seen`` / ``last_seen`` span every row
+of the file; ``instances`` names the instances of the returned points. Input that cannot be read
+as that raises ConfigError naming the file, the line and what was expected; a file that cannot
+be opened raises SourceUnavailable.
 
 This module reads and never decides: criteria judge the series.
 """
@@ -45,6 +47,7 @@ class MetricSeries:
     last_seen: datetime | None = None
     instances: tuple[str, ...] = ()
     path: str = ""
+    duplicates: int = 0  # rows in the window left out: the same as an earlier one
 
 
 def read_metrics_csv(path: Path, window_start: datetime, window_end: datetime) -> MetricSeries:
@@ -52,7 +55,8 @@ def read_metrics_csv(path: Path, window_start: datetime, window_end: datetime) -
     lo = as_utc(window_start)
     hi = as_utc(window_end)
     where = str(path)
-    points: list[MetricPoint] = []
+    points: set[MetricPoint] = set()
+    rows = 0  # rows in the window
     first: datetime | None = None
     last: datetime | None = None
     try:
@@ -72,7 +76,8 @@ def read_metrics_csv(path: Path, window_start: datetime, window_end: datetime) -
                 if last is None or point.timestamp > last:
                     last = point.timestamp
                 if lo <= point.timestamp < hi:
-                    points.append(point)
+                    points.add(point)
+                    rows += 1
     except OSError as exc:
         raise SourceUnavailable(
             f"rlm metrics {path}", f"cannot read: {exc.strerror or exc}"
@@ -84,11 +89,21 @@ def read_metrics_csv(path: Path, window_start: datetime, window_end: datetime) -
             f"{where}: no header row; expected a CSV header with "
             "timestamp and memory_mb (optionally cpu_percent, instance)"
         )
-    points.sort(key=lambda p: (p.timestamp, p.instance or ""))
+    ordered = sorted(points, key=_order)
     instances = tuple(sorted({p.instance for p in points if p.instance is not None}))
     return MetricSeries(
-        points=tuple(points), first_seen=first, last_seen=last, instances=instances, path=where
+        points=tuple(ordered),
+        first_seen=first,
+        last_seen=last,
+        instances=instances,
+        path=where,
+        duplicates=rows - len(points),
     )
+
+
+def _order(point: MetricPoint) -> tuple[datetime, str, float, float]:
+    cpu = -1.0 if point.cpu_percent is None else point.cpu_percent
+    return point.timestamp, point.instance or "", point.memory_mb, cpu
 
 
 def series_by_instance(series: MetricSeries) -> dict[str, list[MetricPoint]]:

@@ -12,12 +12,22 @@ Forms read, mixed in one file (see DESIGN.md "Input files"):
   object's JSON text is matched against the patterns.
 
 A text line without a leading timestamp (a traceback line, a wrapped message) continues the
-entry before it and takes its instant; before any timestamped entry it is unparsed. Instants are
+entry before it and takes its instant; before any timestamped entry, or when it holds binary data
+(control characters, bytes that are not UTF-8), it is unparsed. Instants are
 read by ``cutover.timeutil`` (epoch numbers are milliseconds, below 1e11 seconds); an instant
 outside the years 1-9999 counts as none.
 
 Counts cover entries whose instant lies in [window_start, window_end). An entry can match
 several counters: an OOM line that says ``Instance failed`` is both an OOM kill and a crash.
+Duplicates are counted once (``duplicates`` says how many were left out): an entry is the same
+as an earlier one when both are Render log objects (or events) with the same ``id``, instant and
+message, or else when both are the same line (a continuation line: at the same instant; a JSON
+line's entry: at the same place in it).
+
+Coverage (``coverage``, see ``sources.logs.continuity``): the instants of the timestamped
+entries in the window (continuation lines extend nothing), chained at ``resolution``, and the
+lines read per slot of the window with those that could not be read (broken JSON, binary data),
+each at the instant of the entry before it.
 
 Reading: the file is read in binary blocks; memory does not grow with its size. Logs are
 written in time order, nearly: when ``margin`` is set (default ``OUT_OF_ORDER_MARGIN``, 30
@@ -32,7 +42,8 @@ out of order by more than ``margin``. So:
   ``logs``): the whole file when it is small, not in order, or read with ``margin=None``, else
   its start up to the first timestamp and the part the window needs (lines that continue an
   entry from before that part are skipped); ``unparsed`` counts the entries read that could not
-  be read (broken JSON, no instant).
+  be read (broken JSON, no instant, binary data);
+* ``coverage`` is the same whether or not the file is sought in: it looks at the window only.
 
 This module reads and never decides: criteria judge the counts.
 """
@@ -40,18 +51,40 @@ This module reads and never decides: criteria judge the counts.
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from cutover.profile import Profile
 from cutover.sources.logs.blocks import read_blocks, read_head
+from cutover.sources.logs.continuity import Continuity, Tracker
+from cutover.sources.logs.identity import Identities
 from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
 from cutover.sources.logs.tally import Span
-from cutover.timeutil import epoch_us, instant_us, leading_stamp_us
+from cutover.sources.rlm_entries import (
+    instants_of,
+    json_entries,
+    leading_instant,
+    line_instants,
+    parse_leading_instant,
+)
+from cutover.timeutil import epoch_us, leading_stamp_us
+
+__all__ = [
+    "CRASH_PATTERNS",
+    "DEPRECATED_CALL",
+    "OOM_PATTERNS",
+    "OUT_OF_ORDER_MARGIN",
+    "PROCESSORS_UNAVAILABLE_TEXT",
+    "RlmLogCounts",
+    "count_lines",
+    "leading_instant",
+    "scan_rlm_log",
+]
 
 DEPRECATED_CALL = "[DEPRECATED] /process-full called"
 # Memory exhaustion: the container runtime's word (runbook), Render's event detail, and the text
@@ -84,18 +117,21 @@ _RARE = tuple(
 _PROCESSORS_FALSE = re.compile(r"""processors_available\\?["']?\s*[:=]\s*false""", re.IGNORECASE)
 _ERROR_TOKEN = re.compile(r"\bERROR\b")
 _DEPRECATED_USER = re.compile(r"called by user\s+([^\s,;]+)")
-_LEADING_INSTANT = re.compile(
-    r"^\s*\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
-    r"(?:\s?(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)(?=[\s\]|]|$)"
-)
+# A text line without an instant holding binary data (control characters other than tab, CR and
+# escape, or bytes that are not UTF-8) is unreadable, not the continuation of an entry.
+_BINARY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 CHUNK = 1 << 18  # bytes read at a time (a module constant: tests make it small)
-_ERROR_LEVELS = frozenset({"error", "err"})
-_DECODER = json.JSONDecoder()
+# What a counted entry counts as (bits of its code).
+_DEPRECATED, _ERROR, _OOM_KILL, _CRASH_LINE, _PROCESSORS = 1, 2, 4, 8, 16
+# The longest silence coverage bridges when a caller names none: the profile's default (the gates
+# pass the profile in use).
+DEFAULT_RESOLUTION = timedelta(minutes=Profile().rlm_log_gap_minutes)
 
 
 @dataclass(frozen=True, slots=True)
 class RlmLogCounts:
-    """Pattern counts over [window_start, window_end) and the span the file covers."""
+    """Pattern counts over [window_start, window_end), each entry's identity once, the span the
+    file covers and what it covers of the window."""
 
     deprecated_calls: int = 0
     errors: int = 0
@@ -108,59 +144,74 @@ class RlmLogCounts:
     lines: int = 0
     unparsed: int = 0
     path: str = ""
+    duplicates: int = 0  # counted entries left out: another with the same identity came first
+    coverage: Continuity = field(default_factory=Continuity)
 
 
 @dataclass(slots=True, kw_only=True)
 class _Tally(Span):
-    """Counts in [lo, hi) (epoch microseconds) and the span."""
+    """Counts in [lo, hi) (epoch microseconds), by identity, and the span."""
 
     lo: int
     hi: int
-    deprecated_calls: int = 0
-    errors: int = 0
-    oom_kills: int = 0
-    crashes: int = 0
-    processors_unavailable: int = 0
+    coverage: Tracker
+    counted: Identities = field(default_factory=Identities)
     deprecated_users: set[str] = field(default_factory=set)
     lines: int = 0
     unparsed: int = 0
 
-    def entry(self, instant: int, message: str, level_error: bool, rare: bool = True) -> None:
+    def entry(
+        self,
+        instant: int,
+        message: str,
+        level_error: bool,
+        rare: bool,
+        identity: tuple[object, ...],
+    ) -> None:
         """`rare`: whether the message may hold an OOM, crash or processor pattern (False when
-        the block it was read from holds none of them)."""
+        the block it was read from holds none of them); `identity`: what tells the entry from
+        a duplicate (hashed only when the entry counts)."""
         self.widen(instant, instant)
         if not self.lo <= instant < self.hi:
             return
-        deprecated = DEPRECATED_CALL in message
-        if deprecated:
-            self.deprecated_calls += 1
+        code = 0
+        if DEPRECATED_CALL in message:
+            code = _DEPRECATED
             user = _DEPRECATED_USER.search(message)
             if user is not None:
                 self.deprecated_users.add(user.group(1).rstrip(".:\"'"))
         elif level_error or _ERROR_TOKEN.search(message) is not None:
-            self.errors += 1
-        if not rare:
-            return
-        if _OOM.search(message) is not None:
-            self.oom_kills += 1
-        if _CRASH.search(message) is not None:
-            self.crashes += 1
-        if PROCESSORS_UNAVAILABLE_TEXT in message or _PROCESSORS_FALSE.search(message):
-            self.processors_unavailable += 1
+            code = _ERROR
+        if rare:
+            if _OOM.search(message) is not None:
+                code |= _OOM_KILL
+            if _CRASH.search(message) is not None:
+                code |= _CRASH_LINE
+            if PROCESSORS_UNAVAILABLE_TEXT in message or _PROCESSORS_FALSE.search(message):
+                code |= _PROCESSORS
+        if code:
+            self.counted.add(hash(identity), code)
 
     def counts(self, path: str) -> RlmLogCounts:
+        codes, duplicates = self.counted.first()
+
+        def having(bit: int) -> int:
+            return int(np.count_nonzero(codes & bit))
+
         return RlmLogCounts(
-            deprecated_calls=self.deprecated_calls,
-            errors=self.errors,
-            oom_kills=self.oom_kills,
-            crashes=self.crashes,
-            processors_unavailable=self.processors_unavailable,
+            deprecated_calls=having(_DEPRECATED),
+            errors=having(_ERROR),
+            oom_kills=having(_OOM_KILL),
+            crashes=having(_CRASH_LINE),
+            processors_unavailable=having(_PROCESSORS),
             deprecated_users=frozenset(self.deprecated_users),
             first_seen=self.first_seen,
             last_seen=self.last_seen,
             lines=self.lines,
             unparsed=self.unparsed,
             path=path,
+            duplicates=duplicates,
+            coverage=self.coverage.result(),
         )
 
 
@@ -170,43 +221,66 @@ def scan_rlm_log(
     window_end: datetime,
     *,
     margin: timedelta | None = OUT_OF_ORDER_MARGIN,
+    resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> RlmLogCounts:
-    """Count deprecated v1 calls, errors, OOM kills, crashes and processor failures in a window.
+    """Count deprecated v1 calls, errors, OOM kills, crashes and processor failures in a window,
+    each entry's identity once, and what the file covers of it at `resolution` (the longest
+    silence bridged: see ``sources.logs.continuity``).
 
     `margin` is how far out of time order entries may be for seeking to stay exact (see the
     module notes); None reads every line.
 
-    Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin.
+    Raises SourceUnavailable when the file cannot be read, ValueError for a negative margin or
+    a resolution that is not positive.
     """
-    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
+    tally = _tally(window_start, window_end, resolution)
     window = (tally.lo, tally.hi)
-    tail = read_window(path, f"rlm logs {path}", window, margin, _instants_of, _Reader(tally))
+    reader = _Reader(tally)
+    tail = read_window(path, f"rlm logs {path}", window, margin, instants_of, reader)
+    reader.flush()
     if tail is not None:
         tally.widen(*tail)
     return tally.counts(str(path))
 
 
 def count_lines(
-    lines: Iterable[str], window_start: datetime, window_end: datetime, *, path: str = ""
+    lines: Iterable[str],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    path: str = "",
+    resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> RlmLogCounts:
     """The counts of `lines` (each one physical line) read one at a time, as `scan_rlm_log`
     reads every line of a file (``margin=None``) without reading blocks: its reference."""
-    tally = _Tally(lo=epoch_us(window_start), hi=epoch_us(window_end))
+    tally = _tally(window_start, window_end, resolution)
     reader = _Reader(tally)
     for line in lines:
         reader.line(line.strip())
+    reader.flush()
     return tally.counts(path)
 
 
-class _Reader:
-    """Feeds lines to a tally; a line without an instant continues the entry before it."""
+def _tally(window_start: datetime, window_end: datetime, resolution: timedelta) -> _Tally:
+    lo, hi = epoch_us(window_start), epoch_us(window_end)
+    tracker = Tracker(lo, hi, resolution // timedelta(microseconds=1))
+    return _Tally(lo=lo, hi=hi, coverage=tracker)
 
-    __slots__ = ("_tally", "_previous", "_rare")
+
+class _Reader:
+    """Feeds lines to a tally; a line without an instant continues the entry before it (unless
+    it holds binary data). What coverage needs is kept per block: the entries' instants, and
+    each line at its instant (a continuation at its entry's) with whether it could be read."""
+
+    __slots__ = ("_tally", "_previous", "_rare", "_seen", "_at", "_bad")
 
     def __init__(self, tally: _Tally) -> None:
         self._tally = tally
         self._previous: int | None = None  # instant of the last entry, for continuation lines
         self._rare = True  # whether the text being read may hold a rare pattern (see _RARE)
+        self._seen: list[int] = []  # instants of the entries read since the last flush
+        self._at: list[int] = []  # the instant each line read since then belongs to
+        self._bad: list[int] = []  # 1 for each of those lines that could not be read
 
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read up to and including the first line with an instant; its end offset, or None
@@ -229,130 +303,67 @@ class _Reader:
             # the first block at the latest.
             for piece in text.split("\n"):
                 line = piece.strip()
-                if skipping and line and not _line_instants(line):
+                if skipping and line and not line_instants(line):
                     continue  # lines of an entry that began before the read
                 skipping = False
                 self.line(line)
+            self.flush()
         self._rare = True
+
+    def flush(self) -> None:
+        """Give the coverage tracker what was read since the last flush."""
+        coverage = self._tally.coverage
+        coverage.see(self._seen)
+        coverage.lines(self._at, 1, self._bad)
+        self._seen.clear()
+        self._at.clear()
+        self._bad.clear()
 
     def line(self, line: str) -> None:
         if not line:
             return
         tally = self._tally
         if line[0] in "{[":
-            entries = _json_entries(line)
+            entries = json_entries(line)
             if entries is None:
                 tally.lines += 1
                 tally.unparsed += 1
+                self._count_line(False)
                 return
-            for instant, message, level_error in entries:
-                tally.lines += 1
+            timed = False
+            for index, (instant, message, level_error, ident) in enumerate(entries):
+                tally.lines += 1  # each entry of the line is one
                 if instant is None:
                     tally.unparsed += 1
                     continue
+                timed = True
                 self._previous = instant
-                tally.entry(instant, message, level_error)
+                self._seen.append(instant)
+                identity = (line, index) if ident is None else ("render", ident, instant, message)
+                tally.entry(instant, message, level_error, True, identity)
+            self._count_line(timed)
             return
         tally.lines += 1
         instant = leading_stamp_us(line)  # leading_instant(line), one call less
         if instant is None:
-            instant = _parse_leading_instant(line)
+            instant = parse_leading_instant(line)
         if instant is None:
+            if _BINARY.search(line) is not None:
+                tally.unparsed += 1  # binary data, not a continuation
+                self._count_line(False)
+                return
             instant = self._previous  # continuation of the entry before
             if instant is None:
                 tally.unparsed += 1
                 return
+        else:
+            self._seen.append(instant)
         self._previous = instant
-        tally.entry(instant, line, False, self._rare)
+        self._count_line(True)
+        tally.entry(instant, line, False, self._rare, (line, instant))
 
-
-def _instants_of(raw: bytes) -> list[int]:
-    """Instants of one physical line, for seeking."""
-    return _line_instants(raw.decode("utf-8", "replace").strip())
-
-
-def _line_instants(line: str) -> list[int]:
-    """Instants of a stripped line: its entries' (JSON) or its leading one."""
-    if not line:
-        return []
-    if line[0] in "{[":
-        return [instant for instant, _, _ in _json_entries(line) or () if instant is not None]
-    instant = leading_instant(line)
-    return [] if instant is None else [instant]
-
-
-_Entry = tuple[int | None, str, bool]  # (instant in epoch microseconds, message, level is error)
-
-
-def _json_entries(line: str) -> list[_Entry] | None:
-    """Entries of one JSON line, or None when it is not JSON."""
-    try:
-        value, end = _DECODER.raw_decode(line)
-    except (ValueError, RecursionError):
-        return None
-    if end != len(line):
-        return None
-    items: list[Any]
-    if isinstance(value, dict) and isinstance(value.get("logs"), list):
-        items = value["logs"]
-    elif isinstance(value, list):
-        items = value
-    else:
-        items = [value]
-    return [_entry(item) for item in items]
-
-
-def _entry(item: Any) -> _Entry:
-    if not isinstance(item, dict):
-        return None, "", False
-    event = item.get("event")
-    if isinstance(event, dict) and "timestamp" not in item:
-        # Render events API: {"event": {"timestamp", "type", "details"}}.
-        return instant_us(event.get("timestamp")), json.dumps(event), False
-    instant = instant_us(item.get("timestamp"))
-    if instant is None:
-        instant = instant_us(item.get("time"))
-    message = item.get("message")
-    if not isinstance(message, str):
-        message = item.get("msg")
-    if not isinstance(message, str):
-        message = json.dumps(item)
-    return instant, message, _level_is_error(item)
-
-
-def _level_is_error(item: dict[str, Any]) -> bool:
-    level = item.get("level")
-    if isinstance(level, str) and level.strip().lower() in _ERROR_LEVELS:
-        return True
-    if isinstance(level, int) and not isinstance(level, bool) and 50 <= level < 60:
-        return True  # Pino/bunyan numeric "error"
-    labels = item.get("labels")
-    if isinstance(labels, list):
-        for label in labels:
-            if (
-                isinstance(label, dict)
-                and label.get("name") == "level"
-                and isinstance(label.get("value"), str)
-                and label["value"].strip().lower() in _ERROR_LEVELS
-            ):
-                return True
-    return False
-
-
-def leading_instant(line: str) -> int | None:
-    """The instant (epoch microseconds) a text line of an RLM log starts with, None when it
-    starts with none: ISO 8601, optionally in brackets, with ``,`` or ``.`` before fractions,
-    ``Z``, ``UTC`` or an offset (naive is UTC). The RLM's own form
-    (``2026-02-02T10:00:01.123Z ``) is read by the fast path (`leading_stamp_us`)."""
-    instant = leading_stamp_us(line)
-    if instant is not None:
-        return instant
-    return _parse_leading_instant(line)
-
-
-def _parse_leading_instant(line: str) -> int | None:
-    match = _LEADING_INSTANT.match(line)
-    if match is None:
-        return None
-    text = match.group(1).replace(",", ".").replace(" UTC", "Z").replace("UTC", "Z")
-    return instant_us(text)
+    def _count_line(self, readable: bool) -> None:
+        """A line read, at the instant of the last entry (none before the first)."""
+        if self._previous is not None:
+            self._at.append(self._previous)
+            self._bad.append(0 if readable else 1)

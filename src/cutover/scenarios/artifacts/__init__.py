@@ -12,7 +12,7 @@ Three files are written into a directory (see DESIGN.md "Input files"):
   milliseconds: ``[DEPRECATED] /process-full called by user <id>`` per v1 request (routed or
   direct), ``INFO [v2] Received process-full-v2 request for user <id>`` per v2 request, an
   ``ERROR [v2] ... status=failed error=<error>`` line a few minutes after each failed v2 import, the
-  scenario's ``rlm_event`` entries, and ``INFO GET /health 200`` every 10 minutes.
+  scenario's ``rlm_event`` entries, and ``INFO GET /health 200`` every minute (Render's probe).
 * ``metrics.csv``: ``timestamp,memory_mb,cpu_percent,instance`` every ``metrics.every``; memory
   and CPU grow linearly (leak / growth per hour) from the span start, with Gaussian noise, and
   drop back to their base after an ``oom`` or ``crash`` event (a restart).
@@ -36,6 +36,7 @@ from typing import BinaryIO
 
 from cutover.scenarios.artifacts.common import (
     HEALTH_EVERY,
+    RLM_HEALTH_EVERY,
     Span,
     ceil_epoch_ms,
     ordered,
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_RLM_ERROR",
     "HEALTH_EVERY",
     "METRICS_INSTANCE",
+    "RLM_HEALTH_EVERY",
     "RLM_INSTANCE_SUFFIX",
     "RLM_LOG",
     "RLM_METRICS",

@@ -20,7 +20,10 @@ from cutover.scenarios.generate import RequestOutcome
 from cutover.scenarios.model import Scenario
 from cutover.timeutil import epoch_us, from_epoch_us
 
-HEALTH_EVERY = timedelta(minutes=10)
+HEALTH_EVERY = timedelta(minutes=10)  # the router's uptime probe
+# Render probes the RLM's /health every few seconds; the seeded log keeps one a minute, well
+# within the profile's rlm_log_gap_minutes, so that a healthy export is continuous.
+RLM_HEALTH_EVERY = timedelta(minutes=1)
 MS = timedelta(milliseconds=1)
 HOUR_MS = 3_600_000
 FLUSH_LINES = 20_000  # lines kept before a write

@@ -1,6 +1,6 @@
 """The RLM log a scenario implies: text lines with an ISO 8601 UTC instant, a line per request
 received, a failure line minutes after each failed one, the scenario's RLM events and a health
-check every 10 minutes."""
+check every minute (``RLM_HEALTH_EVERY``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import BinaryIO
 
 from cutover.scenarios.artifacts.common import (
     FLUSH_LINES,
-    HEALTH_EVERY,
     HOUR_MS,
     MS,
+    RLM_HEALTH_EVERY,
     Pending,
     Span,
     epoch_ms,
@@ -147,6 +147,6 @@ def _event_lines(scenario: Scenario, window: Span) -> Iterator[_Ranked]:
 
 
 def _health_lines(window: Span) -> Iterator[_Ranked]:
-    every = HEALTH_EVERY // MS
+    every = RLM_HEALTH_EVERY // MS
     for sequence, ms in enumerate(ticks(window, every, offset_ms=3_000)):
         yield ms, _RANK_HEALTH, sequence, "INFO GET /health 200"

@@ -30,8 +30,8 @@ Seeking: router logs are written in time order, nearly. When ``margin`` is set (
 finds the part the window, widened by the margin, needs (the whole file when it is not in
 order within the margin).
 
-Guarantee: the counts (``v1``, ``v2``, ``percent_seen``) equal those of reading every line
-(``margin=None``) when no two timestamped lines of the file are out of order by more than
+Guarantee: the counts (``v1``, ``v2``, ``percent_seen``, ``duplicates``) equal those of reading
+every line (``margin=None``) when no two timestamped lines of the file are out of order by more than
 ``margin`` (a line written before another, with an instant more than ``margin`` later). A record
 out of order by more than that may be missed, and then only if at least two lines where the
 read starts or stops are out of order with it by more than ``margin``. So:
@@ -47,7 +47,21 @@ read starts or stops are out of order with it by more than ``margin``. So:
 * ``unparsed`` counts decoded lines that could not be read, routing records with another
   endpoint or no instant, and lines that start like JSON (``{`` / ``[``) but do not end like it
   (truncated); other non-routing lines are not decoded and not judged;
-* ``lines`` counts non-blank physical lines.
+* ``lines`` counts non-blank physical lines;
+* ``unparsed`` also counts lines holding binary data (control characters other than tab, CR
+  and escape), wherever they are.
+
+Duplicates: a routing record counts once per identity (``records.pino_identity``, ``lines``): a
+drain object's ``id`` with its timestamp and message; else the Pino ``correlationId`` with the
+record's instant, message, endpoint and percent; else a request id (``requestId``) with the
+same; else the exact line (and the record's place in it). ``duplicates`` counts those left out.
+Identities are 64-bit hashes kept in arrays (``sources.logs.identity``): memory grows by 16 bytes
+per record counted, however long the lines.
+
+Coverage (``coverage``, see ``sources.logs.continuity``): the runs of the window's instants the
+scan saw, chained at ``resolution``, exact in a file in time order (see ``scan``), and the lines
+per slot of the window with those that could not be read. Which lines are read for it depends on
+the blocks, so it does not take part in comparing two results.
 
 This package reads and never decides: criteria judge the counts.
 """
@@ -58,6 +72,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
+from cutover.profile import Profile
+from cutover.sources.logs.continuity import Continuity, Tracker
 from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
 from cutover.sources.router_logs.lines import LineParser
 from cutover.sources.router_logs.records import ROUTING_MESSAGE, V1_ENDPOINT, V2_ENDPOINT
@@ -65,6 +81,7 @@ from cutover.sources.router_logs.scan import Scanner, Tally
 from cutover.timeutil import epoch_us
 
 __all__ = [
+    "DEFAULT_RESOLUTION",
     "OUT_OF_ORDER_MARGIN",
     "ROUTING_MESSAGE",
     "V1_ENDPOINT",
@@ -73,10 +90,15 @@ __all__ = [
     "count_routing",
 ]
 
+# The longest silence coverage bridges when a caller names none: the profile's default (the gates
+# pass the profile in use).
+DEFAULT_RESOLUTION = timedelta(minutes=Profile().router_log_gap_minutes)
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingCounts:
-    """Routed requests in [window_start, window_end) and the span the file covers."""
+    """Routed requests in [window_start, window_end), each identity once, and what the file
+    covers."""
 
     v1: int
     v2: int
@@ -87,6 +109,10 @@ class RoutingCounts:
     unparsed: int = 0
     out_of_order: int = 0
     path: str = ""
+    duplicates: int = 0  # routing records left out: another with the same identity came first
+    # Which lines are read for their instants depends on the blocks the file is read in (see
+    # `scan`), the counts do not: equal counts compare equal whatever the coverage read.
+    coverage: Continuity = field(default_factory=Continuity, compare=False)
 
     @property
     def routed(self) -> int:
@@ -101,33 +127,38 @@ def count_routing(
     text_date: date | None = None,
     text_tz: tzinfo | None = None,
     margin: timedelta | None = OUT_OF_ORDER_MARGIN,
+    resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> RoutingCounts:
-    """Count v1/v2 routing lines of `path` whose instant lies in [window_start, window_end).
+    """Count v1/v2 routing lines of `path` whose instant lies in [window_start, window_end),
+    each identity once, and what the file covers of that window at `resolution` (the longest
+    silence bridged: see ``sources.logs.continuity``).
 
     `margin` is how far out of time order lines may be for seeking to stay exact (see the
     module notes); None reads every line.
 
     Raises SourceUnavailable when the file cannot be read (or is not seekable, such as a pipe),
-    ValueError for a negative margin, and ConfigError when it holds
-    `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz` were not
-    supplied.
+    ValueError for a negative margin or a resolution that is not positive, and ConfigError when
+    it holds `vercel logs` text routing lines (in the part read) but `text_date` / `text_tz`
+    were not supplied.
     """
-    tally = Tally(epoch_us(window_start), epoch_us(window_end))
+    lo, hi = epoch_us(window_start), epoch_us(window_end)
+    tally = Tally(lo, hi, Tracker(lo, hi, resolution // timedelta(microseconds=1)))
     parser = LineParser(text_date, text_tz, str(path))
-    window = (tally.lo, tally.hi)
     reader = Scanner(parser, tally)
-    tail = read_window(path, f"router logs {path}", window, margin, parser.instants, reader)
+    tail = read_window(path, f"router logs {path}", (lo, hi), margin, parser.instants, reader)
     if tail is not None:
         tally.widen(*tail)
-
+    v1, v2, percent_seen, duplicates = tally.totals()
     return RoutingCounts(
-        v1=tally.v1,
-        v2=tally.v2,
-        percent_seen=dict(sorted(tally.percent_seen.items())),
+        v1=v1,
+        v2=v2,
+        percent_seen=percent_seen,
         first_seen=tally.first_seen,
         last_seen=tally.last_seen,
         lines=tally.lines,
         unparsed=tally.unparsed,
         out_of_order=tally.out_of_order,
         path=str(path),
+        duplicates=duplicates,
+        coverage=tally.coverage.result(),
     )

@@ -16,6 +16,8 @@ from cutover.sources.router_logs.records import (
     classify,
     classify_text,
     decode,
+    line_identity,
+    pino_identity,
 )
 from cutover.timeutil import checked_epoch_us, instant_us, parse_iso
 
@@ -29,6 +31,9 @@ _TEXT_ISO = re.compile(
     r"^(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?P<zone>Z|z|[+-]\d{2}:?\d{2})?)"
     r"(?=\s|$)"
 )
+# Binary data: control characters other than tab, line feed, carriage return and escape (ANSI
+# colours). A line holding one is unreadable, whatever else it holds.
+CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -50,20 +55,33 @@ class LineParser:
         self._path = path
 
     def instants(self, raw: bytes) -> list[int]:
-        """The instants of one physical line (for seeking: a line that needs settings it was
-        not given has none)."""
+        """The instants of one physical line (for seeking and coverage: a line that needs
+        settings it was not given has none)."""
         if not raw.strip():
             return []
         try:
-            records = self.records(raw, routing=False)
+            made = self._made(raw, routing=False)
         except ConfigError:
             return []
-        return [instant for instant, _, _ in records or () if instant is not None]
+        return [instant for instant, *_ in made or () if instant is not None]
 
     def records(self, raw: bytes, *, routing: bool) -> list[Record] | None:
         """The records of one physical line (`routing`: it holds the routing text); None when
-        the line cannot be read and matters (a routing line, or JSON-looking). Raises
-        ConfigError for `vercel logs` text routing lines without the export's date and zone."""
+        the line cannot be read and matters (a routing line, JSON-looking, or binary data).
+        Raises ConfigError for `vercel logs` text routing lines without the export's date and
+        zone."""
+        made = self._made(raw, routing)
+        if made is None:
+            return None
+        if all(identity is not None for *_, identity in made):
+            return made  # type: ignore[return-value]
+        line = raw.strip()
+        return [
+            (instant, kind, percent, line_identity(line, index) if identity is None else identity)
+            for index, (instant, kind, percent, identity) in enumerate(made)
+        ]
+
+    def _made(self, raw: bytes, routing: bool) -> list[_Made] | None:
         text = raw.decode("utf-8", "replace").strip()
         if not text:
             return []
@@ -71,12 +89,12 @@ class LineParser:
         if json_looking:
             decoded = decode(text)
             if decoded is not UNREADABLE:
-                out: list[Record] = []
+                out: list[_Made] = []
                 items = decoded if isinstance(decoded, list) else [decoded]
                 for item in items:
                     if not isinstance(item, dict):
                         return None
-                    _from_object(item, None, out)
+                    _from_object(item, None, out, _Origin())
                 return out
         iso = _TEXT_ISO.match(text)
         timed = None if iso else _TEXT_TIME.match(text)
@@ -87,13 +105,15 @@ class LineParser:
             inner = decode(text[brace:])
             if isinstance(inner, dict):
                 out = []
-                _from_object(inner, None, out)
+                _from_object(inner, None, out, _Origin())
                 return out
-        return None if routing or json_looking else []
+        if routing or json_looking or CONTROL.search(raw) is not None:
+            return None
+        return []
 
     def _text_records(
         self, line: str, iso: re.Match[str] | None, timed: re.Match[str] | None
-    ) -> list[Record]:
+    ) -> list[_Made]:
         """`vercel logs` text (or a line starting with a full ISO 8601 date-time)."""
         kind, percent = classify_text(line)
         if kind == OTHER:
@@ -102,8 +122,8 @@ class LineParser:
                 instant: int | None = self._text_instant(iso, timed, line)
             except ConfigError:
                 instant = None
-            return [(instant, OTHER, None)]
-        return [(self._text_instant(iso, timed, line), kind, percent)]
+            return [(instant, OTHER, None, None)]
+        return [(self._text_instant(iso, timed, line), kind, percent, None)]
 
     def _text_instant(
         self, iso: re.Match[str] | None, timed: re.Match[str] | None, line: str
@@ -152,22 +172,63 @@ class LineParser:
         )
 
 
-def _from_object(obj: dict[str, Any], outer: int | None, out: list[Record]) -> None:
+# A record as it is made: its identity is None until the line's is given (`records`).
+_Made = tuple[int | None, int, int | None, int | None]
+
+
+class _Origin:
+    """What a record inherits from the objects around it to tell a duplicate: a drain object's
+    identity (its id, instant and message) or a request id."""
+
+    __slots__ = ("drain", "request", "made")
+
+    def __init__(self, drain: int | None = None, request: str | None = None) -> None:
+        self.drain = drain
+        self.request = request
+        self.made = 0  # records made under the drain object
+
+    def within(self, obj: dict[str, Any], instant: int | None) -> _Origin:
+        """The origin of what `obj` (a drain object, a request, a Pino line) holds."""
+        if self.drain is None and "msg" not in obj:
+            ident, message = obj.get("id"), obj.get("message")
+            if isinstance(ident, str | int) and isinstance(message, str):
+                return _Origin(hash(("drain", ident, instant, message)), self.request)
+        request = obj.get("requestId")
+        if self.drain is None and self.request is None and isinstance(request, str):
+            return _Origin(None, request)
+        return self
+
+    def identity(
+        self, correlation: object, instant: int | None, text: str, kind: int, percent: int | None
+    ) -> int | None:
+        """The identity of a record made here (None: the line's)."""
+        if self.drain is not None:
+            self.made += 1
+            return hash((self.drain, self.made))
+        if isinstance(correlation, str):
+            return pino_identity(correlation, instant, text, kind, percent)
+        if self.request is not None:
+            return hash(("request", self.request, instant, text, kind, percent))
+        return None
+
+
+def _from_object(obj: dict[str, Any], outer: int | None, out: list[_Made], origin: _Origin) -> None:
     """Records of one decoded object: Pino line, drain object, or `vercel logs --json` request."""
     value = obj.get("timestamp")
     own = None if value is None else instant_us(value)
     if own is None and "timestampInMs" in obj:
         own = instant_us(obj["timestampInMs"])
     inherited = own if own is not None else outer
+    origin = origin.within(obj, inherited)
 
     logs = obj.get("logs")
     if isinstance(logs, list):
         before = len(out)
         for item in logs:
             if isinstance(item, dict):
-                _from_object(item, inherited, out)
+                _from_object(item, inherited, out, origin)
             elif isinstance(item, str):
-                _from_message(item, inherited, out)
+                _from_message(item, inherited, out, origin)
         if len(out) > before:
             return  # `vercel logs --json`: the top-level `message` repeats one of logs[]
 
@@ -175,23 +236,25 @@ def _from_object(obj: dict[str, Any], outer: int | None, out: list[Record]) -> N
     if isinstance(msg, str):
         instant = inherited if inherited is not None else instant_us(obj.get("time"))
         kind, percent = classify(msg, obj)
-        out.append((instant, kind, percent))
+        identity = origin.identity(obj.get("correlationId"), instant, msg, kind, percent)
+        out.append((instant, kind, percent, identity))
         return
 
     message = obj.get("message")
     if isinstance(message, str):
-        _from_message(message, inherited, out)
+        _from_message(message, inherited, out, origin)
         return
-    out.append((inherited if inherited is not None else instant_us(obj.get("time")), OTHER, None))
+    instant = inherited if inherited is not None else instant_us(obj.get("time"))
+    out.append((instant, OTHER, None, origin.identity(None, instant, "", OTHER, None)))
 
 
-def _from_message(message: str, outer: int | None, out: list[Record]) -> None:
+def _from_message(message: str, outer: int | None, out: list[_Made], origin: _Origin) -> None:
     """A `message` string: an embedded Pino line (text before `{` tolerated) or plain text."""
     brace = message.find("{")
     if brace >= 0:
         inner = decode(message[brace:])
         if isinstance(inner, dict):
-            _from_object(inner, outer, out)
+            _from_object(inner, outer, out, origin)
             return
     kind, percent = classify_text(message)
-    out.append((outer, kind, percent))
+    out.append((outer, kind, percent, origin.identity(None, outer, message, kind, percent)))

@@ -19,13 +19,29 @@ V1 = 1
 V2 = 2
 BAD = 3  # a routing record that cannot be counted (unknown endpoint, no instant)
 
-Record = tuple[int | None, int, int | None]  # (instant in epoch microseconds, kind, percent)
+# (instant in epoch microseconds, kind, percent, identity): the identity is the 64-bit hash that
+# tells a duplicate (see `sources.logs.identity`); `pino_identity` and `line_identity` make it.
+Record = tuple[int | None, int, int | None, int]
 UNREADABLE = object()  # what `decode` returns for text that is not one JSON value
 
 _RUNBOOK_WORDING = re.compile(r"routed to (v[12])\b")
 _TEXT_ENDPOINT = re.compile(r"""\bendpoint\\?["']?\s*[:=]\s*\\?["']?([^\s"'\\,}]+)""")
 _TEXT_PERCENT = re.compile(r"""\bv2RolloutPercent\\?["']?\s*[:=]\s*\\?["']?(\d+)""")
 _DECODER = json.JSONDecoder()
+
+
+def pino_identity(
+    correlation: str, instant: int | None, msg: str, kind: int, percent: int | None
+) -> int:
+    """The identity of a Pino record with a correlation id: one request's line of one kind. An
+    ASCII id is hashed as bytes, as the block scan reads it without decoding (`scan`)."""
+    ident: str | bytes = correlation.encode("ascii") if correlation.isascii() else correlation
+    return hash((ident, instant, msg, kind, percent))
+
+
+def line_identity(line: bytes, index: int) -> int:
+    """The identity of the `index`-th record of a physical line (stripped) with no id."""
+    return hash((line, index))
 
 
 def classify(msg: str, fields: dict[str, Any]) -> tuple[int, int | None]:

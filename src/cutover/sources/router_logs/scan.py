@@ -1,21 +1,34 @@
 """Reading a byte range of a router log in blocks: numpy finds the lines worth decoding (those
 holding ``Routing import request`` or ``routed to``) and judges the rest by their first and last
-bytes; a routing line in the form the router writes is read by one compiled pattern
-(``FAST_LINE``), every other one by the full parser (``lines.LineParser``). Both give the same
-records, and the tally counts them the same way."""
+bytes (and binary data); a routing line in the form the router writes is read by one compiled
+pattern (``FAST_LINE``), every other one by the full parser (``lines.LineParser``). Both give the
+same records, identities included, and the tally counts them the same way: each identity once.
+
+Coverage: a few lines of each block are read for their instants (``cover``)."""
 
 from __future__ import annotations
 
 import io
-import re
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cutover.sources.logs.blocks import read_blocks, read_head
+from cutover.sources.logs.continuity import Tracker
+from cutover.sources.logs.identity import Identities
 from cutover.sources.logs.tally import Span
-from cutover.sources.router_logs.lines import LineParser
-from cutover.sources.router_logs.records import BAD, OTHER, V1, Record, classify
+from cutover.sources.router_logs.cover import BlockCover
+from cutover.sources.router_logs.lines import CONTROL, LineParser
+from cutover.sources.router_logs.pattern import FAST_LINE
+from cutover.sources.router_logs.records import (
+    BAD,
+    OTHER,
+    V1,
+    V2,
+    Record,
+    classify,
+    line_identity,
+)
 from cutover.timeutil import epoch_number_us, instant_us
 
 _PREFILTER_ROUTING = b"Routing import request"
@@ -25,49 +38,47 @@ _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
 CHUNK = 1 << 21  # bytes read at a time (a module constant: tests make it small)
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
-_NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH = b'\n "{}\\'
+_NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH, _MINUS = b'\n "{}\\-'
 
-# A routing line as the router writes it: a flat Pino object starting with level and time, no
-# escapes (the caller checks there are no backslashes or control characters), no spaces between
-# tokens. Captures time (integer or string), msg, endpoint (strings), v2RolloutPercent (integer),
-# the last of each when repeated, as JSON keeps the last; any other value of those keys, a second
-# time, or a timestamp / timestampInMs key (which would win over time) fails the match.
-_STRING = rb'"[^"]*+"'
-_INTEGER = rb"-?(?:0|[1-9][0-9]*+)"
-_VALUE = (
-    rb"(?>" + _STRING + rb"|" + _INTEGER + rb"(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|true|false|null)"
-)
-FAST_LINE = re.compile(
-    rb'\{"level":' + _VALUE + rb',"time":(' + _INTEGER + rb"|" + _STRING + rb")"
-    rb'(?:,"(?:msg":"([^"]*+)"|endpoint":"([^"]*+)"|v2RolloutPercent":(' + _INTEGER + rb")"
-    rb'|(?!(?:time|timestamp|timestampInMs|msg|endpoint|v2RolloutPercent)")[^"]*+":'
-    + _VALUE
-    + rb"))*+\}"
-)
+# (kind, percent, msg as text, code) of a routing line read by the pattern
+_Classified = tuple[int, int | None, str, int]
 
 
 class Tally(Span):
-    """What has been read so far: counts in [lo, hi) (epoch microseconds) and the span."""
+    """What has been read so far: the records counted in [lo, hi) (epoch microseconds), by
+    identity, the span and what the coverage tracker has seen."""
 
     __slots__ = (
         "lo",
         "hi",
-        "v1",
-        "v2",
-        "percent_seen",
         "lines",
         "unparsed",
         "out_of_order",
         "latest",
+        "counted",
+        "coverage",
+        "_codes",
+        "_classes",
     )
 
-    def __init__(self, lo: int, hi: int) -> None:
+    def __init__(self, lo: int, hi: int, coverage: Tracker) -> None:
         super().__init__()
         self.lo = lo
         self.hi = hi
-        self.v1 = self.v2 = self.lines = self.unparsed = self.out_of_order = 0
-        self.percent_seen: dict[int, int] = {}
+        self.lines = self.unparsed = self.out_of_order = 0
         self.latest: int | None = None
+        self.counted = Identities()  # each counted record: its identity and code
+        self.coverage = coverage
+        self._codes: dict[tuple[int, int | None], int] = {}  # (kind, percent) -> code
+        self._classes: list[tuple[int, int | None]] = []  # code -> (kind, percent)
+
+    def code(self, kind: int, percent: int | None) -> int:
+        """A small number for (kind, percent): what `counted` keeps of a record."""
+        code = self._codes.get((kind, percent))
+        if code is None:
+            code = self._codes[(kind, percent)] = len(self._classes)
+            self._classes.append((kind, percent))
+        return code
 
     def take(self, records: list[Record] | None) -> bool:
         """Account for the records of one line; True when one of them had an instant."""
@@ -75,7 +86,7 @@ class Tally(Span):
             self.unparsed += 1
             return False
         timed = False
-        for instant, kind, percent in records:
+        for instant, kind, percent, identity in records:
             if kind == BAD or (instant is None and kind != OTHER):
                 self.unparsed += 1
                 continue
@@ -89,29 +100,40 @@ class Tally(Span):
                 self.latest = instant
             if kind == OTHER or not self.lo <= instant < self.hi:
                 continue
-            if kind == V1:
-                self.v1 += 1
-            else:
-                self.v2 += 1
-            if percent is not None:
-                self.percent_seen[percent] = self.percent_seen.get(percent, 0) + 1
+            self.counted.add(identity, self.code(kind, percent))
         return timed
+
+    def totals(self) -> tuple[int, int, dict[int, int], int]:
+        """v1, v2, the lines per percent (sorted) and the duplicates left out."""
+        codes, duplicates = self.counted.first()
+        per_code = np.bincount(codes, minlength=len(self._classes)).tolist()
+        v1 = v2 = 0
+        percent_seen: dict[int, int] = {}
+        for (kind, percent), count in zip(self._classes, per_code, strict=True):
+            if kind == V1:
+                v1 += count
+            elif kind == V2:
+                v2 += count
+            if percent is not None and count:
+                percent_seen[percent] = percent_seen.get(percent, 0) + count
+        return v1, v2, dict(sorted(percent_seen.items())), duplicates
 
 
 class Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
 
-    __slots__ = ("_parser", "_tally", "_kinds", "_mask")
+    __slots__ = ("_parser", "_tally", "_kinds", "_mask", "_cover")
 
     def __init__(self, parser: LineParser, tally: Tally) -> None:
         self._parser = parser
         self._tally = tally
-        # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent)
-        self._kinds: dict[tuple[bytes | None, ...], tuple[int, int | None]] = {}
+        # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent, msg, code)
+        self._kinds: dict[tuple[bytes | None, ...], _Classified] = {}
         # One flag per byte of a block, reused: a fresh array per test of a block's bytes (a
         # few MB each) would make every block fault its memory in again whenever malloc gives
         # it back to the system, which depends on what else the process holds.
         self._mask: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
+        self._cover = BlockCover(parser, tally.coverage)
 
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read line by line (every line decoded) up to and including the first timestamped
@@ -121,9 +143,13 @@ class Scanner:
     def _head_line(self, raw: bytes) -> bool:
         if raw.isspace():
             return False
-        self._tally.lines += 1
+        tally = self._tally
+        tally.lines += 1
         routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
-        return self._tally.take(self._parser.records(raw, routing=routing))
+        timed = tally.take(self._parser.records(raw, routing=routing))
+        if timed:
+            self._cover.line(self._parser.instants(raw))
+        return timed
 
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """The lines of [start, stop), in blocks (a routing line stands alone: `resumed` does
@@ -150,12 +176,17 @@ class Scanner:
         odd |= ends == starts
         # Lines the pattern may read: `{...}` without escapes or control characters.
         plain = ~odd
+        judged = odd.copy()
         if (
             np.count_nonzero(np.less(data, 32, out=mask)) != len(newlines)
             or buf.find(b"\\", 0, end) >= 0
         ):
-            special = np.flatnonzero(((data < 32) & (data != _NL)) | (data == _BACKSLASH))
+            control = (data < 32) & (data != _NL)
+            special = np.flatnonzero(control | (data == _BACKSLASH))
             plain[np.searchsorted(ends, special)] = False
+            # binary data (not tab, CR or escape) is judged whatever the line's ends
+            binary = np.flatnonzero(control & (data != 9) & (data != 13) & (data != 27))
+            judged[np.searchsorted(ends, binary)] = True
         routing = np.zeros(count, dtype=bool)
         spaces = np.flatnonzero(np.equal(data, _SPACE, out=mask))
         for needle in _NEEDLES:
@@ -165,45 +196,67 @@ class Scanner:
         del data  # no view of buf may outlive this call (buf is resized and reused)
 
         blank = 0
-        judged = odd & ~routing
-        for s, e in zip(starts[judged].tolist(), ends[judged].tolist(), strict=True):
+        unreadable: list[int] = []  # lines that could not be read, for coverage
+        judged &= ~routing
+        indexes = np.flatnonzero(judged).tolist()
+        for i, s, e in zip(indexes, starts[judged].tolist(), ends[judged].tolist(), strict=True):
             raw = buf[s : e + 1] if e < end else buf[s:e]
             if raw.isspace():
                 blank += 1
-            elif raw[0] in b"{[" and not raw.endswith(_JSON_ENDS):
+            elif (raw[0] in b"{[" and not raw.endswith(_JSON_ENDS)) or CONTROL.search(raw):
                 tally.unparsed += 1
+                unreadable.append(i)
         tally.lines += count - blank
 
         lines = np.flatnonzero(routing)
         if len(lines):
             self._routing_lines(
-                buf, starts[lines].tolist(), ends[lines].tolist(), plain[lines].tolist()
+                buf,
+                lines.tolist(),
+                starts[lines].tolist(),
+                ends[lines].tolist(),
+                plain[lines].tolist(),
+                unreadable,
             )
+        self._cover.block(buf, starts, ends, plain, sorted(unreadable))
 
     def _routing_lines(
-        self, buf: bytearray, starts: list[int], ends: list[int], plain: list[bool]
+        self,
+        buf: bytearray,
+        indexes: list[int],
+        starts: list[int],
+        ends: list[int],
+        plain: list[bool],
+        unreadable: list[int],
     ) -> None:
         """Routing lines in file order: the pattern where it matches, else the full parser."""
         tally = self._tally
         kinds = self._kinds
         match = FAST_LINE.fullmatch
-        lo, hi, percent_seen = tally.lo, tally.hi, tally.percent_seen
+        lo, hi = tally.lo, tally.hi
+        keys: list[int] = []  # the identities and codes of the records counted, in order
+        codes: list[int] = []
+        add_key, add_code = keys.append, codes.append
         # The head has been read: the span and the latest instant are known.
         assert tally.first is not None and tally.last is not None
         assert tally.latest is not None
         span_lo, span_hi, latest = tally.first, tally.last, tally.latest
-        v1 = v2 = out_of_order = 0
-        for s, e, simple in zip(starts, ends, plain, strict=True):
+        out_of_order = 0
+        for i, s, e, simple in zip(indexes, starts, ends, plain, strict=True):
             found = match(buf, s, e) if simple else None
-            classified: tuple[int, int | None] | None = None
+            classified: _Classified | None = None
             if found is not None:
-                key: tuple[bytes | None, ...] = found.group(2, 3, 4)
+                groups: tuple[bytes | None, ...] = found.group(1, 2, 3, 4, 5)
+                key = groups[1:4]
                 classified = kinds.get(key) or self._classify(key)
             if found is not None and classified is not None:
-                kind, percent = classified
-                time: bytes = found.group(1)
+                kind, percent, msg, code = classified
+                time: bytes = groups[0]  # type: ignore[assignment]  # the pattern requires it
                 instant: int | None
-                if time[0] == _QUOTE:
+                if len(time) == 13 and time[0] != _MINUS:
+                    # epoch milliseconds, years 2001-2286: epoch_number_us(int(time)), inlined
+                    instant = int(time) * 1000
+                elif time[0] == _QUOTE:
                     instant = instant_us(time[1:-1].decode("utf-8", "replace"))
                 else:
                     instant = epoch_number_us(int(time))
@@ -218,42 +271,54 @@ class Scanner:
                         latest = instant
                     if kind == OTHER or not lo <= instant < hi:
                         continue
-                    if kind == V1:
-                        v1 += 1
-                    else:
-                        v2 += 1
-                    if percent is not None:
-                        percent_seen[percent] = percent_seen.get(percent, 0) + 1
+                    correlation = groups[4]
+                    if correlation is None:
+                        add_key(line_identity(bytes(buf[s:e]), 0))
+                    else:  # pino_identity(correlation, instant, msg, kind, percent), inlined
+                        if not correlation.isascii():
+                            correlation = correlation.decode("utf-8", "replace")  # type: ignore[assignment]
+                        add_key(hash((correlation, instant, msg, kind, percent)))
+                    add_code(code)
                     continue
-                records: list[Record] | None = [(instant, kind, percent)]
+                records: list[Record] | None = [
+                    (instant, kind, percent, line_identity(bytes(buf[s:e]), 0))
+                ]
             else:
                 records = self._parser.records(bytes(buf[s:e]), routing=True)
-            # Rare lines go through the tally itself.
+                if records is None:
+                    unreadable.append(i)
+            # Rare lines go through the tally itself (after the records counted before them).
             tally.latest, tally.first, tally.last = latest, span_lo, span_hi
+            tally.counted.keys.extend(keys)
+            tally.counted.codes.extend(codes)
+            keys.clear()
+            codes.clear()
             tally.take(records)
             assert tally.first is not None and tally.last is not None
             assert tally.latest is not None
             span_lo, span_hi, latest = tally.first, tally.last, tally.latest
         tally.latest, tally.first, tally.last = latest, span_lo, span_hi
-        tally.v1 += v1
-        tally.v2 += v2
+        tally.counted.keys.extend(keys)
+        tally.counted.codes.extend(codes)
         tally.out_of_order += out_of_order
 
-    def _classify(self, key: tuple[bytes | None, ...]) -> tuple[int, int | None] | None:
-        """(kind, percent) of a routing line read by the pattern from (msg, endpoint, percent);
-        None without a msg (the full parser reads such a line)."""
+    def _classify(self, key: tuple[bytes | None, ...]) -> _Classified | None:
+        """(kind, percent, msg, code) of a routing line read by the pattern from (msg,
+        endpoint, percent); None without a msg (the full parser reads such a line)."""
         msg, endpoint, percent = key
         if msg is None:
             return None
         if len(self._kinds) >= _KIND_CACHE:
             self._kinds.clear()
-        classified = self._kinds[key] = classify(
-            msg.decode("utf-8", "replace"),
+        text = msg.decode("utf-8", "replace")
+        kind, number = classify(
+            text,
             {
                 "endpoint": None if endpoint is None else endpoint.decode("utf-8", "replace"),
                 "v2RolloutPercent": None if percent is None else int(percent),
             },
         )
+        classified = self._kinds[key] = (kind, number, text, self._tally.code(kind, number))
         return classified
 
 
