@@ -99,7 +99,12 @@ def database_target(
 def cutover_db(
     cutover_target: DatabaseTarget, cutover_settings: Settings
 ) -> Iterator[LazyDatabase]:
-    database = LazyDatabase(cutover_target.dsn, cutover_settings.profile.statement_timeout_ms)
+    profile = cutover_settings.profile
+    database = LazyDatabase(
+        cutover_target.dsn,
+        statement_timeout_ms=profile.statement_timeout_ms,
+        connect_timeout_seconds=profile.connect_timeout_seconds,
+    )
     yield database
     database.close()
 

@@ -49,6 +49,15 @@ class Profile:
     # Query 1 and the success-rate criteria
     success_rate_min_pct: float = 95.0
     success_rate_basis: str = "settled"  # "settled" (default) or "query1" (the runbook's number)
+    # how a rate criterion decides: "runbook" (the point estimate against the threshold) or
+    # "evidence" (FAIL only when the anytime-valid confidence sequence lies wholly below it;
+    # chosen from bench/decisions_bench.py, see the README)
+    decision_mode: str = "evidence"
+    sequence_alpha: float = 0.05  # each bound of a rate's confidence sequence, over all looks
+    sequence_prior_weight: float = 30.0  # pseudo-imports of the mixture's prior (its tightness)
+    # a catastrophic rate fails at once in both modes, from this many settled imports
+    catastrophic_success_min_pct: float = 80.0
+    catastrophic_error_max_pct: float = 20.0
     min_settled_imports: int = 20
     stuck_after_minutes: int = 120
     stuck_resolved_within_minutes: int = 120
@@ -92,10 +101,13 @@ class Profile:
     days_at_100_before_removal: float = 14.0
     # statistics
     split_alpha: float = 0.001
-    split_min_requests: int = 100
+    split_shift_pct: float = 5.0  # the split test needs the power to see the router this far off
+    power: float = 0.8  # of the split and slowdown tests against their alternatives
+    verify_alpha: float = 0.01  # no v2 request in n after a rollback: (1 - previous %)^n <= this
     trend_alpha: float = 0.01
     min_trend_points: int = 12
-    # errors: signatures matching these (case-insensitive substrings) are systemic / user-specific
+    # errors: signatures matching these (case-insensitive substrings; a number matches as a whole
+    # number) are systemic / user-specific
     systemic_error_patterns: tuple[str, ...] = (
         "no api key",
         "api key",
@@ -108,15 +120,84 @@ class Profile:
         "anthropic",
         "bedrock",
         "processor modules unavailable",
+        "api-key",
+        "api_key",
+        "throttl",
+        "connection refused",
+        "connection reset",
+        "connectionerror",
+        "could not connect",
+        "service unavailable",
+        "503",
+        "502",
+        "bad gateway",
+        "memoryerror",
+        "out of memory",
+        "no space left",
+        "permission denied",
+        "unauthorized",
+        "authenticationerror",
     )
+    # user-side failures: the file's format, parsing, validation, size, emptiness
     user_error_patterns: tuple[str, ...] = (
+        # format
         "bad file format",
         "unsupported export",
+        "unsupported format",
+        "unsupported file",
+        "unrecognized format",
+        "unrecognised format",
+        "unknown export format",
+        "not a valid zip",
+        "badzipfile",
+        "not a zip file",
+        "wrong file type",
+        "not a chatgpt export",
+        "unexpected export version",
+        # parse
         "invalid json",
+        "jsondecodeerror",
+        "could not parse",
+        "failed to parse",
+        "unable to parse",
+        "parse error",
+        "malformed",
+        "unicodedecodeerror",
+        "invalid utf-8",
+        "unexpected end of",
+        # validation
+        "validationerror",
+        "validation error",
+        "failed validation",
+        "missing required field",
+        "schema mismatch",
+        "invalid conversation",
+        "invalid export",
+        # too large
+        "too large",
+        "exceeds the maximum",
+        "exceeds maximum",
+        "file size limit",
+        "too many conversations",
+        "too many messages",
+        # empty or missing
         "no conversations",
-        "file not found",
         "empty export",
+        "empty file",
+        "file is empty",
+        "no messages",
+        "file not found",
+        "no such file",
+        "conversations.json not found",
     )
+    # an unlisted signature is systemic by evidence: its rate among v2 imports is over this
+    # (the confidence sequence's lower bound is), or it bursts to `burst_factor` times its
+    # background share in one hour with at least `burst_min_count` failures; either needs
+    # `systemic_min_users` different users. Otherwise it is unclassified until someone runs
+    # `cutover classify`.
+    systemic_rate_max_pct: float = 1.0
+    burst_factor: float = 10.0
+    burst_min_count: int = 5
     systemic_min_users: int = 3
     # RLM
     rlm_health_statuses: tuple[str, ...] = ("healthy", "ok")
@@ -124,6 +205,7 @@ class Profile:
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
     statement_timeout_ms: int = 30_000
+    connect_timeout_seconds: float = 10.0
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
     def stage(self, number: int) -> StagePlan:
@@ -172,6 +254,10 @@ LIMITS: dict[str, Limit] = {
     "query_window_hours": POSITIVE,
     "timeline_window_hours": POSITIVE,
     "success_rate_min_pct": PERCENT,
+    "sequence_alpha": PROBABILITY,
+    "sequence_prior_weight": POSITIVE,
+    "catastrophic_success_min_pct": PERCENT,
+    "catastrophic_error_max_pct": PERCENT,
     "min_settled_imports": AT_LEAST_ONE,
     "stuck_after_minutes": AT_LEAST_ONE,
     "stuck_resolved_within_minutes": NON_NEGATIVE,
@@ -205,17 +291,24 @@ LIMITS: dict[str, Limit] = {
     "stage4_v1_quiet_days": POSITIVE,
     "days_at_100_before_removal": POSITIVE,
     "split_alpha": PROBABILITY,
-    "split_min_requests": NON_NEGATIVE,
+    "split_shift_pct": Limit(0.0, 100.0, low_open=True),
+    "power": PROBABILITY,
+    "verify_alpha": PROBABILITY,
     "trend_alpha": PROBABILITY,
     "min_trend_points": Limit(3.0),
+    "systemic_rate_max_pct": PERCENT,
+    "burst_factor": Limit(1.0),
+    "burst_min_count": AT_LEAST_ONE,
     "systemic_min_users": AT_LEAST_ONE,
     "http_timeout_seconds": POSITIVE,
     "http_max_body_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
+    "connect_timeout_seconds": Limit(1.0),
 }
 #: settings that name one of a few modes
 CHOICES: dict[str, tuple[str, ...]] = {
     "success_rate_basis": ("settled", "query1"),
+    "decision_mode": ("runbook", "evidence"),
 }
 #: lists that must hold at least one entry (an empty one would silently match nothing)
 NON_EMPTY = frozenset({"rlm_health_statuses"})

@@ -10,12 +10,18 @@ import psycopg
 import pytest
 
 from cutover.loopback import free_port
+from cutover.profile import Profile
 from cutover.scenarios.model import Rlm, load_scenario
 from cutover.scenarios.seed import seed_database
 from cutover.simulator import serve_simulator
 from cutover.sources.database import connect
 from cutover.targets.embedded import embedded_postgres
 from suite_runner import run_suite
+
+TIMEOUTS = {
+    "statement_timeout_ms": Profile().statement_timeout_ms,
+    "connect_timeout_seconds": Profile().connect_timeout_seconds,
+}
 
 AS_OF = "2026-02-02T08:00:00Z"
 CHECKSUM = "SELECT count(*), md5(string_agg(t::text, '|' ORDER BY user_id)) FROM user_profiles t"
@@ -77,7 +83,10 @@ def test_live_run_passes_read_only_and_keeps_the_password_out(
 
 def test_live_sessions_reject_writes(production: tuple[str, str]) -> None:
     _, reader_dsn = production
-    with connect(reader_dsn) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+    with (
+        connect(reader_dsn, **TIMEOUTS) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
         conn.execute("UPDATE user_profiles SET display_name = 'x'")
 
 

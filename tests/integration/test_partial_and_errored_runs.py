@@ -22,12 +22,14 @@ def _report(evidence: Path) -> str:
 
 
 def test_two_keyword_runs_never_report_proceed(tmp_path: Path) -> None:
-    for hours in (1, 6):
+    # +1 h: 26 settled imports are too few to tell the rate from 95% (a perfect record needs 59)
+    for hours, verdict in ((1, "inconclusive"), (6, "pass")):
         run = run_checkpoint(tmp_path, "healthy-rollout", 1, hours, only="success_rate")
-        assert run.verdicts == {"stage1.success_rate": "pass"}, run.output
+        assert run.verdicts == {"stage1.success_rate": verdict}, run.output
         assert run.exit_code == 6
+        not_passed = "" if verdict == "pass" else ", stage1.success_rate (inconclusive)"
         assert run.verdict_line.startswith(
-            "cutover verdict: HOLD — stage1_gate — partial: 1 of 9 criteria — "
+            f"cutover verdict: HOLD — stage1_gate — partial: 1 of 9 criteria{not_passed} — "
         )
     scopes = [c["scope"] for c in _checkpoints(run.evidence_dir)]
     assert scopes == [{"held": 9, "decided": 1, "narrowed_by": ["-k success_rate"]}] * 2

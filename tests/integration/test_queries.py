@@ -12,9 +12,15 @@ import pytest
 
 from cutover.outcome import Window
 from cutover.paths import sql_dir
+from cutover.profile import Profile
 from cutover.sources import imports
 from cutover.sources.database import Database, connect
 from cutover.targets.embedded import embedded_postgres
+
+TIMEOUTS = {
+    "statement_timeout_ms": Profile().statement_timeout_ms,
+    "connect_timeout_seconds": Profile().connect_timeout_seconds,
+}
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
 AS_OF = datetime(2026, 2, 2, 12, tzinfo=UTC)
@@ -47,7 +53,7 @@ def admin(server: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def db(server: str, admin: psycopg.Connection[Any]) -> Iterator[Database]:
-    connection = connect(server)
+    connection = connect(server, **TIMEOUTS)
     try:
         yield Database(connection)
     finally:
@@ -86,7 +92,7 @@ def test_exactly_30_minutes_is_over_30(admin: psycopg.Connection[Any], db: Datab
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:29:59.4")  # 29.99 min
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:04:59")
     insert(admin, "complete", "2026-02-02 10:00:00", "2026-02-02 10:05:00")
-    d = imports.read_durations(db, WINDOW)
+    d = imports.read_durations(db, WINDOW, 30)
     assert d.buckets == {"<5min": 1, "5-10min": 1, "20-30min": 1, ">30min": 1}
     assert d.count == 4
 
@@ -98,7 +104,7 @@ def test_durations_only_count_complete_rows_settled_by_as_of(
     insert(admin, "complete", "2026-02-02 11:00:00", "2026-02-02 12:30:00")  # after as_of
     insert(admin, "failed", "2026-02-02 11:00:00", error="x")
     insert(admin, "complete", "2026-02-02 07:00:00", "2026-02-02 07:06:00")  # before the window
-    d = imports.read_durations(db, WINDOW)
+    d = imports.read_durations(db, WINDOW, 30)
     assert d.buckets == {"5-10min": 1}
     assert d.bins == {6.0: 1}
 
@@ -195,11 +201,18 @@ def test_query4_groups_by_exact_text(admin: psycopg.Connection[Any], db: Databas
     insert(admin, "failed", "2026-02-02 11:00:00", error=key + ".")  # another text
     insert(admin, "failed", "2026-02-02 07:00:00", error=key)  # before the window
     insert(admin, "complete", "2026-02-02 11:00:00", "2026-02-02 11:05:00", error=key)
+    insert(admin, "failed", "2026-02-02 11:30:00", error=key)
     patterns = imports.read_error_patterns(db, WINDOW)
+    eleven, half_past = (
+        datetime(2026, 2, 2, 11, tzinfo=UTC),
+        datetime(2026, 2, 2, 11, 30, tzinfo=UTC),
+    )
     assert patterns == [
-        imports.ErrorPattern(key, 3, 3),
-        imports.ErrorPattern(key + ".", 1, 1),
+        imports.ErrorPattern(key, 4, 4, eleven, half_past),
+        imports.ErrorPattern(key + ".", 1, 1, eleven, eleven),
     ]
+    hours = imports.read_error_hours(db, WINDOW)
+    assert [(h.text, h.hour, h.count) for h in hours] == [(key, eleven, 4), (key + ".", eleven, 1)]
 
 
 # -- integrity ----------------------------------------------------------------------------------
@@ -241,3 +254,37 @@ def test_integrity_healthy_set_has_no_rows(admin: psycopg.Connection[Any], db: D
     insert(admin, "pending", None, memory_md=None)
     rows, _ = imports.read_integrity(db, Window(now - timedelta(hours=24), now), 20)
     assert rows == []
+
+
+# -- the rollback triggers' stream --------------------------------------------------------------
+
+
+def test_at_a_stage_start_the_triggers_stream_keeps_the_stage_before(
+    admin: psycopg.Connection[Any], db: Database
+) -> None:
+    """Stage 2 starts at the instant measured: its own imports are none yet, so the stream is
+    the stage in force at the window's start (stage 1), and 90% of 300 rolls back."""
+    from cutover import gate
+    from cutover.criteria.registry import Context
+    from cutover.ledger.records import Entry, Origin, StageStarted
+    from cutover.ledger.view import LedgerView
+    from cutover.measure import Inputs, rollback
+    from cutover.outcome import Outcome
+    from cutover.profile import Profile
+
+    start = AS_OF - timedelta(hours=20)
+    for i in range(300):
+        at = ts(start + timedelta(minutes=4 * i))
+        if i % 10 == 0:
+            insert(admin, "failed", at, error="x")
+        else:
+            insert(admin, "complete", at, ts(start + timedelta(minutes=4 * i + 3)))
+    origin = Origin.seeded("t")
+    events = [StageStarted(1, 10, start, origin), StageStarted(2, 50, AS_OF, origin)]
+    view = LedgerView([Entry(n, e.to_json()) for n, e in enumerate(events, 1)], AS_OF)
+    inputs = Inputs(Profile(), AS_OF, database=lambda: db, ledger=lambda: view)
+    rates = rollback.recent_success(inputs, "rollback.success_rate")
+    assert rates.stream_of == "stage 1" and rates.stream.settled == 300
+    ctx = Context(profile=Profile(), as_of=AS_OF, target="seeded")
+    r = gate.decide("rollback.success_rate", lambda: rates, ctx)
+    assert r.outcome is Outcome.FAIL, r.reason

@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from cutover.ledger.records import Entry, Origin, StageStarted
+from cutover.ledger.view import LedgerView
 from cutover.measure import Inputs, rollback
 from cutover.outcome import Window
 from cutover.paths import sql_dir
@@ -23,6 +25,11 @@ from cutover.profile import Profile
 from cutover.sources import imports, prereq_db
 from cutover.sources.database import Database, QueryResult, connect, load_query
 from cutover.targets.embedded import embedded_postgres
+
+TIMEOUTS = {
+    "statement_timeout_ms": Profile().statement_timeout_ms,
+    "connect_timeout_seconds": Profile().connect_timeout_seconds,
+}
 
 AS_OF = datetime(2026, 2, 3, 9, tzinfo=UTC)
 # one year of imports, ~23 an hour: a 24 h window is ~0.3% of the table; bench/plans_bench.py
@@ -111,7 +118,7 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
     profile = Profile()
     stuck = profile.stuck_after_minutes
     stage = Window(AS_OF - timedelta(hours=24), AS_OF)
-    with connect(server) as connection:
+    with connect(server, **TIMEOUTS) as connection:
         db = ExplainingDatabase(connection)
         # prerequisites (an hour before stage 1 starts, as the demo runs them)
         runs = prereq_db.run_validation_queries(
@@ -127,11 +134,15 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
         # stage gates (a stage window of 24 h; the measure functions read through these)
         imports.read_success(db, stage, stuck)
         imports.read_stuck(db, AS_OF, stuck)
-        imports.read_durations(db, stage)
+        imports.read_durations(db, stage, profile.slow_import_minutes)
         imports.read_error_patterns(db, stage)
+        imports.read_error_hours(db, stage)
         imports.read_timeline(db, stage)
         # rollback triggers and the rollback check
-        inputs = Inputs(profile, AS_OF, database=lambda: db)
+        # a ledger with stage 1 started a day ago: the rates' stream is the stage to date
+        started = StageStarted(1, 10, AS_OF - timedelta(hours=30), Origin.seeded("plans"))
+        ledger = LedgerView([Entry(1, started.to_json())], AS_OF)
+        inputs = Inputs(profile, AS_OF, database=lambda: db, ledger=lambda: ledger)
         for measurement in (
             rollback.recent_success,
             rollback.stuck_now,

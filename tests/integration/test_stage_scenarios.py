@@ -85,10 +85,8 @@ STAGE1_SCENARIOS = {
     "stage1-low-success": (outcomes(STAGE1, stage1_success_rate="fail"), "ROLLBACK"),
     "stage1-stuck-imports": (outcomes(STAGE1, stage1_stuck_imports="fail"), "ROLLBACK"),
     "stage1-api-key-errors": (outcomes(STAGE1, stage1_systemic_errors="fail"), "ROLLBACK"),
-    "stage1-slow-imports": (
-        outcomes(STAGE1, stage1_duration="fail", stage1_success_rate="inconclusive"),
-        "ROLLBACK",
-    ),
+    # +1 h had too few settled imports to decide; the +24 h checkpoint's larger stream supersedes it
+    "stage1-slow-imports": (outcomes(STAGE1, stage1_duration="fail"), "ROLLBACK"),
     "stage1-memory-leak": (outcomes(STAGE1, stage1_rlm_stability="fail"), "ROLLBACK"),
     "stage1-oom": (outcomes(STAGE1, stage1_rlm_stability="fail"), "ROLLBACK"),
     "stage1-routing-skew": (outcomes(STAGE1, stage1_routing_split="fail"), "ROLLBACK"),
@@ -207,7 +205,9 @@ def test_v1_removal(tmp_path: Path, scenario: str, verdict: str) -> None:
 def test_routing_split_is_inconclusive_on_too_few_requests(tmp_path: Path) -> None:
     run = run_checkpoint(tmp_path, "stage1-low-volume", 1, 24, only="routing_split")
     assert run.verdicts == {"stage1.routing_split": "inconclusive"}, run.output
-    assert "fewer than the 100 needed" in run.properties["stage1.routing_split"]["reason"]
+    reason = run.properties["stage1.routing_split"]["reason"]
+    # the power to see a router 5 points off 10% (alpha 0.001, power 0.8) needs 664 requests
+    assert "fewer than the 664 needed" in reason and "more decide" in reason
 
 
 def test_a_deploy_that_did_not_take_fails_the_split(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from cutover.cli import main
 from cutover.ledger import Store
-from cutover.ledger.records import Origin, StageStarted
+from cutover.ledger.records import Origin, SignatureClassification, StageStarted
+from cutover.ledger.view import LedgerView
 from cutover.timeutil import parse_instant
 
 
@@ -138,6 +139,62 @@ def test_seed_refuses_a_non_local_host_without_printing_the_password(
     assert "db.example.com" in captured.err and "not local" in captured.err
     assert "pw" not in captured.err
     assert "pw" not in captured.out
+
+
+# -- cutover classify ---------------------------------------------------------------------------
+
+AT = "2026-02-02T20:00:00Z"
+
+
+def view(tmp_path: Path, *, scenario: str | None = None) -> LedgerView:
+    target = "live" if scenario is None else "seeded"
+    instant = parse_instant("2026-02-03T00:00:00Z", what="as_of")
+    return LedgerView.load(tmp_path / "evidence", instant, target=target, scenario=scenario)
+
+
+def test_classify_records_the_normalised_signature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = "Pipeline failed: ValueError: conversation tree has a cycle at node 12"
+    assert run(tmp_path, "classify", raw, "--as", "user", "--by", "alice", "--at", AT) == 0
+    [entry] = Store(tmp_path / "evidence").read()
+    record = entry.parse()
+    assert isinstance(record, SignatureClassification)
+    text = "ValueError: conversation tree has a cycle at node <n>"
+    assert record.signature == text and record.classified_as == "user"
+    assert dict(entry.data)["kind"] == "signature"
+    assert view(tmp_path).signature_classifications() == {
+        text: ("user", "alice", parse_instant(AT, what="at"))
+    }
+    assert f"classified {text!r} as user by alice" in capsys.readouterr().out
+
+
+def test_a_later_classification_wins_and_the_signature_form_is_accepted(tmp_path: Path) -> None:
+    text = "KeyError: <str>"
+    assert run(tmp_path, "classify", text, "--as", "user", "--by", "a", "--at", AT) == 0
+    later = "2026-02-02T21:00:00Z"
+    assert run(tmp_path, "classify", text, "--as", "systemic", "--by", "b", "--at", later) == 0
+    assert view(tmp_path).signature_classifications()[text][:2] == ("systemic", "b")
+
+
+def test_a_seeded_scenario_reads_only_its_own_classifications(tmp_path: Path) -> None:
+    args = ("classify", "KeyError: <str>", "--as", "user", "--by", "a", "--at", AT)
+    assert run(tmp_path, *args, "--scenario", "healthy-rollout") == 0
+    assert view(tmp_path).signature_classifications() == {}
+    assert (
+        "KeyError: <str>" in view(tmp_path, scenario="healthy-rollout").signature_classifications()
+    )
+
+
+def test_classify_refuses_an_unknown_kind_and_an_empty_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(tmp_path, "classify", "x", "--as", "maybe", "--by", "a")
+    assert exited.value.code == 2
+    assert run(tmp_path, "classify", "x", "--as", "user", "--by", " ") == 2
+    assert "--by is empty" in capsys.readouterr().err
+    assert not (tmp_path / "evidence" / "ledger.jsonl").exists()
 
 
 # -- bad input: one line naming the file or setting, exit 2, never a traceback -------------------

@@ -19,6 +19,7 @@ import pytest
 
 from cutover import gate
 from cutover.criteria.registry import Context
+from cutover.criteria.routing import split_minimum
 from cutover.ledger import Store
 from cutover.ledger.records import StageStarted
 from cutover.ledger.view import LedgerView
@@ -216,13 +217,14 @@ def test_a_week_kept_only_at_its_ends_does_not_pass_stage4_v1_traffic(tmp_path: 
 
 @pytest.mark.parametrize("form", ["pino", "drain", "vercel-json"])
 def test_a_router_log_twice_over_is_not_twice_the_requests(tmp_path: Path, form: str) -> None:
-    # ~3 routed requests an hour: fewer than the split test's minimum in a day, more twice over
-    files = exports(tmp_path, rate=3, form=form)
+    # ~20 routed requests an hour: fewer than the split test's minimum (from its power at 10%)
+    # in a day, more twice over
+    files = exports(tmp_path, rate=20, form=form)
     evidence = tmp_path / "evidence"
     once = decide("stage1.routing_split", measure_logs.routing_split, files, evidence)
     routed = once.sample_size
     assert once.outcome is Outcome.INCONCLUSIVE and routed is not None
-    assert routed * 2 >= PROFILE.split_min_requests > routed
+    assert routed * 2 >= split_minimum(10, PROFILE)[0] > routed
     text = files.router_logs.read_bytes()
     files.router_logs.write_bytes(text + text)
     twice = decide("stage1.routing_split", measure_logs.routing_split, files, evidence)

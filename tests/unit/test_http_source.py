@@ -49,6 +49,7 @@ async def list_health(request: Request) -> Response:
     return Response(b'["ok"]', media_type="application/json")
 
 
+CAP = Profile().http_max_body_bytes
 APP = Starlette(
     routes=[
         Route("/drip/health", drip),
@@ -69,7 +70,7 @@ def test_a_body_that_drips_is_cut_at_the_whole_deadline(server: str) -> None:
     """Each byte comes well inside any per-read timeout; the exchange as a whole does not."""
     started = time.monotonic()
     with pytest.raises(SourceUnavailable, match=r"no whole answer within 1\.5 s"):
-        fetch("GET", f"{server}/drip/health", deadline=1.5, source="RLM")
+        fetch("GET", f"{server}/drip/health", deadline=1.5, max_bytes=CAP, source="RLM")
     assert time.monotonic() - started < 2.5
 
 
@@ -81,7 +82,7 @@ def test_a_body_over_the_cap_is_not_read_on(server: str) -> None:
 def test_a_closed_port_is_unavailable_and_names_the_url() -> None:
     url = f"http://reader:S3cret@127.0.0.1:{free_port()}"
     with pytest.raises(SourceUnavailable) as info:
-        probe_health(url, timeout=2)
+        probe_health(url, timeout=2, max_bytes=CAP)
     assert "no answer" in str(info.value)
     assert "S3cret" not in str(info.value)
     assert "127.0.0.1" in info.value.source
@@ -100,7 +101,7 @@ CTX = Context(profile=Profile(), as_of=datetime(2026, 2, 2, tzinfo=UTC), target=
 def test_a_health_body_that_is_not_a_json_object_fails_saying_so(
     server: str, path: str, said: str
 ) -> None:
-    probe = probe_health(f"{server}/{path}", timeout=5)
+    probe = probe_health(f"{server}/{path}", timeout=5, max_bytes=CAP)
     assert probe.status_code == 200 and probe.body is None
     result = gate.decide("prereq.rlm_health", lambda: probe, CTX)
     assert result.outcome is Outcome.FAIL

@@ -34,11 +34,21 @@ def imports(module: str) -> frozenset[str]:
     for node in ast.walk(ast.parse(known[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(module, node)
             for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                found.add(sub if sub in known else node.module)
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in known else base)
     return frozenset(name for name in found if name in known and name != module)
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    """The module a `from ... import` names, relative ones (`from . import x`) resolved."""
+    if not node.level:
+        return node.module or ""
+    package = module if modules()[module].name == "__init__.py" else module.rpartition(".")[0]
+    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join([*parts, node.module] if node.module else parts)
 
 
 def cycle_from(start: str) -> list[str] | None:
@@ -76,3 +86,32 @@ def test_verify_and_the_evidence_layer_do_not_import_the_report() -> None:
     report = set(under("cutover.report"))
     for module in under("cutover.verify") + under("cutover.evidence"):
         assert not imports(module) & report, module
+
+
+# What each layer of the flow may import from the others (ARCHITECTURE.md): a source reads and never
+# decides, a criterion is pure, the evidence layer never reaches back into a run.
+MAY_NOT_IMPORT = {
+    "cutover.sources": ("cutover.measure", "cutover.criteria", "cutover.run", "cutover.report"),
+    "cutover.measure": ("cutover.criteria", "cutover.run", "cutover.report", "cutover.targets"),
+    "cutover.criteria": (
+        "cutover.sources",
+        "cutover.ledger",
+        "cutover.targets",
+        "cutover.run",
+        "cutover.report",
+        "cutover.evidence",
+    ),
+    "cutover.statistics": ("cutover.sources", "cutover.measure", "cutover.criteria"),
+    "cutover.evidence": ("cutover.run", "cutover.criteria", "cutover.sources", "cutover.report"),
+}
+
+
+def test_each_layer_imports_only_what_the_flow_allows() -> None:
+    crossing = {
+        (module, imported)
+        for layer, forbidden in MAY_NOT_IMPORT.items()
+        for module in under(layer)
+        for imported in imports(module)
+        if imported.startswith(tuple(f + "." for f in forbidden)) or imported in forbidden
+    }
+    assert crossing == set()

@@ -207,7 +207,10 @@ def test_the_sign_hook_gets_every_new_head(tmp_path: Path) -> None:
 def test_an_anchor_is_refused_for_a_broken_chain(tmp_path: Path) -> None:
     three_records(tmp_path)
     rewrite(tmp_path, lines(tmp_path)[1:])
-    with pytest.raises(LedgerBroken, match="line 1: hash chain broken: not anchoring it"):
+    with pytest.raises(
+        LedgerBroken,
+        match="line 1: hash chain broken: .*: not anchoring it",
+    ):
         Store(tmp_path).write_head()
 
 

@@ -20,6 +20,7 @@ from cutover.ledger.records import (
     StageStarted,
 )
 from cutover.ledger.view import CheckpointValue, LedgerView, StageRun
+from ledger_writing import append_unchecked
 
 T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
 SEEDED = Origin.seeded("healthy-rollout")
@@ -118,21 +119,41 @@ def test_checkpoint_values_are_those_measured_by_the_instant(tmp_path: Path) -> 
 
 
 def test_a_record_that_does_not_fit_its_schema_is_a_broken_ledger(tmp_path: Path) -> None:
-    store = Store(tmp_path)
-    store.append(StageStarted(1, 10, T0))
-    store.append(OtherRecord({"type": "stage_started", "stage": "one", "at": "2026-02-02T10:00Z"}))
+    """For the readers of its kind: the stage rules cannot be read around a bad stage start."""
+    Store(tmp_path).append(StageStarted(1, 10, T0))
+    append_unchecked(tmp_path, {"type": "stage_started", "stage": "one", "at": "2026-02-02T10:00Z"})
+    view = live(tmp_path, T0 + timedelta(hours=1))
     with pytest.raises(LedgerBroken) as info:
-        live(tmp_path, T0 + timedelta(hours=1))
+        view.current_stage()
     assert info.value.line == 2
     assert str(tmp_path / "ledger.jsonl") in str(info.value)
     assert "line 2: stage_started record: 'stage' is 'one', expected an integer" in str(info.value)
 
 
 def test_another_targets_record_that_does_not_fit_is_not_read(tmp_path: Path) -> None:
-    store = Store(tmp_path)
-    store.append(StageStarted(1, 10, T0))
+    Store(tmp_path).append(StageStarted(1, 10, T0))
     bad = {"type": "rollback", "at": "2026-02-02T10:00:00Z", **SEEDED.marks()}
-    store.append(OtherRecord(bad))
+    append_unchecked(tmp_path, bad)
     assert live(tmp_path, T0 + timedelta(hours=1)).current_stage() == StageRun(1, 10, T0)
     with pytest.raises(LedgerBroken, match="line 2: rollback record: 'reason' is missing"):
-        seeded(tmp_path, T0 + timedelta(hours=1))
+        seeded(tmp_path, T0 + timedelta(hours=1)).current_stage()
+
+
+def test_a_bad_record_blinds_only_the_readers_of_its_kind(tmp_path: Path) -> None:
+    """A malformed checkpoint leaves the stage rules readable; a record whose target cannot be
+    read is nobody's (cutover verify fails both)."""
+    Store(tmp_path).append(StageStarted(1, 10, T0))
+    append_unchecked(tmp_path, {"type": "checkpoint", "at": "2026-02-02T10:00:00Z", "results": 3})
+    append_unchecked(
+        tmp_path, {"type": "rollback", "reason": "x", "at": "2026-02-02T10:30:00Z", "target": 5}
+    )
+    view = live(tmp_path, T0 + timedelta(hours=1))
+    assert view.current_stage() == StageRun(1, 10, T0)
+    with pytest.raises(LedgerBroken, match="line 2: checkpoint record"):
+        view.checkpoint_values("stage1.success_rate")
+
+
+def test_the_store_refuses_to_write_a_record_no_reader_could_read(tmp_path: Path) -> None:
+    with pytest.raises(LedgerBroken, match="'reason' is missing"):
+        Store(tmp_path).append(OtherRecord({"type": "rollback", "at": "2026-02-02T10:00:00Z"}))
+    assert not (tmp_path / "ledger.jsonl").exists() or Store(tmp_path).read() == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cutover.errors import ConfigError, SourceUnavailable
-from cutover.sources.metrics import MetricPoint, MetricSeries, read_metrics_csv, series_by_instance
+from cutover.measure.readings import series_by_instance
+from cutover.sources.metrics import MetricPoint, MetricSeries, read_metrics_csv
 
 T0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
 WINDOW = (T0, T0 + timedelta(hours=1))

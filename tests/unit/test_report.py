@@ -288,17 +288,20 @@ def test_low_success_rolls_back(evidence: dict[str, Path]) -> None:
     assert "**Next:** run the Emergency Rollback now" in markdown
     table = results_table(markdown, "stage1_gate")
     assert table["stage1.success_rate"]["verdict"] == "❌ fail"
-    assert table["stage1.success_rate"]["measured"] == "+24h: 89.99% of 929"
+    assert (
+        table["stage1.success_rate"]["measured"] == "+24h: 89.99% of 929 (sequence 86.39%..92.56%)"
+    )
     assert [r["verdict"] for c, r in table.items() if c != "stage1.success_rate"] == ["✅ pass"] * 8
     [failed] = md_table_under(markdown, "Criteria that did not pass")
     assert failed["criterion"] == "stage1.success_rate"
     assert failed["on fail"] == "ROLLBACK"
-    assert failed["reason"].startswith("checkpoint +24h: 89.99% < 95%")
-    # the HTML escapes "<" and shows it back as text
-    assert "89.99% &lt; 95%" in html
+    below = "the confidence sequence [86.39%, 92.56%] lies wholly below 95%"
+    assert failed["reason"].startswith(f"checkpoint +24h: success rate 89.99%: {below}")
+    # the HTML escapes ">" (in the threshold) and shows it back as text
+    assert "&gt;= 95% (settled basis)" in html
     [row] = [r for r in page.rows("criterion") if r["criterion"] == "stage1.success_rate"]
     assert row["verdict"] == "fail"
-    assert "checkpoint +24h: 89.99% < 95%" in page.all_text
+    assert f"checkpoint +24h: success rate 89.99%: {below}" in page.all_text
     assert page.rows("selection")[0]["verdict"] == "ROLLBACK"
 
 

@@ -15,6 +15,7 @@ from cutover.measure.rollback import (
     InFlightAfterRollback,
     Integrity,
     RecentComplaints,
+    RecentRates,
     RlmCrashSignals,
     RoutingAfterRollback,
     SlowHistory,
@@ -70,45 +71,117 @@ def counts(complete: int, failed: int, stuck: int = 0, in_flight: int = 0) -> Su
     return SuccessCounts(DAY, total, complete, failed, stuck, in_flight, q1, "sha")
 
 
+def rates(c: SuccessCounts, stream: SuccessCounts | None = None) -> RecentRates:
+    return RecentRates(c, stream or c, "stage 1")
+
+
+RUNBOOK = Context(
+    profile=Profile(decision_mode="runbook"), as_of=NOW, target="seeded", criterion=""
+)
+
+
 @pytest.mark.parametrize(
-    ("c", "outcome"),
+    ("c", "runbook", "evidence"),
     [
-        (counts(19, 1), PASS),  # 95.00%
-        (counts(9499, 501), FAIL),  # 94.99%
-        (counts(15, 0), UNDECIDED),  # too few
-        (counts(0, 0), UNDECIDED),  # NULL
+        (counts(190, 10), PASS, PASS),  # 95.00%
+        (counts(9499, 501), FAIL, UNDECIDED),  # 94.99%: below, but not conclusively
+        (counts(900, 100), FAIL, FAIL),  # 90%: the sequence lies wholly below 95%
+        (counts(58, 0), UNDECIDED, UNDECIDED),  # a perfect record of 58 cannot tell 95%
+        (counts(59, 0), PASS, PASS),
+        (counts(15, 5), FAIL, FAIL),  # 75% of 20: catastrophic, at once
+        (counts(0, 0), UNDECIDED, UNDECIDED),  # NULL
     ],
 )
-def test_success_rate(c: SuccessCounts, outcome: Outcome) -> None:
-    r = decide("rollback.success_rate", c)
-    assert r.outcome is outcome
+def test_success_rate(c: SuccessCounts, runbook: Outcome, evidence: Outcome) -> None:
+    r = decide("rollback.success_rate", rates(c))
+    assert r.outcome is evidence, r.reason
+    assert rollback.success_rate(rates(c), RUNBOOK).outcome is runbook
     assert_trigger(r, "Critical", "Now")
     assert r.details["counts"] == c.as_record()
-    if outcome is FAIL:
+    if c.settled:
+        sequence = r.details["sequence"]
+        assert sequence["trials"] == c.settled and sequence["alpha"] == PROFILE.sequence_alpha
+        assert sequence["low_pct"] <= c.settled_rate_pct <= sequence["high_pct"]
+        assert "stage 1" in sequence["data"]
+    if evidence is FAIL:
         assert r.action is Action.ROLLBACK
 
 
-def test_success_rate_query1_basis_counts_in_flight() -> None:
-    c = counts(40, 0, in_flight=3)  # settled 100%, Query 1 93.02%
-    q1 = Context(
-        profile=Profile(success_rate_basis="query1"), as_of=NOW, target="seeded", criterion=""
+def test_a_catastrophic_rate_fails_at_once_in_both_modes() -> None:
+    c = counts(15, 5, stuck=0)  # 75% of 20 settled
+    floored = Context(
+        profile=Profile(catastrophic_success_min_pct=80.0, min_settled_imports=20),
+        as_of=NOW,
+        target="seeded",
     )
-    assert decide("rollback.success_rate", c).outcome is PASS
-    assert rollback.success_rate(c, q1).outcome is FAIL
+    r = rollback.success_rate(rates(c), floored)
+    assert r.outcome is FAIL and "catastrophic floor of 80%" in r.reason
+    assert rollback.success_rate(rates(c), RUNBOOK).outcome is FAIL
+    assert decide("rollback.error_rate", rates(c)).outcome is FAIL  # 25% failed > 20%
+    # below the floor's sample it waits like any other small sample
+    small = counts(11, 4)
+    assert rollback.success_rate(rates(small), floored).outcome is UNDECIDED
+
+
+def test_below_but_not_conclusive_says_how_many_more_imports_decide() -> None:
+    r = decide("rollback.success_rate", rates(counts(93, 7)))
+    assert r.outcome is UNDECIDED
+    assert (
+        "not yet conclusive" in r.reason and "more settled imports at this rate decide" in r.reason
+    )
+    too_few = decide("rollback.success_rate", rates(counts(40, 0)))
+    assert "about 19 more decide" in too_few.reason
+
+
+def test_the_sequence_covers_the_stage_not_the_window() -> None:
+    """The point estimate is the 24 h window's; the sequence the stage's to date."""
+    window, stage = counts(93, 7), counts(9300, 700)
+    r = decide("rollback.success_rate", rates(window, stage))
+    assert r.outcome is FAIL
+    assert r.details["sequence"]["trials"] == 10_000
+    assert decide("rollback.success_rate", rates(window)).outcome is UNDECIDED
+
+
+def test_success_rate_query1_basis_counts_in_flight() -> None:
+    c = counts(60, 0, in_flight=4)  # settled 100%, Query 1 93.75%
+    q1 = Context(
+        profile=Profile(success_rate_basis="query1", decision_mode="runbook"),
+        as_of=NOW,
+        target="seeded",
+        criterion="",
+    )
+    assert decide("rollback.success_rate", rates(c)).outcome is PASS
+    assert rollback.success_rate(rates(c), q1).outcome is FAIL
 
 
 @pytest.mark.parametrize(
-    ("c", "outcome"),
+    ("c", "runbook", "evidence"),
     [
-        (counts(19, 1), PASS),  # exactly 5%
-        (counts(9499, 501), FAIL),  # 5.01%
-        (counts(10, 0), UNDECIDED),
+        (counts(190, 10), PASS, PASS),  # exactly 5%
+        (counts(9499, 501), FAIL, UNDECIDED),  # 5.01%
+        (counts(880, 120), FAIL, FAIL),  # 12%
+        (counts(10, 0), UNDECIDED, UNDECIDED),
     ],
 )
-def test_error_rate(c: SuccessCounts, outcome: Outcome) -> None:
-    r = decide("rollback.error_rate", c)
-    assert r.outcome is outcome
+def test_error_rate(c: SuccessCounts, runbook: Outcome, evidence: Outcome) -> None:
+    r = decide("rollback.error_rate", rates(c))
+    assert r.outcome is evidence, r.reason
+    assert rollback.error_rate(rates(c), RUNBOOK).outcome is runbook
     assert_trigger(r, "Critical", "Now")
+    if c.settled:
+        # the bounds shown are of the failed share, though decided on its complement
+        cs = r.details["sequence"]
+        shown = f"sequence failed {100 - cs['high_pct']:.2f}%..{100 - cs['low_pct']:.2f}%"
+        assert shown in str(r.measured)
+
+
+def test_a_97_percent_pipeline_at_one_hour_is_not_rolled_back_in_evidence_mode() -> None:
+    """The issue's arithmetic: at +1 h (~26-40 settled) a 97% pipeline shows under 95% often;
+    the point estimate alone rolls it back, the sequence does not."""
+    for complete, failed in ((24, 2), (37, 3), (56, 4)):
+        c = counts(complete, failed)
+        assert decide("rollback.success_rate", rates(c)).outcome is not FAIL
+        assert decide("rollback.error_rate", rates(c)).outcome is not FAIL
 
 
 # -- stuck imports ------------------------------------------------------------------------------
@@ -159,15 +232,18 @@ def test_stuck_users_2_passes_3_fails() -> None:
 
 
 def history(slow_hours: int, last_slow: bool = True) -> SlowHistory:
-    """12 hours ending at NOW; the trailing `slow_hours` have 10% slow (1 of 10)."""
+    """12 known hours ending an hour before NOW; the trailing `slow_hours` have 10% slow (1 of
+    10). The hour from NOW - 1 h is not known yet (its imports are younger than 30 min + ...)
+    and looks fast: it must not decide."""
     hours = []
-    for back in range(12, 0, -1):
+    for back in range(13, 1, -1):
         hour = NOW - timedelta(hours=back)
-        slow = 1 if back <= slow_hours else 0
+        slow = 1 if back <= slow_hours + 1 else 0
         hours.append(SlowHour(hour, 10, slow))
     if not last_slow:
         hours[-1] = SlowHour(hours[-1].hour, 10, 0)
-    return SlowHistory(Window(NOW - timedelta(hours=24), NOW), tuple(hours))
+    pending = SlowHour(NOW - timedelta(hours=1), 10, 0, in_flight_young=3)
+    return SlowHistory(Window(NOW - timedelta(hours=24), NOW), (*hours, pending))
 
 
 def test_slow_for_5h_holds() -> None:
@@ -192,8 +268,27 @@ def test_last_hour_not_slow_passes() -> None:
     assert_trigger(r, "Medium", "6 h")
 
 
+def test_an_import_in_flight_past_the_limit_counts_as_slow() -> None:
+    """9 fast complete and 1 still running after 30 min: 10% slow, already known."""
+    hours = tuple(
+        SlowHour(NOW - timedelta(hours=b), 9, 1, in_flight_slow=1) for b in range(8, 1, -1)
+    )
+    r = decide("rollback.slow_imports", SlowHistory(DAY, hours))
+    assert r.outcome is FAIL and r.on_fail is Action.ROLLBACK
+    assert r.details["in_flight_slow"] == 7
+    assert "7 still in flight past 30 min counted as slow" in r.reason
+
+
+def test_hours_whose_outcome_is_not_known_do_not_decide() -> None:
+    only_recent = (SlowHour(NOW - timedelta(minutes=50), 10, 0, in_flight_young=4),)
+    r = decide("rollback.slow_imports", SlowHistory(DAY, only_recent))
+    assert r.outcome is UNDECIDED
+    assert r.details["hours_pending"][0]["known"] == 10
+    assert "4 younger left out" in r.reason
+
+
 def test_slow_just_under_threshold_is_not_slow() -> None:
-    hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 0, -1))
+    hours = tuple(SlowHour(NOW - timedelta(hours=b), 1000, 99) for b in range(8, 1, -1))
     assert decide("rollback.slow_imports", SlowHistory(DAY, hours)).outcome is PASS
 
 
@@ -325,6 +420,27 @@ def test_routing_one_v2_request_fails() -> None:
 
 def test_routing_all_v1_passes() -> None:
     assert decide("rollback_verify.routing_all_v1", routed(500, 0)).outcome is PASS
+
+
+def test_routing_all_v1_48_of_48_after_a_10_percent_stage_passes() -> None:
+    """Were the router still at 10%, 0 v2 in 48 would happen with probability 0.9^48 = 0.6%."""
+    r = decide("rollback_verify.routing_all_v1", routed(48, 0))
+    assert r.outcome is PASS, r.reason
+    short = decide("rollback_verify.routing_all_v1", routed(40, 0))
+    assert short.outcome is UNDECIDED
+    assert "were the router still at 10%" in short.reason and "about 4 more decide" in short.reason
+
+
+def test_routing_all_v1_after_100_percent_needs_one_request_on_v1() -> None:
+    after_100 = dataclasses.replace(routed(1, 0), previous_percent=100)
+    assert decide("rollback_verify.routing_all_v1", after_100).outcome is PASS
+
+
+def test_routing_all_v1_needs_fewer_requests_after_a_larger_stage() -> None:
+    after_50 = dataclasses.replace(routed(8, 0), previous_percent=50)
+    assert decide("rollback_verify.routing_all_v1", after_50).outcome is PASS  # 0.5^8 = 0.4%
+    after_10 = routed(8, 0)
+    assert decide("rollback_verify.routing_all_v1", after_10).outcome is UNDECIDED
 
 
 def test_routing_all_v1_too_few_or_uncovered_is_inconclusive() -> None:

@@ -16,6 +16,7 @@ from cutover.criteria.durations import duration, duration_every, duration_vs_sta
 from cutover.criteria.errors import new_error_patterns, systemic_errors
 from cutover.criteria.imports import stuck_imports, traffic
 from cutover.criteria.progress import deprecation_elapsed, elapsed, rollbacks
+from cutover.criteria.rates import minimum_sample
 from cutover.criteria.registry import CRITERIA, Context
 from cutover.criteria.routing import routing_split, v1_traffic
 from cutover.criteria.stability import rlm_stability
@@ -95,22 +96,40 @@ def series(*records: dict[str, Any] | None, current: SuccessCounts | None = None
     return SuccessSeries(DAY, readings, current or counts(19, 1))
 
 
+RUNBOOK = ctx(decision_mode="runbook")
+
+
 def test_success_rate_95_00_passes() -> None:
-    record = counts(19, 1).as_record()
+    record = counts(190, 10).as_record()
     assert record["settled_rate_pct"] == 95.0
     r = success_rate(series(record, record, record), CTX)
     assert r.outcome is PASS
-    assert r.sample_size == 20
-    assert r.details["basis"] == "settled"
+    assert r.sample_size == 20  # this run's Query 1 (the series' current)
+    assert r.details["basis"] == "settled" and r.details["mode"] == "evidence"
+    for checkpoint in r.details["checkpoints"]:
+        assert checkpoint["decision"] == "meets"
+        assert checkpoint["sequence"]["high_pct"] >= 95.0 >= checkpoint["sequence"]["low_pct"]
 
 
-def test_success_rate_94_99_fails() -> None:
+def test_success_rate_94_99_fails_in_runbook_mode_and_waits_in_evidence_mode() -> None:
     low = counts(9499, 501).as_record()
     assert low["settled_rate_pct"] == 94.99
-    r = decide("stage1.success_rate", series(counts(19, 1).as_record(), low))
+    ok = counts(190, 10).as_record()
+    r = decide("stage1.success_rate", series(ok, low), RUNBOOK)
     assert r.outcome is FAIL
     assert "+6h" in r.reason and "94.99" in r.reason
     assert r.action is Action.ROLLBACK
+    evidence = decide("stage1.success_rate", series(ok, low))
+    assert evidence.outcome is UNDECIDED
+    assert "not yet conclusive" in evidence.reason and "more settled imports" in evidence.reason
+
+
+def test_success_rate_fails_in_evidence_mode_when_the_sequence_lies_below() -> None:
+    low = counts(450, 50).as_record()  # 90% of 500
+    r = decide("stage1.success_rate", series(counts(190, 10).as_record(), low))
+    assert r.outcome is FAIL
+    assert "lies wholly below 95%" in r.reason
+    assert r.details["checkpoints"][1]["decision"] == "below"
 
 
 def test_success_rate_null_rate_is_inconclusive() -> None:
@@ -120,17 +139,49 @@ def test_success_rate_null_rate_is_inconclusive() -> None:
     assert success_rate(series(record), CTX).outcome is UNDECIDED
 
 
-def test_success_rate_below_min_settled_is_inconclusive() -> None:
-    small = counts(PROFILE.min_settled_imports - 1, 0).as_record()
+def test_success_rate_below_the_power_minimum_is_inconclusive() -> None:
+    need = minimum_sample(PROFILE.success_rate_min_pct, PROFILE)
+    assert need == 59  # 0.95^59 <= 5% < 0.95^58
+    small = counts(need - 1, 0).as_record()
     r = success_rate(series(small), CTX)
     assert r.outcome is UNDECIDED
-    assert f"below {PROFILE.min_settled_imports}" in r.reason
-    enough = counts(PROFILE.min_settled_imports, 0).as_record()
+    assert f"fewer than {need}" in r.reason and "about 1 more decide" in r.reason
+    enough = counts(need, 0).as_record()
     assert success_rate(series(enough), CTX).outcome is PASS
 
 
+def test_an_early_undecided_checkpoint_is_superseded_by_a_later_pass() -> None:
+    early = counts(24, 2).as_record()  # +1 h: 92.3% of 26, too few to tell
+    later = counts(485, 15).as_record()
+    for context in (CTX, RUNBOOK):
+        r = success_rate(series(early, later), context)
+        assert r.outcome is PASS, r.reason
+        assert "+1h undecided, superseded by the latest checkpoint" in r.reason
+    # but a latest checkpoint that cannot decide leaves the earlier ones undecided too
+    assert success_rate(series(later, early), CTX).outcome is UNDECIDED
+
+
+def test_success_rate_catastrophic_checkpoint_fails_in_both_modes() -> None:
+    bad = counts(15, 5).as_record()  # 75% of 20
+    for context in (CTX, RUNBOOK):
+        r = success_rate(series(bad), context)
+        assert r.outcome is FAIL and "catastrophic floor" in r.reason
+
+
+def test_success_rate_uses_the_recorded_stream() -> None:
+    """A checkpoint's sequence covers the stage to date as that checkpoint recorded it."""
+    record = {
+        **counts(93, 7).as_record(),
+        "stream": {"since": iso(T0), "complete": 900, "failed": 100, "settled": 1000},
+    }
+    r = success_rate(series(record), CTX)
+    assert r.outcome is FAIL
+    assert r.details["checkpoints"][0]["sequence"]["trials"] == 1000
+    assert iso(T0) in r.details["checkpoints"][0]["sequence"]["data"]
+
+
 def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
-    ok = counts(19, 1).as_record()
+    ok = counts(190, 10).as_record()
     r = decide("stage1.success_rate", series(ok, None))
     assert r.outcome is UNDECIDED
     due = T0 + timedelta(hours=6)
@@ -140,7 +191,7 @@ def test_success_rate_missing_checkpoint_says_how_to_backfill() -> None:
 
 
 def test_success_rate_failure_wins_over_missing_checkpoint() -> None:
-    r = success_rate(series(None, counts(90, 10).as_record()), CTX)
+    r = success_rate(series(None, counts(900, 100).as_record()), CTX)
     assert r.outcome is FAIL
 
 
@@ -150,19 +201,19 @@ def test_success_rate_no_checkpoint_due_is_inconclusive() -> None:
 
 
 def test_success_rate_query1_basis_gates_on_query1() -> None:
-    # 40 complete, 3 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
-    record = counts(40, 0, in_flight=3).as_record()
+    # 80 complete, 6 in flight: settled basis 100%, Query 1 93.02% (in flight in the denominator)
+    record = counts(80, 0, in_flight=6).as_record()
     assert record["settled_rate_pct"] == 100.0 and record["query1_rate_pct"] == 93.02
-    assert success_rate(series(record), CTX).outcome is PASS
-    q1 = ctx(success_rate_basis="query1")
+    assert success_rate(series(record), RUNBOOK).outcome is PASS
+    q1 = ctx(success_rate_basis="query1", decision_mode="runbook")
     r = success_rate(series(record), q1)
     assert r.outcome is FAIL
     assert "93.02" in r.reason
     assert r.details["basis"] == "query1"
     # and the other way round: Query 1 at 95% with settled below
-    other = {**counts(19, 1).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
+    other = {**counts(190, 10).as_record(), "settled_rate_pct": 90.0, "query1_rate_pct": 95.0}
     assert success_rate(series(other), q1).outcome is PASS
-    assert success_rate(series(other), CTX).outcome is FAIL
+    assert success_rate(series(other), RUNBOOK).outcome is FAIL
 
 
 # -- elapsed ------------------------------------------------------------------------------------
@@ -234,7 +285,7 @@ def stuck(*minutes: int, late: int = 0, started: int = 200) -> StuckStatus:
     items = tuple(
         StuckImport(f"u{i}", DAY.end - timedelta(minutes=m), m) for i, m in enumerate(minutes)
     )
-    return StuckStatus(DAY, items, late, started)
+    return StuckStatus(DAY, items, {float(ALLOWANCE) + 0.1: late} if late else {5.0: 3}, started)
 
 
 def test_stuck_on_no_imports_at_all_is_inconclusive() -> None:
@@ -325,21 +376,22 @@ def test_complaints_grace_between_attestations(gap: timedelta, outcome: Outcome)
 # -- durations ----------------------------------------------------------------------------------
 
 
-def durations(**buckets: int) -> Durations:
-    names = {
-        "lt5": "<5min",
-        "b5": "5-10min",
-        "b10": "10-20min",
-        "b20": "20-30min",
-        "gt30": ">30min",
-    }
-    return Durations(DAY, {}, {names[k]: v for k, v in buckets.items()}, "sha")
+#: a duration inside each of Query 3's buckets (exactly 30 minutes is already slow)
+BUCKET_MINUTES = {"lt5": 2.0, "b5": 7.0, "b10": 15.0, "b20": 25.0, "gt30": 30.0}
+BUCKET_NAMES = {"lt5": "<5min", "b5": "5-10min", "b10": "10-20min", "b20": "20-30min"}
+
+
+def durations(in_flight: dict[float, int] | None = None, **buckets: int) -> Durations:
+    bins = {BUCKET_MINUTES[k]: v for k, v in buckets.items()}
+    names = {**BUCKET_NAMES, "gt30": ">30min"}
+    shown = {names[k]: v for k, v in buckets.items()}
+    return Durations(DAY, bins, shown, "sha", in_flight_slow=in_flight or {})
 
 
 def test_duration_exactly_10pct_slow_fails() -> None:
-    r = duration(durations(lt5=18, gt30=2), CTX)
+    r = duration(durations(lt5=27, gt30=3), CTX)
     assert r.outcome is FAIL
-    assert "10.0% take 30 min" in r.reason
+    assert "10.0% take 30 min or more" in r.reason
 
 
 def test_duration_9_9pct_slow_passes() -> None:
@@ -349,7 +401,7 @@ def test_duration_9_9pct_slow_passes() -> None:
 
 
 def test_duration_exactly_50pct_fast_fails() -> None:
-    r = duration(durations(lt5=5, b5=5, b10=10), CTX)
+    r = duration(durations(lt5=15, b5=15, b10=30), CTX)
     assert r.outcome is FAIL
     assert "only 50.0% finish under 10 min" in r.reason
 
@@ -358,8 +410,31 @@ def test_duration_just_over_50pct_fast_passes() -> None:
     assert duration(durations(b5=501, b20=499), CTX).outcome is PASS
 
 
-def test_duration_too_few_is_inconclusive() -> None:
-    assert duration(durations(lt5=PROFILE.min_settled_imports - 1), CTX).outcome is UNDECIDED
+def test_an_import_in_flight_past_the_slow_limit_counts_as_slow() -> None:
+    """27 fast ones complete, 3 still running after 31-45 minutes: 10% slow, not 0%."""
+    r = duration(durations({31.0: 1, 38.5: 1, 45.0: 1}, lt5=27), CTX)
+    assert r.outcome is FAIL and "10.0% take 30 min or more" in r.reason
+    assert r.details["in_flight_slow"] == 3 and r.sample_size == 30
+    assert "3 still in flight past it counted as slow" in str(r.measured)
+    assert duration(durations(lt5=27), CTX).outcome is UNDECIDED  # 27: too few to tell
+
+
+def test_duration_boundaries_come_from_the_profile() -> None:
+    d = durations(lt5=70, b20=30)  # 30% take 25 minutes
+    assert duration(d, CTX).outcome is PASS
+    stricter = ctx(slow_import_minutes=20)
+    r = duration(d, stricter)
+    assert r.outcome is FAIL and "30.0% take 20 min or more" in r.reason
+    fast = Durations(DAY, {9.9: 51, 10.0: 49}, {}, "sha")  # bins are floored: 9.9x is < 10
+    assert duration(fast, CTX).outcome is PASS
+    assert duration(fast, ctx(fast_import_minutes=9)).outcome is FAIL
+
+
+def test_duration_too_few_is_inconclusive_and_says_how_many_more() -> None:
+    r = duration(durations(lt5=28), CTX)
+    assert r.outcome is UNDECIDED
+    assert "fewer than 29" in r.reason and "about 1 more decide" in r.reason  # 0.9^29 <= 5%
+    assert duration(durations(lt5=29), CTX).outcome is PASS
 
 
 def test_duration_vs_stage1() -> None:
@@ -375,7 +450,19 @@ def test_duration_vs_stage1() -> None:
     assert comparison(base, base).outcome is PASS
     # +15%: significant, but within the allowed 20% slowdown
     assert comparison({4.6: 10, 5.75: 10, 6.9: 10}, base).outcome is PASS
-    assert comparison({10.0: 5}, base).outcome is UNDECIDED
+    small = comparison({10.0: 5}, base)
+    assert small.outcome is UNDECIDED and "more decide" in small.reason
+
+
+def test_duration_vs_stage1_counts_imports_in_flight_past_the_limit() -> None:
+    base = {4.0: 40, 5.0: 40, 6.0: 40}
+    complete = Durations(DAY, dict(base), {}, "sha")
+    assert duration_vs_stage1(DurationComparison(complete, base), CTX).outcome is PASS
+    running = Durations(DAY, dict(base), {}, "sha", in_flight_slow={31.0: 20, 40.0: 20})
+    r = duration_vs_stage1(DurationComparison(running, base), CTX)
+    assert r.outcome is FAIL
+    assert r.details["in_flight_slow"] == 40
+    assert "40 in flight past 30 min counted as slow" in str(r.measured)
 
 
 # -- traffic ------------------------------------------------------------------------------------
@@ -630,10 +717,29 @@ ODD_SIGNATURE = "KeyError: <str>"
 
 
 def test_systemic_errors() -> None:
-    assert systemic_errors(signatures(BAD_FILE, ODD), CTX).outcome is PASS
+    assert systemic_errors(signatures(BAD_FILE), CTX).outcome is PASS
     r = systemic_errors(signatures(BAD_FILE, TIMEOUT), CTX)
     assert r.outcome is FAIL
-    assert "TimeoutError" in r.reason
+    assert "TimeoutError" in r.reason and "systemic pattern 'timeout'" in r.reason
+
+
+def test_an_unlisted_message_at_3_users_holds_and_says_how_to_classify_it() -> None:
+    """The issue's healthy rollout: one unlisted bad-file message reaching 3 users in 24 h."""
+    first, last = T0 + timedelta(hours=3), T0 + timedelta(hours=19)
+    odd = ErrorPattern("ValueError: conversation tree has a cycle at node 12", 3, 3, first, last)
+    r = decide("stage1.systemic_errors", signatures(BAD_FILE, odd, started=960))
+    assert r.outcome is UNDECIDED and r.action is Action.HOLD
+    text = "ValueError: conversation tree has a cycle at node <n>"
+    assert f"{text!r} x3 (3 users, first {iso(first)}, last {iso(last)})" in r.reason
+    command = f'cutover classify "{text}" --as user|systemic --by NAME'
+    assert command in r.reason
+    [listed] = r.details["unclassified"]
+    assert listed["command"] == command and listed["users"] == 3
+    assert r.details["rules"][BAD_FILE.text] == "user-side pattern 'bad file format'"
+    # once a person classifies it, later runs read the attestation
+    classified = {text: ("user", "alice", T0 + timedelta(hours=20))}
+    again = dataclasses.replace(signatures(BAD_FILE, odd, started=960), classified=classified)
+    assert decide("stage1.systemic_errors", again).outcome is PASS
 
 
 def test_new_error_patterns() -> None:
@@ -645,7 +751,10 @@ def test_new_error_patterns() -> None:
     r = new_error_patterns(NewErrorPatterns(current, frozenset({ODD_SIGNATURE})), CTX)
     assert r.outcome is FAIL
     assert TIMEOUT.text in r.reason
-    assert r.measured == "1 new of 2"
+    assert r.measured == "1 new of 2 (0 unclassified)"
+    odd = new_error_patterns(NewErrorPatterns(current, frozenset({TIMEOUT.text})), CTX)
+    assert odd.outcome is UNDECIDED
+    assert f'cutover classify "{ODD_SIGNATURE}"' in odd.reason
 
 
 def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> None:
@@ -726,3 +835,11 @@ def test_rlm_stability_names_a_gap_in_one_instance_of_several() -> None:
     assert r.outcome is UNDECIDED
     assert r.reason.startswith("no trend can be told across a gap in a metric series: srv-b")
     assert iso(lost[0] - timedelta(minutes=5)) in r.reason
+
+
+def test_stuck_finished_at_the_allowance_is_not_late() -> None:
+    """The criterion owns the allowance: exactly at it is in time, a tenth past it is late."""
+    on_time = StuckStatus(DAY, (), {float(ALLOWANCE): 4}, 200)
+    assert stuck_imports(on_time, CTX).outcome is PASS
+    past = StuckStatus(DAY, (), {float(ALLOWANCE) + 0.1: 1}, 200)
+    assert stuck_imports(past, CTX).outcome is FAIL

@@ -34,10 +34,10 @@ def long_modules(root: Path = SRC, limit: int = MAX_LINES) -> dict[str, int]:
     }
 
 
-def _shape(line_tokens: list[tokenize.TokenInfo]) -> str:
-    """A logical line with names, strings and numbers folded: lines of the same shape match."""
+def _shape(tokens: list[tokenize.TokenInfo]) -> str:
+    """Tokens with names, strings and numbers folded: lines of the same shape match."""
     out = []
-    for token in line_tokens:
+    for token in tokens:
         if token.type == tokenize.NAME:
             out.append(token.string if keyword.iskeyword(token.string) else "N")
         elif token.type == tokenize.STRING or token.type == getattr(tokenize, "FSTRING_START", -1):
@@ -50,60 +50,72 @@ def _shape(line_tokens: list[tokenize.TokenInfo]) -> str:
 
 
 def _is_thin(shape: str) -> bool:
-    """Lines that say little on their own: a field `N : N = 0`, a keyword argument `N = N ,`,
-    a constant `N = S`, a decorator, a class or def header, a bare `else :` or `return N`."""
+    """A line that says nothing on its own: a bracket, `else :`, `N ,`, a decorator."""
+    words = shape.split()
+    return len(words) <= 2 or words[0] == "@"
+
+
+def _is_declaration(shape: str) -> bool:
+    """A dataclass field `N : N = 0`, a mapping entry `S : N ,`, a keyword argument or any
+    element of a list `... ,`, a constant `N = S`: tables and field lists differ by their names
+    and values, which is what they are for."""
     words = shape.split()
     return (
-        len(words) <= 2
-        or words[0] in ("@", "class", "def")
-        or shape == "return N"
-        or (words[0] == "N" and words[1] == ":")
-        or (words[0] == "N" and words[1] == "=" and words[-1] == ",")
-        or (words[0] == "N" and words[1] == "=" and len(words) <= 4)  # a constant: N = S
+        words[-1] == ","
+        or (len(words) >= 3 and words[0] in ("N", "S") and words[1] == ":")
+        or (len(words) <= 4 and words[0] == "N" and words[1] == "=")
     )
 
 
-def logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first line number, shape) of each logical line that is code: no docstring, comment,
-    import, or line of only punctuation."""
-    lines: list[tuple[int, str]] = []
-    current: list[tokenize.TokenInfo] = []
+def code_lines(text: str) -> list[tuple[int, str, str]]:
+    """(line number, shape, text) of each physical line of code: no docstring, comment, import
+    or blank line. A statement spread over several lines counts as several lines, as a reader
+    sees them."""
+    lines: list[tuple[int, str, str]] = []
+    statement: list[tokenize.TokenInfo] = []
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+    source = text.splitlines()
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type in skip:
             continue
-        if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-            if current:
-                first = current[0]
-                is_docstring = len(current) == 1 and first.type == tokenize.STRING
-                if not is_docstring and first.string not in ("import", "from"):
-                    shape = _shape(current)
-                    if any(c.isalnum() for c in shape):
-                        lines.append((first.start[0], shape))
-            current = []
+        if token.type not in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            statement.append(token)
             continue
-        current.append(token)
+        if not statement:
+            continue
+        first = statement[0]
+        is_docstring = len(statement) == 1 and first.type == tokenize.STRING
+        if not is_docstring and first.string not in ("import", "from"):
+            rows: dict[int, list[tokenize.TokenInfo]] = defaultdict(list)
+            for part in statement:
+                rows[part.start[0]].append(part)
+            for row, tokens in sorted(rows.items()):
+                lines.append((row, _shape(tokens), source[row - 1].strip()))
+        statement = []
     return lines
 
 
 def twins(files: dict[str, str], size: int = TWIN_LINES) -> list[tuple[str, int, str, int]]:
-    """Pairs of places (file, line) where `size` consecutive code lines have the same shape,
-    leaving out runs with more than two thin lines (fields, headers, keyword arguments): a
-    dataclass and the function that fills it are alike in shape, not in logic."""
-    seen: dict[tuple[str, ...], list[tuple[str, int, int]]] = defaultdict(list)
+    """Pairs of places (file, line) where `size` consecutive lines of code have the same shape.
+    Left out: runs of mostly thin lines (brackets, decorators), and runs of mostly declarations
+    (fields, keyword arguments, constants) unless they are the same to the letter."""
+    seen: dict[tuple[str, ...], list[tuple[str, int, int, tuple[str, ...]]]] = defaultdict(list)
     for name, text in sorted(files.items()):
-        lines = logical_lines(text)
+        lines = [line for line in code_lines(text) if not _is_thin(line[1])]
         for i in range(len(lines) - size + 1):
-            run = tuple(shape for _, shape in lines[i : i + size])
-            if sum(not _is_thin(shape) for shape in run) < size - 2:
-                continue
-            seen[run].append((name, lines[i][0], lines[i + size - 1][0]))
+            run = lines[i : i + size]
+            shapes = tuple(shape for _, shape, _ in run)
+            texts = tuple(text for _, _, text in run)
+            seen[shapes].append((name, run[0][0], run[-1][0], texts))
     pairs = []
-    for places in seen.values():
-        first = places[0]
-        for other in places[1:]:
-            overlapping = other[0] == first[0] and other[1] <= first[2]
-            if not overlapping:
+    for shapes, places in seen.items():
+        declarations = sum(_is_declaration(shape) for shape in shapes) * 2 >= len(shapes)
+        for index, first in enumerate(places):
+            for other in places[index + 1 :]:
+                if other[0] == first[0] and other[1] <= first[2]:
+                    continue  # overlapping runs of one file
+                if declarations and other[3] != first[3]:
+                    continue
                 pairs.append((first[0], first[1], other[0], other[1]))
     return sorted(set(pairs))
 
@@ -127,8 +139,11 @@ def {f}(values, {x}):
         "b.py": body.format(f="g", x="y", n=2, s="b"),
     }
     assert twins(files), "a block repeated with other names must be found"
-    fields = "\n".join(f"    field_{i}: int = {i}" for i in range(12))
-    assert not twins({"c.py": f"class A:\n{fields}\n", "d.py": f"class B:\n{fields}\n"})
+    # field lists and tables differ by their names; the same fields twice are one type twice
+    names = "\n".join(f"    count_{i}: int = {i}" for i in range(12))
+    others = "\n".join(f"    total_{i}: float = {i + 1}" for i in range(12))
+    assert not twins({"c.py": f"class A:\n{names}\n", "d.py": f"class B:\n{others}\n"})
+    assert twins({"c.py": f"class A:\n{names}\n", "d.py": f"class B:\n{names}\n"})
 
 
 def test_a_long_module_is_found(tmp_path: Path) -> None:

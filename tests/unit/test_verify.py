@@ -17,11 +17,12 @@ from test_report import shared_evidence
 from cutover.cli import main
 from cutover.config import Settings
 from cutover.ledger import HEAD_NAME, LedgerBroken, Store
-from cutover.ledger.records import OtherRecord, Rollback, StageStarted
+from cutover.ledger.records import Rollback, StageStarted
 from cutover.ledger.signing import signer_for
 from cutover.ledger.store import Head, digest
 from cutover.paths import sql_dir
 from cutover.verify import verify
+from ledger_writing import append_unchecked
 
 T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
 
@@ -223,7 +224,7 @@ def test_a_checkpoint_that_does_not_fit_its_schema_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = {"type": "checkpoint", "selection": "x", "at": "2026-02-03T10:00:00Z", "results": "oops"}
-    Store(tmp_path).append(OtherRecord(bad))
+    append_unchecked(tmp_path, bad)
     code, out = run_verify(tmp_path, capsys)
     assert code == 1
     expected = "ledger.jsonl line 1: checkpoint record: 'results' is 'oops', expected an object"

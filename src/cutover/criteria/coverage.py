@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cutover.measure.readings import Continuity, MetricSeries, RlmLogCounts, RoutingCounts, Span
 from cutover.outcome import Window
 from cutover.profile import Profile
-from cutover.sources.logs.continuity import Continuity, Span
-from cutover.sources.metrics import MetricSeries
-from cutover.sources.rlm_logs import RlmLogCounts
-from cutover.sources.router_logs import RoutingCounts
 from cutover.timeutil import iso
 
 NO_LINE = "no line"

@@ -2,45 +2,69 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import Durations
 from cutover.measure.stage import DurationComparison, DurationSlices
 from cutover.outcome import Result
-from cutover.sources.imports import Durations
-from cutover.statistics import slowdown_test
+from cutover.profile import Profile
+from cutover.statistics import slowdown_sample, slowdown_test, zero_event_sample
 from cutover.timeutil import iso
 
 
 def duration(d: Durations, ctx: Context) -> Result:
+    """Shares under `fast_import_minutes` and at or over `slow_import_minutes` (the profile's
+    boundaries; Query 3's buckets are kept as evidence). An import still running past the slow
+    limit is slow already and counts; a younger one in flight is unknown and left out."""
     profile = ctx.profile
-    total = sum(d.buckets.values())
-    fast = d.buckets.get("<5min", 0) + d.buckets.get("5-10min", 0)
-    slow = d.buckets.get(">30min", 0)
+    fast_limit, slow_limit = profile.fast_import_minutes, profile.slow_import_minutes
+    in_flight = d.in_flight_count
+    total = d.count + in_flight
+    fast = sum(n for minutes, n in d.bins.items() if minutes < fast_limit)
+    slow = sum(n for minutes, n in d.bins.items() if minutes >= slow_limit) + in_flight
     threshold = (
-        f"> {profile.min_fast_pct:g}% under {profile.fast_import_minutes} min, "
-        f"< {profile.max_slow_pct:g}% in >30min"
+        f"> {profile.min_fast_pct:g}% under {fast_limit:g} min, "
+        f"< {profile.max_slow_pct:g}% at {slow_limit:g} min or more (in flight past it counted)"
     )
     common = dict(
         threshold=threshold,
         window=d.window,
         sample_size=total,
-        details={"bins": {f"{k:g}": v for k, v in d.bins.items()}, "buckets": d.buckets},
+        details={
+            "bins": {f"{k:g}": v for k, v in d.bins.items()},
+            "buckets": d.buckets,
+            "in_flight_slow": in_flight,
+            "in_flight_slow_bins": {f"{k:g}": v for k, v in d.in_flight_slow.items()},
+        },
         query_sha256=d.query_sha256,
     )
-    if total < profile.min_settled_imports:
+    # a perfect record must be significant against each share's threshold
+    alpha = profile.sequence_alpha
+    needed = max(
+        zero_event_sample(profile.max_slow_pct / 100, alpha),
+        zero_event_sample(1 - profile.min_fast_pct / 100, alpha),
+    )
+    if total < needed:
         return result(
             UNDECIDED,
-            f"{total} complete imports, below {profile.min_settled_imports}",
-            measured=f"{total} imports",
+            f"{total} imports of known duration: with fewer than {needed} even all-fast ones "
+            f"could not show under {profile.max_slow_pct:g}% slow (alpha {alpha:g}); about "
+            f"{needed - total} more decide",
+            measured=f"{total} imports ({in_flight} in flight counted as slow)",
             **common,
         )
     fast_pct, slow_pct = 100.0 * fast / total, 100.0 * slow / total
-    measured = f"{fast_pct:.1f}% under 10 min, {slow_pct:.1f}% over 30 min"
+    measured = (
+        f"{fast_pct:.1f}% under {fast_limit:g} min, {slow_pct:.1f}% at {slow_limit:g} min or "
+        f"more ({in_flight} still in flight past it counted as slow)"
+    )
     problems = []
     if fast_pct <= profile.min_fast_pct:
-        problems.append(f"only {fast_pct:.1f}% finish under {profile.fast_import_minutes} min")
+        problems.append(f"only {fast_pct:.1f}% finish under {fast_limit:g} min")
     if slow_pct >= profile.max_slow_pct:
-        problems.append(f"{slow_pct:.1f}% take 30 min or more")
+        problems.append(f"{slow_pct:.1f}% take {slow_limit:g} min or more")
     outcome = FAIL if problems else PASS
     return result(outcome, "; ".join(problems) or measured, measured=measured, **common)
 
@@ -69,13 +93,22 @@ def duration_every(slices: DurationSlices, ctx: Context) -> Result:
 
 
 def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
+    """Stage 2 against stage 1's recorded durations; imports in flight past the slow limit join
+    both samples with their age so far (a lower bound: a slow import is not left out)."""
     profile = ctx.profile
+    in_flight = c.current.in_flight_count
+    counted = f"{in_flight} in flight past {profile.slow_import_minutes} min counted as slow"
     common = dict(
+        measured=f"{c.current.count + in_flight} stage 2 durations ({counted})",
         threshold=f"mean no more than {profile.duration_slowdown_max_pct:g}% above stage 1's, "
         "or the slowdown is not significant (one-sided Mann-Whitney)",
         window=c.current.window,
-        sample_size=c.current.count,
+        sample_size=c.current.count + c.current.in_flight_count,
         query_sha256=c.current.query_sha256,
+        details={
+            "in_flight_slow": c.current.in_flight_count,
+            "baseline_in_flight_slow": sum(c.baseline_in_flight.values()),
+        },
     )
     if c.baseline_bins is None:
         return result(
@@ -84,13 +117,19 @@ def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
             "gate at its last checkpoint first",
             **common,
         )
-    baseline = [m for m, n in sorted(c.baseline_bins.items()) for _ in range(n)]
-    current = c.current.values()
-    if len(baseline) < profile.min_settled_imports or len(current) < profile.min_settled_imports:
+    merged = dict(c.baseline_bins)
+    for minutes, n in c.baseline_in_flight.items():
+        merged[minutes] = merged.get(minutes, 0) + n
+    baseline = [m for m, n in sorted(merged.items()) for _ in range(n)]
+    current = c.current.values(in_flight=True)
+    needed = _slowdown_minimum(baseline, profile)
+    if len(baseline) < needed or len(current) < needed:
+        more = max(needed - len(baseline), 0) + max(needed - len(current), 0)
         return result(
             UNDECIDED,
-            f"{len(baseline)} stage 1 and {len(current)} stage 2 durations; "
-            f"need {profile.min_settled_imports} each",
+            f"{len(baseline)} stage 1 and {len(current)} stage 2 durations; the test needs "
+            f"{needed} each for power {profile.power:g} to see a "
+            f"{profile.duration_slowdown_max_pct:g}% slowdown: about {more} more decide",
             **common,
         )
     test = slowdown_test(
@@ -99,13 +138,25 @@ def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
         max_slowdown_pct=profile.duration_slowdown_max_pct,
         alpha=profile.split_alpha,
     )
-    measured = (
+    common["measured"] = (
         f"mean {test.current_mean:.2f} min vs {test.baseline_mean:.2f} min "
-        f"({test.ratio_pct:+.1f}%, p={test.p_value:.3g})"
+        f"({test.ratio_pct:+.1f}%, p={test.p_value:.3g}; {counted})"
     )
     return result(
         FAIL if test.slower else PASS,
         "slower than stage 1" if test.slower else "no significant slowdown",
-        measured=measured,
         **common,
+    )
+
+
+def _slowdown_minimum(baseline: list[float], profile: Profile) -> int:
+    """Durations per stage for the rank test to see the allowed slowdown, from stage 1's
+    spread (at least 2 in each; an empty baseline needs the formula's 2)."""
+    if len(baseline) < 2:
+        return 2
+    values = np.asarray(baseline)
+    mean = float(values.mean())
+    cv = float(values.std(ddof=1)) / mean if mean > 0 else 0.0
+    return slowdown_sample(
+        cv, profile.duration_slowdown_max_pct, profile.split_alpha, profile.power
     )

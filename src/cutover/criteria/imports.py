@@ -21,23 +21,24 @@ def stuck_imports(s: StuckStatus, ctx: Context) -> Result:
     allowance = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
     overdue = [i for i in s.stuck_now if i.minutes_stuck > allowance]
     pending = [i for i in s.stuck_now if i.minutes_stuck <= allowance]
+    late = sum(n for minutes, n in s.completed_minutes.items() if minutes > allowance)
     threshold = (
         f"0 stuck (processing > {profile.stuck_after_minutes} min), or each resolved "
         f"within {profile.stuck_resolved_within_minutes} min"
     )
     details = {"stuck_users": [i.user_id for i in s.stuck_now][: profile.integrity_max_listed]}
     common = dict(
-        measured=f"{len(s.stuck_now)} stuck now, {s.resolved_late} resolved late",
+        measured=f"{len(s.stuck_now)} stuck now, {late} resolved late",
         threshold=threshold,
         window=s.window,
         details=details,
         sample_size=len(s.stuck_now),
     )
-    if overdue or s.resolved_late:
+    if overdue or late:
         oldest = max((i.minutes_stuck for i in overdue), default=0)
         reason = f"{len(overdue)} stuck past {allowance} min (oldest {oldest} min)"
-        if s.resolved_late:
-            reason += f"; {s.resolved_late} finished only after more than {allowance} min"
+        if late:
+            reason += f"; {late} finished only after more than {allowance} min"
         return result(FAIL, reason, **common)
     if pending:
         return result(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import MigrationColumns, QueryRun, TableAccess
 from cutover.outcome import Action, Result
-from cutover.sources.prereq_db import MigrationColumns, QueryRun, TableAccess
 
 EXPECTED_COLUMNS = {
     "full_pass_status": "text",

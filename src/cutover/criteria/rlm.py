@@ -9,8 +9,8 @@ from email.utils import parsedate_to_datetime
 
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, result
+from cutover.measure.readings import HeaderProbe, HealthProbe, RemovalProbe
 from cutover.outcome import Action, Result
-from cutover.sources.rlm_http import HeaderProbe, HealthProbe, RemovalProbe
 
 
 @criterion("rollback_verify.rlm_health", on_fail=Action.HOLD, source="RLM GET /health")

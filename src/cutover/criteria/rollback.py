@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cutover.criteria.coverage import coverage_details, rlm_log_coverage
+from cutover.criteria.rates import RateDecision, decide_rate
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import SuccessCounts
 from cutover.measure.rollback import (
     Integrity,
     RecentComplaints,
+    RecentRates,
     RlmCrashSignals,
     SlowHistory,
     StuckNow,
 )
 from cutover.outcome import Action, Result, Window
-from cutover.sources.imports import SuccessCounts
 from cutover.timeutil import iso
 
 F = TypeVar("F", bound=Callable[..., Result])
@@ -41,41 +43,82 @@ def _rate_counts(c: SuccessCounts, ctx: Context) -> tuple[float | None, int]:
     return c.settled_rate_pct, c.settled
 
 
+def _stream_text(r: RecentRates) -> str:
+    s = r.stream
+    return f"settled v2 imports of {r.stream_of}, {iso(s.window.start)}..{iso(s.window.end)}"
+
+
 @trigger("success_rate", "sql/q1_success_rate.sql", "Critical", "Now")
-def success_rate(c: SuccessCounts, ctx: Context) -> Result:
-    floor, minimum = ctx.profile.success_rate_min_pct, ctx.profile.min_settled_imports
+def success_rate(r: RecentRates, ctx: Context) -> Result:
+    profile, c = ctx.profile, r.counts
+    floor = profile.success_rate_min_pct
     rate, n = _rate_counts(c, ctx)
+    decision = decide_rate(
+        rate,
+        c.settled,
+        r.stream.complete,
+        r.stream.settled,
+        threshold_pct=floor,
+        catastrophic_pct=profile.catastrophic_success_min_pct,
+        profile=profile,
+    )
     fields: dict[str, Any] = dict(
-        measured=f"{rate}% of {n} ({ctx.profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%",
-        threshold=f"roll back below {floor:g}%",
+        measured=f"{rate}% of {n} ({profile.success_rate_basis}); Query 1 {c.query1_rate_pct}%"
+        + _sequence_text(decision),
+        threshold=f"roll back below {floor:g}% ({profile.decision_mode} mode; at once under "
+        f"{profile.catastrophic_success_min_pct:g}%)",
         window=c.window,
         sample_size=n,
         query_sha256=c.query_sha256,
-        details={"counts": c.as_record()},
+        details={"counts": c.as_record(), **decision.details(_stream_text(r))},
     )
-    if rate is None or n < minimum:
-        return result(UNDECIDED, f"{n} settled imports, below {minimum}", **fields)
-    if rate < floor:
-        return result(FAIL, f"success rate {rate}% < {floor:g}%: roll back now", **fields)
-    return result(PASS, f"success rate {rate}%", **fields)
+    reason = decision.reason + (": roll back now" if decision.outcome is FAIL else "")
+    return result(decision.outcome, reason, **fields)
 
 
 @trigger("error_rate", "sql/q1_success_rate.sql", "Critical", "Now")
-def error_rate(c: SuccessCounts, ctx: Context) -> Result:
-    ceiling, minimum = ctx.profile.error_rate_max_pct, ctx.profile.min_settled_imports
+def error_rate(r: RecentRates, ctx: Context) -> Result:
+    """Failed among settled imports; decided as its complement (not failed) against
+    100 - ceiling, so the same rule and sequence serve both rates."""
+    profile, c = ctx.profile, r.counts
+    ceiling = profile.error_rate_max_pct
     pct = None if c.settled == 0 else round(100.0 * c.failed / c.settled, 2)
+    decision = decide_rate(
+        None if pct is None else round(100.0 - pct, 2),
+        c.settled,
+        r.stream.settled - r.stream.failed,
+        r.stream.settled,
+        threshold_pct=100.0 - ceiling,
+        catastrophic_pct=100.0 - profile.catastrophic_error_max_pct,
+        profile=profile,
+        name="share not failed",
+    )
     fields: dict[str, Any] = dict(
-        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)",
-        threshold=f"roll back above {ceiling:g}% failed",
+        measured=f"{c.failed} failed of {c.settled} settled ({pct}%)"
+        + _sequence_text(decision, failed=True),
+        threshold=f"roll back above {ceiling:g}% failed ({profile.decision_mode} mode; at "
+        f"once over {profile.catastrophic_error_max_pct:g}%)",
         window=c.window,
         sample_size=c.settled,
         query_sha256=c.query_sha256,
+        details=decision.details(_stream_text(r) + " (not failed of settled)"),
     )
-    if pct is None or c.settled < minimum:
-        return result(UNDECIDED, f"{c.settled} settled imports, below {minimum}", **fields)
-    if pct > ceiling:
-        return result(FAIL, f"{pct}% of imports failed (> {ceiling:g}%)", **fields)
-    return result(PASS, f"{pct}% failed", **fields)
+    if decision.outcome is FAIL:
+        return result(
+            FAIL, f"{pct}% of imports failed (> {ceiling:g}%): {decision.reason}", **fields
+        )
+    shown = "" if pct is None else f"{pct}% failed; "
+    return result(decision.outcome, shown + decision.reason, **fields)
+
+
+def _sequence_text(decision: RateDecision, *, failed: bool = False) -> str:
+    """The sequence's bounds; of the failed share when the decision ran on its complement."""
+    cs = decision.sequence
+    if cs is None:
+        return ""
+    low, high = (1 - cs.high, 1 - cs.low) if failed else (cs.low, cs.high)
+    what = "failed " if failed else ""
+    return f"; sequence {what}{100 * low:.2f}%..{100 * high:.2f}% of {cs.trials}"
 
 
 @trigger("stuck_per_hour", "sql/q2_stuck_imports.sql", "Critical", "Now")
@@ -118,38 +161,69 @@ def stuck_multiple_users(s: StuckNow, ctx: Context) -> Result:
 
 @trigger("slow_imports", "sql/slow_by_hour.sql", "Medium", "6 h")
 def slow_imports(h: SlowHistory, ctx: Context) -> Result:
-    """Slow hours: >= max_slow_pct of completed imports took 30 min or more. Under 6 h of it:
+    """Slow hours: >= max_slow_pct of the hour's imports took the slow limit or more, counting
+    those still running past it (already slow). Only hours whose outcome is known decide: every
+    import started in them is complete or older than the limit (hour end + limit <= the
+    instant); later hours hold imports whose fate is not known yet. Under 6 h of slowness:
     HOLD and extend monitoring; past 6 h: roll back."""
     profile = ctx.profile
     persist = timedelta(hours=profile.slow_persist_hours)
+    limit = timedelta(minutes=profile.slow_import_minutes)
     hours = sorted(h.hours, key=lambda x: x.hour)
+    known = [x for x in hours if x.hour + timedelta(hours=1) + limit <= h.window.end]
+    pending = [x for x in hours if x not in known]
     run_start: datetime | None = None
-    for hour in reversed(hours):
-        if hour.completed and 100.0 * hour.slow / hour.completed >= profile.max_slow_pct:
+    for hour in reversed(known):
+        if hour.known and 100.0 * hour.slow / hour.known >= profile.max_slow_pct:
             run_start = hour.hour
         else:
             break
+    in_flight = sum(x.in_flight_slow for x in hours)
+    young = sum(x.in_flight_young for x in hours)
     fields: dict[str, Any] = dict(
         threshold=f">= {profile.max_slow_pct:g}% of imports over "
-        f"{profile.slow_import_minutes} min: hold while under "
+        f"{profile.slow_import_minutes} min (in flight past it counted): hold while under "
         f"{profile.slow_persist_hours:g} h, roll back after",
         window=h.window,
-        sample_size=sum(x.completed for x in hours),
+        sample_size=sum(x.known for x in hours),
+        details={
+            "in_flight_slow": in_flight,
+            "in_flight_unknown": young,
+            "hours_known": len(known),
+            "hours_pending": [
+                {"hour": iso(x.hour), "slow": x.slow, "known": x.known} for x in pending
+            ],
+        },
     )
-    if not hours:
-        return result(UNDECIDED, "no completed imports in the window", **fields)
+    censored = (
+        f"; {in_flight} still in flight past {profile.slow_import_minutes} min counted as slow, "
+        f"{young} younger left out; {len(pending)} latest hour(s) not known yet"
+    )
+    if not known:
+        reason = (
+            "no import started in the window"
+            if not hours
+            else "no hour's outcome is known yet (its imports are still younger than the limit)"
+        )
+        return result(UNDECIDED, reason + censored, measured=censored[2:], **fields)
     if run_start is None:
-        return result(PASS, "the last hour is not slow", measured="0 h slow", **fields)
-    lasted = (h.window.end - run_start).total_seconds() / 3600
-    measured = f"slow since {iso(run_start)} ({lasted:.1f} h)"
-    if h.window.end - run_start >= persist:
+        return result(
+            PASS,
+            "the last known hour is not slow" + censored,
+            measured="0 h slow" + censored,
+            **fields,
+        )
+    known_until = known[-1].hour + timedelta(hours=1)
+    lasted = (known_until - run_start).total_seconds() / 3600
+    measured = f"slow since {iso(run_start)} ({lasted:.1f} h of known hours)" + censored
+    if known_until - run_start >= persist:
         reason = f"imports over {profile.slow_import_minutes} min for {lasted:.1f} h: roll back"
-        return result(FAIL, reason, measured=measured, on_fail=Action.ROLLBACK, **fields)
+        return result(FAIL, reason + censored, measured=measured, on_fail=Action.ROLLBACK, **fields)
     reason = (
         f"imports over {profile.slow_import_minutes} min for under "
         f"{profile.slow_persist_hours:g} h: hold and extend monitoring"
     )
-    return result(FAIL, reason, measured=measured, on_fail=Action.HOLD, **fields)
+    return result(FAIL, reason + censored, measured=measured, on_fail=Action.HOLD, **fields)
 
 
 @trigger("rlm_crash", "RLM logs + GET /health", "Critical", "Now")

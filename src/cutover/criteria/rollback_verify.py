@@ -11,7 +11,7 @@ from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.rollback import InFlightAfterRollback, RoutingAfterRollback
 from cutover.outcome import Action, Result, Window
-from cutover.statistics import split_test
+from cutover.statistics import split_test, zero_event_sample
 from cutover.timeutil import iso
 
 
@@ -41,13 +41,12 @@ def routing_all_v1(r: RoutingAfterRollback, ctx: Context) -> Result:
         )
     if not cover.complete:
         return result(UNDECIDED, f"{cover.gaps_reason()}: zero v2 there proves nothing", **fields)
-    test = split_test(
-        counts.v1,
-        counts.v2,
-        0,
-        alpha=ctx.profile.split_alpha,
-        min_requests=ctx.profile.split_min_requests,
-    )
+    # enough requests that a router still at the previous percent would have shown a v2 one
+    alpha, previous = ctx.profile.verify_alpha, r.previous_percent
+    # at 100% the router never sends a request to v1: one on v1 shows the rollback took
+    needed = 1 if previous >= 100 else zero_event_sample(previous / 100, alpha)
+    why = f"were the router still at {previous}%, 0 v2 in {needed:,} has p <= {alpha:g}"
+    test = split_test(counts.v1, counts.v2, 0, alpha=alpha, min_requests=needed, why=why)
     return result(test.outcome, test.reason, **fields)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from cutover.criteria.registry import Context, criterion
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.measure.readings import RolloutSetting
 from cutover.outcome import Action, Result
 from cutover.router import js_parse_int, parse_rollout_percent
-from cutover.sources.vercel_env import RolloutSetting
 
 
 @criterion("prereq.rollout_percent_zero", on_fail=Action.HOLD, source="V2_ROLLOUT_PERCENT")

@@ -7,16 +7,18 @@ from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, hours, result
 from cutover.measure.logs import RoutingSplit, V1Traffic
 from cutover.outcome import Result
-from cutover.statistics import split_test
+from cutover.profile import Profile
+from cutover.statistics import split_sample, split_test
 from cutover.timeutil import iso
 
 
 def routing_split(r: RoutingSplit, ctx: Context) -> Result:
     profile = ctx.profile
     counts = r.counts
+    needed, why = split_minimum(r.percent, profile)
     threshold = (
         f"v2 share consistent with {r.percent}% (exact binomial, alpha={profile.split_alpha:g},"
-        f" >= {profile.split_min_requests} requests); every line logs v2RolloutPercent={r.percent}"
+        f" >= {needed} requests); every line logs v2RolloutPercent={r.percent}"
     )
     common = dict(
         threshold=threshold, window=r.window, sample_size=counts.v1 + counts.v2, source=counts.path
@@ -28,7 +30,8 @@ def routing_split(r: RoutingSplit, ctx: Context) -> Result:
         counts.v2,
         r.percent,
         alpha=profile.split_alpha,
-        min_requests=profile.split_min_requests,
+        min_requests=needed,
+        why=why,
     )
     details = {
         "v1": counts.v1,
@@ -60,6 +63,16 @@ def routing_split(r: RoutingSplit, ctx: Context) -> Result:
         reason = f"{cover.gaps_reason()}: the split over the covered part proves nothing"
         return result(UNDECIDED, reason, measured=measured, details=details, **common)
     return result(test.outcome, test.reason, measured=measured, details=details, **common)
+
+
+def split_minimum(percent: int, profile: Profile) -> tuple[int, str]:
+    """Requests the split test needs: the power to see the router `split_shift_pct` points off
+    (at 0% and 100% the router is deterministic and one request out of place decides)."""
+    if percent in (0, 100):
+        return 1, "the router is deterministic at this percent"
+    shift, power = profile.split_shift_pct, profile.power
+    needed = split_sample(percent, shift, profile.split_alpha, power)
+    return needed, f"power {power:g} to see a router {shift:g} points off {percent}%"
 
 
 def v1_traffic(v: V1Traffic, ctx: Context) -> Result:

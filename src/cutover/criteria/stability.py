@@ -14,9 +14,9 @@ from cutover.criteria.coverage import (
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.logs import RlmStability
+from cutover.measure.readings import MetricPoint, series_by_instance
 from cutover.outcome import Result
 from cutover.profile import Profile
-from cutover.sources.metrics import MetricPoint, series_by_instance
 from cutover.statistics import mann_kendall_trend
 
 

@@ -53,6 +53,14 @@ class Link:
     def intact(self) -> bool:
         return self.line.data is not None and self.line.data.get("prev") == self.expected
 
+    def problem(self) -> str:
+        """Why this link does not hold, in the words every reader of the chain uses."""
+        if self.line.json_error is not None:
+            return f"not a JSON record ({self.line.json_error})"
+        if self.line.data is None:
+            return "not a JSON object (a record is one JSON object per line)"
+        return "hash chain broken: the record before it was changed, removed or reordered"
+
 
 def walk(content: bytes, *, first_number: int = 1, previous: Line | None = None) -> list[Link]:
     """The chain walker: every non-blank line with the line before it, in file order. A walk may
@@ -103,8 +111,4 @@ class Chain:
         link = self.first_break()
         if link is None:
             return None
-        if link.line.json_error is not None:
-            message = f"not a JSON record ({link.line.json_error})"
-        else:
-            message = "hash chain broken: the record before it was changed, removed or reordered"
-        return LedgerBroken(self.path, link.line.number, f"{message}; {VERIFY_HINT}")
+        return LedgerBroken(self.path, link.line.number, f"{link.problem()}; {VERIFY_HINT}")

@@ -1,7 +1,8 @@
 """The ledger's records: one schema for every kind of line the ledger holds.
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
-- attestations: what a person states, by kind (`complaints` today);
+- attestations: what a person states, by kind (`complaints`; `signature`: an error signature
+  classified user-side or systemic);
 - `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
   its scope: how many criteria the selection holds, how many were decided, what narrowed it;
 - `snapshot`: a source export kept in the evidence directory (no writer yet).
@@ -41,6 +42,7 @@ __all__ = [
     "OtherRecord",
     "Recorded",
     "Rollback",
+    "SignatureClassification",
     "Snapshot",
     "StageStarted",
     "as_text",
@@ -87,6 +89,20 @@ class ComplaintsAttestation(TypedRecord):
     origin: Origin = LIVE
     type: ClassVar[str] = "attestation"
     kind: ClassVar[str | None] = "complaints"
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureClassification(TypedRecord):
+    """`by` classified the error signature `signature` as `classified_as` (user | systemic);
+    later runs read it (`cutover classify`)."""
+
+    signature: str
+    classified_as: str
+    by: str
+    at: datetime
+    origin: Origin = LIVE
+    type: ClassVar[str] = "attestation"
+    kind: ClassVar[str | None] = "signature"
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -279,19 +295,33 @@ class OtherRecord:
 
 
 LedgerRecord: TypeAlias = (
-    StageStarted | Rollback | ComplaintsAttestation | Checkpoint | Snapshot | OtherRecord
+    StageStarted
+    | Rollback
+    | ComplaintsAttestation
+    | SignatureClassification
+    | Checkpoint
+    | Snapshot
+    | OtherRecord
 )
 _Schema: TypeAlias = (
     type[StageStarted]
     | type[Rollback]
     | type[ComplaintsAttestation]
+    | type[SignatureClassification]
     | type[Checkpoint]
     | type[Snapshot]
 )
 # (type, attestation kind) -> the record's schema
 _SCHEMAS: dict[tuple[str, str | None], _Schema] = {
     (schema.type, schema.kind): schema
-    for schema in (StageStarted, Rollback, ComplaintsAttestation, Checkpoint, Snapshot)
+    for schema in (
+        StageStarted,
+        Rollback,
+        ComplaintsAttestation,
+        SignatureClassification,
+        Checkpoint,
+        Snapshot,
+    )
 }
 
 

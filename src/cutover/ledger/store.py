@@ -43,7 +43,7 @@ from cutover.ledger.chain import (
     walk,
 )
 from cutover.ledger.errors import LedgerBroken, LedgerUnwritable
-from cutover.ledger.records import Entry, LedgerRecord
+from cutover.ledger.records import Entry, LedgerRecord, parse
 from cutover.timeutil import iso, utc_now
 
 __all__ = [
@@ -101,15 +101,17 @@ class Store:
         """Append one record, chained to the last line, and anchor it in `ledger.head`.
 
         LedgerBroken, before anything is written, when the chain or the anchor does not verify
-        or the last line is truncated; LedgerUnwritable when the file cannot be written (what
-        was written of the record is then taken back, and the anchor left as it was).
-        Returns what was written."""
+        or the last line is truncated; RecordInvalid when the record does not fit its own
+        schema (an `OtherRecord` of a type that has one); LedgerUnwritable when the file cannot
+        be written (what was written of the record is then taken back, the anchor left as it
+        was). Returns what was written."""
         try:
             with _locked(self.path, fcntl.LOCK_EX, os.O_RDWR | os.O_CREAT | os.O_APPEND) as fd:
                 content = _read_all(fd)
                 verified, hashed = self._verified(content)
                 prev = digest(verified.last.raw) if verified.last else ""
                 written = {**record.to_json(), "prev": prev}
+                parse(verified.lines + 1, written)  # never write a line no reader could read
                 line = encode(written)
                 hashed.update(line)
                 after = _Verified(
@@ -265,10 +267,8 @@ def _refuse_to_anchor(chain: Chain) -> None:
     if not chain.links:
         raise LedgerBroken(chain.path, 0, "no record to anchor")
     link = chain.first_break()
-    if link is not None and link.line.json_error is not None:
-        raise LedgerBroken(chain.path, link.line.number, "not a JSON record")
     if link is not None:
-        raise LedgerBroken(chain.path, link.line.number, "hash chain broken: not anchoring it")
+        raise LedgerBroken(chain.path, link.line.number, f"{link.problem()}: not anchoring it")
 
 
 @contextmanager

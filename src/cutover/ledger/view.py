@@ -14,8 +14,8 @@ from cutover.ledger.records import (
     Checkpoint,
     ComplaintsAttestation,
     Entry,
-    LedgerRecord,
     Rollback,
+    SignatureClassification,
     StageStarted,
 )
 from cutover.ledger.store import Store
@@ -47,50 +47,101 @@ class CheckpointValue:
     details: dict[str, Any]
 
 
-class LedgerView:
-    """`records` are the ledger lines read (this target's); each is parsed against its schema
-    here, so a record that does not fit raises RecordInvalid naming its line."""
+@dataclass(frozen=True, slots=True)
+class StageSpan:
+    """One stage's latest start at or before the instant, and what ended it, if anything did:
+    the next stage start or rollback after it in ledger order (`(at, line)`: at the same
+    instant, the later line comes after)."""
 
-    def __init__(self, records: Sequence[Entry], as_of: datetime) -> None:
+    stage: int
+    started: datetime
+    ended: datetime | None
+    ended_by: str  # "" | "rollback" | "stage N start"
+
+
+class LedgerView:
+    """`records` are the ledger lines read (this target's). A record is parsed against its
+    schema when a reader asks for its kind, so a record that does not fit raises RecordInvalid
+    (naming its line) for the readers that need that kind, not for every criterion."""
+
+    def __init__(self, records: Sequence[Entry], as_of: datetime, path: Path | None = None) -> None:
         self.records = list(records)
         self.as_of = as_of
-        self._parsed: list[tuple[int, LedgerRecord]] = [(e.line, e.parse()) for e in self.records]
+        self._path = path
+        self._parsed: dict[type[Any], list[tuple[int, Any]]] = {}
 
     @classmethod
     def load(
         cls, evidence_dir: Path, as_of: datetime, *, target: str, scenario: str | None
     ) -> LedgerView:
-        """Verify the chain and keep this target's records; a broken chain or a record that does
-        not fit its schema is a LedgerBroken (a SourceUnavailable) naming the line."""
+        """Verify the chain and keep this target's records; a broken chain is a LedgerBroken (a
+        SourceUnavailable) naming the line. A record whose target cannot be read is no
+        target's (`cutover verify` fails it)."""
         store = Store(evidence_dir)
-        entries = store.read()
-        try:
-            return cls([e for e in entries if e.origin.matches(target, scenario)], as_of)
-        except RecordInvalid as exc:
-            raise RecordInvalid(exc.line, exc.reason, store.path) from None
+        return cls([e for e in store.read() if _concerns(e, target, scenario)], as_of, store.path)
+
+    def _all(self, kind: type[R]) -> list[tuple[int, R]]:
+        """(line, record) of every record of `kind`, in ledger order, parsed once."""
+        if kind not in self._parsed:
+            wanted = getattr(kind, "type", None)
+            parsed = []
+            for entry in self.records:
+                if entry.type != wanted:
+                    continue
+                try:
+                    record = entry.parse()
+                except RecordInvalid as exc:
+                    raise RecordInvalid(exc.line, exc.reason, self._path) from None
+                if isinstance(record, kind):
+                    parsed.append((entry.line, record))
+            self._parsed[kind] = parsed
+        return self._parsed[kind]
 
     def _events(self, kind: type[R]) -> Iterator[tuple[int, R]]:
         """(line, record) of each record of `kind` at or before the instant, in ledger order."""
-        for line, record in self._parsed:
-            if isinstance(record, kind) and record.at <= self.as_of:
+        for line, record in self._all(kind):
+            if record.at <= self.as_of:
                 yield line, record
+
+    def _stage_events(self) -> list[tuple[datetime, int, StageStarted | Rollback]]:
+        events: list[tuple[datetime, int, StageStarted | Rollback]] = [
+            (r.at, line, r) for line, r in self._events(StageStarted)
+        ]
+        events += [(r.at, line, r) for line, r in self._events(Rollback)]
+        return sorted(events, key=lambda e: (e[0], e[1]))
 
     def current_stage(self) -> StageRun | None:
         """The stage in force: the latest stage start or rollback at or before the instant (at
         the same instant, the later line wins); None before any stage and after a rollback."""
-        events: list[tuple[int, StageStarted | Rollback]] = [
-            *self._events(StageStarted),
-            *self._events(Rollback),
-        ]
-        latest = max(events, key=lambda e: (e[1].at, e[0]), default=None)
-        if latest is None or not isinstance(latest[1], StageStarted):
+        events = self._stage_events()
+        if not events or not isinstance(events[-1][2], StageStarted):
             return None
-        stage = latest[1]
+        stage = events[-1][2]
         return StageRun(stage.stage, stage.percent, stage.at)
+
+    def stage_span(self, stage: int) -> StageSpan | None:
+        """The latest start of `stage` at or before the instant and what ended it (None: the
+        stage never started by then). The same ordering as `current_stage`."""
+        events = self._stage_events()
+        starts = [
+            i
+            for i, e in enumerate(events)
+            if isinstance(e[2], StageStarted) and e[2].stage == stage
+        ]
+        if not starts:
+            return None
+        latest = starts[-1]
+        started = events[latest][0]
+        if latest + 1 == len(events):
+            return StageSpan(stage, started, None, "")
+        at, _, record = events[latest + 1]
+        by = "rollback" if isinstance(record, Rollback) else f"stage {record.stage} start"
+        return StageSpan(stage, started, at, by)
 
     def stage_started(self, stage: int) -> datetime | None:
         """The latest start of `stage` at or before the instant."""
-        return max((r.at for _, r in self._events(StageStarted) if r.stage == stage), default=None)
+        span = self.stage_span(stage)
+        return None if span is None else span.started
 
     def rollbacks_since(self, start: datetime) -> list[tuple[datetime, str]]:
         return [(r.at, r.reason) for _, r in self._events(Rollback) if r.at >= start]
@@ -102,14 +153,28 @@ class LedgerView:
         """(since, until, count, by) of every complaints attestation made by the instant."""
         return [(a.since, a.at, a.count, a.by) for _, a in self._events(ComplaintsAttestation)]
 
+    def signature_classifications(self) -> dict[str, tuple[str, str, datetime]]:
+        """Signature -> (user | systemic, by, when) made by the instant; the latest one wins."""
+        found: dict[str, tuple[str, str, datetime]] = {}
+        for _, c in sorted(self._events(SignatureClassification), key=lambda e: (e[1].at, e[0])):
+            found[c.signature] = (c.classified_as, c.by, c.at)
+        return found
+
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:
         """Earlier runs' details for a criterion (measured at or before the instant)."""
         values = []
-        for _, record in self._parsed:
-            if not isinstance(record, Checkpoint) or record.as_of is None:
+        for _, record in self._all(Checkpoint):
+            if record.as_of is None:
                 continue
             result = record.result(criterion)
             details = None if result is None else result.details
             if details is not None and record.as_of <= self.as_of:
                 values.append(CheckpointValue(record.as_of, record.at, dict(details)))
         return values
+
+
+def _concerns(entry: Entry, target: str, scenario: str | None) -> bool:
+    try:
+        return entry.origin.matches(target, scenario)
+    except RecordInvalid:
+        return False

@@ -12,7 +12,7 @@ from cutover.measure.inputs import Inputs
 from cutover.measure.stage import stage_window
 from cutover.outcome import Window
 from cutover.sources import imports
-from cutover.timeutil import utc_now
+from cutover.timeutil import iso, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,19 @@ class SuccessSeries:
     readings: tuple[CheckpointReading, ...]
     current: imports.SuccessCounts
     not_yet_due: tuple[str, ...] = field(default=())
+    # the stage's imports from its start to the instant: the stream the confidence sequence
+    # covers (None: not read; the criterion then uses this run's Query 1 counts)
+    stream: imports.SuccessCounts | None = None
+
+
+def stream_record(stream: imports.SuccessCounts) -> dict[str, Any]:
+    """The stage-to-date counts a checkpoint records for later runs' sequences."""
+    return {
+        "since": iso(stream.window.start),
+        "complete": stream.complete,
+        "failed": stream.failed,
+        "settled": stream.settled,
+    }
 
 
 def checkpoint_label(offset: timedelta) -> str:
@@ -49,7 +62,9 @@ def success_series(inputs: Inputs, criterion: str) -> SuccessSeries:
     # Query 1's own window, never reaching back before the stage started
     span = timedelta(hours=profile.query_window_hours)
     query_window = Window(max(start, window.end - span), window.end)
-    current = imports.read_success(inputs.database(), query_window, profile.stuck_after_minutes)
+    db, stuck_after = inputs.database(), profile.stuck_after_minutes
+    current = imports.read_success(db, query_window, stuck_after)
+    stream = current if query_window == window else imports.read_success(db, window, stuck_after)
     earlier = view.checkpoint_values(criterion)
     tolerance = timedelta(minutes=profile.checkpoint_tolerance_minutes)
     readings: list[CheckpointReading] = []
@@ -60,13 +75,13 @@ def success_series(inputs: Inputs, criterion: str) -> SuccessSeries:
             not_due.append(label)
         elif due <= window.end <= due + tolerance:
             reconstructed = utc_now() - window.end > tolerance
-            record = current.as_record()
+            record = {**current.as_record(), "stream": stream_record(stream)}
             readings.append(
                 CheckpointReading(label, due, window.end, record, "this run", reconstructed)
             )
         else:
             readings.append(_from_ledger(label, due, earlier, tolerance))
-    return SuccessSeries(window, tuple(readings), current, tuple(not_due))
+    return SuccessSeries(window, tuple(readings), current, tuple(not_due), stream)
 
 
 def _from_ledger(

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.errors import SourceUnavailable
-from cutover.ledger.view import LedgerView
+from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure.inputs import Inputs
 from cutover.measure.logs import rlm_log_gap, router_log_gap
 from cutover.measure.stage import Attested
 from cutover.outcome import Window
+from cutover.profile import Profile
 from cutover.sources import imports
 from cutover.sources.rlm_http import HealthProbe, probe_health
 from cutover.sources.rlm_logs import RlmLogCounts
@@ -25,11 +26,52 @@ def trigger_window(inputs: Inputs) -> Window:
     return Window(inputs.as_of - span, inputs.as_of)
 
 
-def recent_success(inputs: Inputs, criterion: str) -> imports.SuccessCounts:
-    profile = inputs.profile
-    return imports.read_success(
-        inputs.database(), trigger_window(inputs), profile.stuck_after_minutes
+@dataclass(frozen=True, slots=True)
+class RecentRates:
+    """Query 1 over the trigger window (the point estimate) and over the current stage to date
+    (the stream the confidence sequence covers: every monitor run of the stage looks at it)."""
+
+    counts: imports.SuccessCounts
+    stream: imports.SuccessCounts
+    stream_of: str  # "stage 2" | "the trigger window (no stage in force)"
+
+
+def recent_success(inputs: Inputs, criterion: str) -> RecentRates:
+    """The stream starts where the stage in force at the trigger window's start began (else
+    the current stage's start): every monitor run of a stage, and of the day after it, looks
+    at one stream, and a stage just started does not lose the evidence of the one before."""
+    profile, db = inputs.profile, inputs.database()
+    window = trigger_window(inputs)
+    counts = imports.read_success(db, window, profile.stuck_after_minutes)
+    stage = _stream_stage(inputs.ledger(), window, inputs.profile)
+    if stage is None or stage.started > inputs.as_of:
+        return RecentRates(counts, counts, "the trigger window (no stage in force)")
+    stream_window = Window(stage.started, inputs.as_of)
+    stream = (
+        counts
+        if stream_window == window
+        else imports.read_success(db, stream_window, profile.stuck_after_minutes)
     )
+    return RecentRates(counts, stream, f"stage {stage.stage}")
+
+
+def _stream_stage(view: LedgerView, window: Window, profile: Profile) -> StageRun | None:
+    """The stage whose start begins the stream: the one in force at the window's start, else
+    the first started within the window; never one before the last rollback (a restarted
+    rollout is a new stream)."""
+    start = window.start or window.end
+    stage = LedgerView(view.records, start).current_stage()
+    if stage is None:
+        started = [
+            StageRun(plan.number, plan.percent, at)
+            for plan in profile.stages
+            if (at := view.stage_started(plan.number)) is not None and at >= start
+        ]
+        stage = min(started, key=lambda run: run.started, default=None)
+    rolled_back = view.last_rollback()
+    if stage is not None and rolled_back is not None and rolled_back[0] > stage.started:
+        stage = view.current_stage()
+    return stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +172,19 @@ def rollback_at(view: LedgerView) -> tuple[datetime, str]:
 class RoutingAfterRollback:
     window: Window
     counts: RoutingCounts
+    # the percent in force before the rollback: the alternative "the rollback did not take"
+    # (no stage recorded before it: the smallest stage percent, which needs the most requests)
+    previous_percent: int = 10
 
 
 def routing_after_rollback(inputs: Inputs, criterion: str) -> RoutingAfterRollback:
     view = inputs.ledger()
     at, _ = rollback_at(view)
     counts = inputs.exports().count_routing(at, view.as_of, resolution=router_log_gap(inputs))
-    return RoutingAfterRollback(Window(at, view.as_of), counts)
+    before = LedgerView(view.records, at - timedelta(microseconds=1)).current_stage()
+    smallest = min(plan.percent for plan in inputs.profile.stages if plan.percent > 0)
+    previous = before.percent if before is not None and before.percent > 0 else smallest
+    return RoutingAfterRollback(Window(at, view.as_of), counts, previous)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ from the stage's start to the instant measured (or to when the stage ended)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,27 +27,18 @@ class StageProgress:
     hundred_percent_since: datetime | None = None  # stage 4: when 100% began (stage 3 start)
 
 
-def progress_of(view: LedgerView, plan: StagePlan) -> StageProgress:
-    started = view.stage_started(plan.number)
-    ended: datetime | None = None
-    ended_by = ""
-    if started is not None:
-        later = [
-            (r.at, r.type, r.data.get("stage"))
-            for r in view.records
-            if r.type in ("stage_started", "rollback") and started < r.at <= view.as_of
-        ]
-        if later:
-            at, kind, stage = min(later, key=lambda item: item[0])
-            ended, ended_by = at, "rollback" if kind == "rollback" else f"stage {stage} start"
+def progress_of(view: LedgerView, plan: StagePlan, full_stage: int = 3) -> StageProgress:
+    """The stage's span as the ledger view orders events; `full_stage`: the first stage at
+    100% (stage 4 counts its days at 100% from its start)."""
+    span = view.stage_span(plan.number)
     return StageProgress(
         plan=plan,
-        started=started,
-        ended=ended,
-        ended_by=ended_by,
+        started=None if span is None else span.started,
+        ended=None if span is None else span.ended,
+        ended_by="" if span is None else span.ended_by,
         current=view.current_stage(),
         as_of=view.as_of,
-        hundred_percent_since=view.stage_started(3),
+        hundred_percent_since=view.stage_started(full_stage),
     )
 
 
@@ -69,7 +60,8 @@ def window_of(inputs: Inputs, criterion: str) -> Window:
 
 
 def stage_progress(inputs: Inputs, criterion: str) -> StageProgress:
-    return progress_of(inputs.ledger(), inputs.plan(criterion))
+    full = min(p.number for p in inputs.profile.stages if p.percent == 100)
+    return progress_of(inputs.ledger(), inputs.plan(criterion), full)
 
 
 def imports_started(inputs: Inputs, window: Window) -> int:
@@ -83,7 +75,7 @@ def imports_started(inputs: Inputs, window: Window) -> int:
 class StuckStatus:
     window: Window
     stuck_now: tuple[imports.StuckImport, ...]
-    resolved_late: int  # completed in the window, but only after being stuck past the allowance
+    completed_minutes: dict[float, int]  # durations of imports completed in the window (bins)
     started: int  # v2 imports started in the window
 
 
@@ -91,25 +83,34 @@ def stuck_status(inputs: Inputs, criterion: str) -> StuckStatus:
     window = window_of(inputs, criterion)
     profile, db = inputs.profile, inputs.database()
     stuck = imports.read_stuck(db, window.end, profile.stuck_after_minutes)
-    durations = imports.read_durations(db, window)
-    limit = profile.stuck_after_minutes + profile.stuck_resolved_within_minutes
-    late = sum(n for minutes, n in durations.bins.items() if minutes > limit)
-    return StuckStatus(window, tuple(stuck), late, imports_started(inputs, window))
+    durations = imports.read_durations(db, window, profile.slow_import_minutes)
+    return StuckStatus(window, tuple(stuck), durations.bins, imports_started(inputs, window))
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorPatterns:
-    """Query 4's rows over the stage window: error texts, counts and users (unjudged)."""
+    """Query 4's rows over the stage window: error texts, counts, users, first and last seen
+    (unjudged); what the evidence rules read: failures by hour, imports started (in all and by
+    hour), and the signatures people classified in the ledger."""
 
     window: Window
     patterns: tuple[imports.ErrorPattern, ...]
     started: int  # v2 imports started in the window
+    hours: tuple[imports.ErrorHour, ...] = ()
+    started_by_hour: tuple[imports.HourCount, ...] = ()
+    classified: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
 
 
 def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
     window = window_of(inputs, criterion)
-    patterns = tuple(imports.read_error_patterns(inputs.database(), window))
-    return ErrorPatterns(window, patterns, imports_started(inputs, window))
+    db = inputs.database()
+    patterns = tuple(imports.read_error_patterns(db, window))
+    hours = tuple(imports.read_error_hours(db, window)) if patterns else ()
+    timeline = tuple(imports.read_timeline(db, window)) if patterns else ()
+    classified = inputs.ledger().signature_classifications()
+    return ErrorPatterns(
+        window, patterns, imports_started(inputs, window), hours, timeline, classified
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +149,10 @@ def duration_slices(inputs: Inputs, criterion: str) -> DurationSlices:
     while every is not None and bounds[-1] + every < window.end:
         bounds.append(bounds[-1] + every)
     edges = [*bounds, window.end]
-    db = inputs.database()
+    db, slow = inputs.database(), inputs.profile.slow_import_minutes
     slices = tuple(
-        imports.read_durations(db, Window(a, b)) for a, b in zip(edges, edges[1:], strict=False)
+        imports.read_durations(db, Window(a, b), slow)
+        for a, b in zip(edges, edges[1:], strict=False)
     )
     return DurationSlices(window, slices)
 
@@ -159,13 +161,19 @@ def duration_slices(inputs: Inputs, criterion: str) -> DurationSlices:
 class DurationComparison:
     current: imports.Durations
     baseline_bins: dict[float, int] | None
+    # stage 1's imports still running past the slow limit at its checkpoint, by age
+    baseline_in_flight: dict[float, int] = field(default_factory=dict)
 
 
 def duration_comparison(inputs: Inputs, criterion: str) -> DurationComparison:
-    current = imports.read_durations(inputs.database(), window_of(inputs, criterion))
-    bins = latest_details(inputs.ledger(), "stage1.duration", "bins")
+    window, slow = window_of(inputs, criterion), inputs.profile.slow_import_minutes
+    current = imports.read_durations(inputs.database(), window, slow)
+    view = inputs.ledger()
+    bins = latest_details(view, "stage1.duration", "bins")
     baseline = None if bins is None else {float(k): int(v) for k, v in bins.items()}
-    return DurationComparison(current, baseline)
+    running = latest_details(view, "stage1.duration", "in_flight_slow_bins") or {}
+    in_flight = {float(k): int(v) for k, v in running.items()}
+    return DurationComparison(current, baseline, in_flight if baseline is not None else {})
 
 
 Attested = tuple[datetime, datetime, int, str]  # (since, until, count, by)

@@ -25,6 +25,7 @@ from cutover.ledger.records import (
     LedgerRecord,
     OtherRecord,
     Rollback,
+    SignatureClassification,
     StageStarted,
     as_text,
 )
@@ -115,6 +116,11 @@ def _event(entry: Entry, record: LedgerRecord) -> LedgerEvent:
         summary = (
             f"{record.count} import-failure complaints attested by {as_text(record.by)} "
             f"for {iso(record.since)} → {iso(record.at)}"
+        )
+    elif isinstance(record, SignatureClassification):
+        summary = (
+            f"error signature {as_text(record.signature)!r} classified "
+            f"{as_text(record.classified_as)} by {as_text(record.by)}"
         )
     else:
         shown = {k: v for k, v in entry.data.items() if k not in ("prev", "type", "at")}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,8 +15,6 @@ from psycopg.rows import dict_row
 from cutover.errors import SourceUnavailable
 from cutover.paths import sql_dir
 from cutover.redact import redact_text
-
-CONNECT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +49,14 @@ def session_options(*, read_only: bool, statement_timeout_ms: int) -> str:
 
 
 def connect(
-    dsn: str, *, read_only: bool = True, statement_timeout_ms: int = 30_000
+    dsn: str, *, statement_timeout_ms: int, connect_timeout_seconds: float, read_only: bool = True
 ) -> psycopg.Connection[dict[str, Any]]:
     """Open a session; failures become SourceUnavailable with the password kept out of the text."""
     try:
         return psycopg.connect(
             dsn,
             options=session_options(read_only=read_only, statement_timeout_ms=statement_timeout_ms),
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            connect_timeout=max(1, round(connect_timeout_seconds)),
             autocommit=True,
             row_factory=dict_row,
         )
@@ -72,15 +69,6 @@ class Database:
 
     def __init__(self, connection: psycopg.Connection[dict[str, Any]]) -> None:
         self._connection = connection
-
-    @classmethod
-    @contextmanager
-    def open(cls, dsn: str, *, statement_timeout_ms: int = 30_000) -> Iterator[Database]:
-        connection = connect(dsn, read_only=True, statement_timeout_ms=statement_timeout_ms)
-        try:
-            yield cls(connection)
-        finally:
-            connection.close()
 
     @property
     def connection(self) -> psycopg.Connection[dict[str, Any]]:
@@ -128,9 +116,12 @@ class LazyDatabase:
     """Connects on first use, so an unreachable database makes each criterion inconclusive
     (the same failure for each, without trying again)."""
 
-    def __init__(self, dsn: str, statement_timeout_ms: int) -> None:
+    def __init__(
+        self, dsn: str, *, statement_timeout_ms: int, connect_timeout_seconds: float
+    ) -> None:
         self._dsn = dsn
-        self._timeout = statement_timeout_ms
+        self._statement_timeout_ms = statement_timeout_ms
+        self._connect_timeout_seconds = connect_timeout_seconds
         self._database: Database | None = None
         self._failure: SourceUnavailable | None = None
 
@@ -139,7 +130,12 @@ class LazyDatabase:
             raise self._failure
         if self._database is None:
             try:
-                self._database = Database(connect(self._dsn, statement_timeout_ms=self._timeout))
+                connection = connect(
+                    self._dsn,
+                    statement_timeout_ms=self._statement_timeout_ms,
+                    connect_timeout_seconds=self._connect_timeout_seconds,
+                )
+                self._database = Database(connection)
             except SourceUnavailable as exc:
                 self._failure = exc
                 raise

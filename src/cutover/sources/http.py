@@ -18,8 +18,6 @@ import httpx
 from cutover.errors import SourceUnavailable
 from cutover.redact import redact_text, redact_url
 
-DEFAULT_MAX_BYTES = 1 << 20
-
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -43,7 +41,7 @@ def fetch(
     url: str,
     *,
     deadline: float,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int,
     source: str,
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,19 +53,30 @@ class StuckImport:
 
 @dataclass(frozen=True, slots=True)
 class Durations:
-    """Minutes (0.1-minute bins) of imports complete in the window; also Query 3's buckets."""
+    """Minutes (0.1-minute bins, floored) of imports complete in the window; also Query 3's
+    buckets. `in_flight_slow`: the ages of imports still running past the slow limit (already
+    slow: their durations are at least that); younger ones in flight are unknown, left out."""
 
     window: Window
     bins: dict[float, int]
     buckets: dict[str, int]
     query_sha256: str
+    in_flight_slow: dict[float, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
         return sum(self.bins.values())
 
-    def values(self) -> list[float]:
-        return [minutes for minutes, n in sorted(self.bins.items()) for _ in range(n)]
+    @property
+    def in_flight_count(self) -> int:
+        return sum(self.in_flight_slow.values())
+
+    def values(self, *, in_flight: bool = False) -> list[float]:
+        """Complete durations; with `in_flight`, the in-flight ages too (lower bounds)."""
+        merged = dict(self.bins)
+        for minutes, n in (self.in_flight_slow if in_flight else {}).items():
+            merged[minutes] = merged.get(minutes, 0) + n
+        return [minutes for minutes, n in sorted(merged.items()) for _ in range(n)]
 
     def mean(self) -> float | None:
         return None if not self.count else sum(m * n for m, n in self.bins.items()) / self.count
@@ -76,6 +87,17 @@ class ErrorPattern:
     text: str
     count: int
     users: int
+    first_seen: datetime | None = None  # by start (a failure's own time is not recorded)
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorHour:
+    """Failed imports of one error text that started in one hour."""
+
+    text: str
+    hour: datetime
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,15 +143,18 @@ def read_stuck(db: Database, as_of: datetime, stuck_after_minutes: int) -> list[
     ]
 
 
-def read_durations(db: Database, window: Window) -> Durations:
+def read_durations(db: Database, window: Window, slow_minutes: float) -> Durations:
     params = window_params(window, 0)
-    bins = db.run("durations", params)
+    bins = db.run("durations", {**params, "slow_minutes": slow_minutes})
     histogram = db.run("q3_duration_histogram", params)
+    complete = {float(r["minutes"]): int(r["imports"]) for r in bins.rows if not r["in_flight"]}
+    running = {float(r["minutes"]): int(r["imports"]) for r in bins.rows if r["in_flight"]}
     return Durations(
         window=window,
-        bins={float(r["minutes"]): int(r["imports"]) for r in bins.rows},
+        bins=complete,
         buckets={str(r["duration_bucket"]): int(r["import_count"]) for r in histogram.rows},
         query_sha256=f"{histogram.query.sha256},{bins.query.sha256}",
+        in_flight_slow=running,
     )
 
 
@@ -137,8 +162,20 @@ def read_error_patterns(db: Database, window: Window, limit: int = 1000) -> list
     result = db.run("q4_error_patterns", window_params(window, 0, limit=limit))
     return [
         ErrorPattern(
-            str(r["full_pass_error"] or ""), int(r["error_count"]), int(r["affected_users"])
+            str(r["full_pass_error"] or ""),
+            int(r["error_count"]),
+            int(r["affected_users"]),
+            r["first_seen"],
+            r["last_seen"],
         )
+        for r in result.rows
+    ]
+
+
+def read_error_hours(db: Database, window: Window) -> list[ErrorHour]:
+    result = db.run("error_hours", window_params(window, 0))
+    return [
+        ErrorHour(str(r["full_pass_error"] or ""), r["hour"], int(r["error_count"]))
         for r in result.rows
     ]
 
@@ -150,9 +187,19 @@ def read_timeline(db: Database, window: Window) -> list[HourCount]:
 
 @dataclass(frozen=True, slots=True)
 class SlowHour:
+    """One hour of starts: `slow` counts complete imports over the limit and those still in
+    flight past it (`in_flight_slow` of them); `in_flight_young` are not known yet."""
+
     hour: datetime
     completed: int
     slow: int
+    in_flight_slow: int = 0
+    in_flight_young: int = 0
+
+    @property
+    def known(self) -> int:
+        """Imports whose slow-or-not is known: complete, or in flight past the limit."""
+        return self.completed + self.in_flight_slow
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +219,16 @@ class InFlight:
 def read_slow_by_hour(db: Database, window: Window, slow_minutes: int) -> list[SlowHour]:
     params = {**window_params(window, 0), "slow_minutes": slow_minutes}
     result = db.run("slow_by_hour", params)
-    return [SlowHour(r["hour"], int(r["completed"]), int(r["slow"])) for r in result.rows]
+    return [
+        SlowHour(
+            r["hour"],
+            int(r["completed"]),
+            int(r["slow_completed"]) + int(r["in_flight_slow"]),
+            int(r["in_flight_slow"]),
+            int(r["in_flight_young"]),
+        )
+        for r in result.rows
+    ]
 
 
 def read_integrity(db: Database, window: Window, limit: int) -> tuple[list[BrokenRow], str]:

@@ -106,14 +106,6 @@ def _order(point: MetricPoint) -> tuple[datetime, str, float, float]:
     return point.timestamp, point.instance or "", point.memory_mb, cpu
 
 
-def series_by_instance(series: MetricSeries) -> dict[str, list[MetricPoint]]:
-    """Points per instance (key "" for points without one), each list in time order."""
-    grouped: dict[str, list[MetricPoint]] = {}
-    for point in series.points:
-        grouped.setdefault(point.instance or "", []).append(point)
-    return {name: sorted(grouped[name], key=lambda p: p.timestamp) for name in sorted(grouped)}
-
-
 def _header(row: list[str], where: str, line: int) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, name in enumerate(row):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.redact import redact_url
-from cutover.sources.http import DEFAULT_MAX_BYTES, Answer, fetch
+from cutover.sources.http import Answer, fetch
 
 PROBE_BODY = {"user_id": "cutover-gates-probe", "storage_path": "cutover-gates-probe.json"}
 
@@ -63,9 +63,7 @@ def _json_object(answer: Answer) -> tuple[dict[str, Any] | None, str]:
     return value, ""
 
 
-def probe_health(
-    base_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
-) -> HealthProbe:
+def probe_health(base_url: str, *, timeout: float, max_bytes: int) -> HealthProbe:
     """GET {base}/health; a refused or timed-out request makes the source unavailable."""
     url = base_url.rstrip("/") + "/health"
     started = time.perf_counter()
@@ -92,9 +90,7 @@ def require_local(url: str, *, setting: str) -> None:
         )
 
 
-def probe_deprecation(
-    local_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
-) -> HeaderProbe:
+def probe_deprecation(local_url: str, *, timeout: float, max_bytes: int) -> HeaderProbe:
     """POST {local}/process-full with a probe body and read the deprecation headers."""
     require_local(local_url, setting="CUTOVER_RLM_LOCAL_URL / --rlm-local-url")
     url = local_url.rstrip("/") + "/process-full"
@@ -123,9 +119,7 @@ class RemovalProbe:
     status_code: int
 
 
-def probe_v1_removed(
-    base_url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_BYTES
-) -> RemovalProbe:
+def probe_v1_removed(base_url: str, *, timeout: float, max_bytes: int) -> RemovalProbe:
     """POST {base}/process-full with no body, as the runbook's check does.
 
     Without a body a still-present v1 endpoint answers 422 (validation) and starts nothing."""

@@ -25,7 +25,7 @@ def check_chain(result: Verification, chain: Chain) -> None:
     breaks = 0
     for link in chain.links:
         if link.line.data is None:
-            result.add("FAIL", "ledger", f"{name} line {link.line.number}: not a JSON record")
+            result.add("FAIL", "ledger", f"{name} line {link.line.number}: {link.problem()}")
             breaks += 1
         elif not link.intact:
             result.add("FAIL", "ledger", _break_message(name, link, digests))
@@ -106,12 +106,10 @@ def check_signatures(result: Verification, evidence_dir: Path, settings: Setting
 
 
 def checkpoints(result: Verification, chain: Chain) -> list[tuple[int, Checkpoint]]:
-    """(line, record) of every checkpoint (also past a break); one that does not fit its schema
-    fails the ledger check."""
+    """(line, record) of every checkpoint (also past a break). Every record is read against its
+    schema, as the gates read it: one that does not fit fails the ledger check."""
     found: list[tuple[int, Checkpoint]] = []
     for entry in chain.entries:
-        if entry.type != "checkpoint":
-            continue
         try:
             record = entry.parse()
         except RecordInvalid as exc:
