@@ -89,7 +89,15 @@ def _subcommands(top: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 def test_every_command_says_what_it_does() -> None:
     commands = _subcommands(parser())
-    assert {"demo", "gate", "stage start", "rollback", "attest complaints", "seed"} <= set(commands)
+    assert {
+        "demo",
+        "gate",
+        "stage start",
+        "rollback",
+        "attest complaints",
+        "classify",
+        "seed",
+    } <= set(commands)
     assert {"report", "verify", "evidence restore", "evidence save"} <= set(commands)
     for name, command in commands.items():
         assert command.description and len(command.description) > 40, name
