@@ -122,3 +122,33 @@ def test_the_github_workflows_run_a_rollout_and_keep_its_evidence(
     assert records[:6] == ROLLOUT
     assert sorted(records[6:]) == ["checkpoint:rollback", "checkpoint:stage1_gate"]
     assert len(list((machine.artifacts).glob("cutover-evidence-*"))) == 8
+
+
+#: a template broken where it installs, calls or reports the suite: (the text, the step that fails)
+BROKEN = {
+    "install": ("run: python -m pip install .", "run: python -m pip install ./no-such-project"),
+    "call": ('python -m pytest -m "$MARKER"', 'python -m pytest -m "$MARKER" --no-such-option'),
+    "report": ("cutover report --evidence-dir evidence", "cutover report --no-such-option"),
+}
+FAILING_STEP = {
+    "install": "Install cutover-gates",
+    "call": "Run the gate",
+    "report": "Report into the job summary",
+}
+
+
+@pytest.mark.parametrize("part", sorted(BROKEN))
+def test_a_workflow_that_cannot_install_call_or_report_the_suite_fails(
+    part: str, github: GitHub, live: Live
+) -> None:
+    """The runner is no rubber stamp: the same run as above, with the template broken in one
+    place, fails that step, the job, and the checks a working template passes."""
+    template = github.workflows / "cutover-run.yml"
+    old, new = BROKEN[part]
+    assert template.read_text().count(old) == 1
+    template.write_text(template.read_text().replace(old, new))
+    job = github.dispatch("cutover-gate.yml", gate="prereq", as_of=live.at(-1)).ran
+    assert job.status == "failure", job.log[-4000:]
+    assert job.step(FAILING_STEP[part]).outcome == "failure", job.log[-4000:]
+    with pytest.raises(AssertionError):
+        assert_gate_ran(job, "prereq", "PROCEED", live)

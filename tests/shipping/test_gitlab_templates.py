@@ -117,3 +117,25 @@ def test_every_gitlab_job_runs_and_keeps_its_evidence(
     assert records[:6] == ROLLOUT
     assert records[6:8] == ["checkpoint:stage2_gate", "checkpoint:stage3_gate"]
     assert sorted(records[8:]) == ["checkpoint:rollback", "checkpoint:stage1_gate"]
+
+
+#: the GitLab template broken where it installs, calls or reports the suite
+BROKEN = {
+    "install": ("- python -m pip install .", "- python -m pip install ./no-such-project"),
+    "call": ('python -m pytest -m "$MARKER"', 'python -m pytest -m "$MARKER" --no-such-option'),
+    "report": ("cutover report --evidence-dir evidence", "cutover report --no-such-option"),
+}
+
+
+@pytest.mark.parametrize("part", sorted(BROKEN))
+def test_a_gitlab_job_that_cannot_install_call_or_report_the_suite_fails(
+    part: str, gitlab: GitLab, live: Live
+) -> None:
+    old, new = BROKEN[part]
+    text = gitlab.config.read_text()
+    assert old in text
+    gitlab.config.write_text(text.replace(old, new, 1))  # the gate jobs' (the record job's stays)
+    job = gitlab.pipeline("web", CUTOVER_GATE="prereq", CUTOVER_AS_OF=live.at(-1)).ran
+    assert job.status == "failed", job.output[-4000:]
+    with pytest.raises(AssertionError):
+        assert_gate_ran(job, "prereq", ("PROCEED",), live)
