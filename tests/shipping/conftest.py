@@ -162,15 +162,33 @@ class Live:
         return (self.t0 + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    scenario = load_scenario(SCENARIO)
-    t0 = scenario.at(scenario.stages[0].at)
-    exports = tmp_path_factory.mktemp("exports")
-    write_artifacts(scenario, exports, until=t0 + timedelta(hours=25))
-    with embedded_postgres() as admin, serve_simulator(scenario.rlm) as rlm:
-        seeded = seed_database(admin, scenario)
-        yield Live(seeded.reader_dsn, rlm.url, exports, t0)
+    """One target for the whole run, under xdist too: the jobs only read it (each job's ledger
+    is its own evidence directory's), so every test of every worker can share it."""
+
+    @contextmanager
+    def start() -> Iterator[dict[str, Any]]:
+        scenario = load_scenario(SCENARIO)
+        t0 = scenario.at(scenario.stages[0].at)
+        exports = tmp_path_factory.mktemp("exports")
+        write_artifacts(scenario, exports, until=t0 + timedelta(hours=25))
+        with embedded_postgres() as admin, serve_simulator(scenario.rlm) as rlm:
+            seeded = seed_database(admin, scenario)
+            yield {
+                "dsn": seeded.reader_dsn,
+                "rlm_url": rlm.url,
+                "exports": str(exports),
+                "t0": t0.isoformat(),
+            }
+
+    with _shared(tmp_path_factory, "live", start) as found:
+        yield Live(
+            found["dsn"],
+            found["rlm_url"],
+            Path(found["exports"]),
+            datetime.fromisoformat(found["t0"]),
+        )
 
 
 EXPORT_SCRIPT = """#!/usr/bin/env bash
