@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cutover.config import Settings
-from cutover.errors import ConfigError
+from cutover.errors import ConfigError, SourceUnavailable
 from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
 from cutover.scenarios.artifacts import ScenarioFiles, write_artifacts
@@ -177,8 +177,21 @@ def cutover_ledger(
     target = "live" if cutover_settings.live else "seeded"
     name = None if scenario is None else scenario.name
 
+    loaded: list[LedgerView | SourceUnavailable] = []
+
     def view() -> LedgerView:
-        return LedgerView.load(evidence, cutover_as_of, target=target, scenario=name)
+        # The ledger does not change while the gates run (the checkpoint is appended after
+        # them), so it is read and verified once per run; a broken one fails every reader.
+        if not loaded:
+            try:
+                loaded.append(
+                    LedgerView.load(evidence, cutover_as_of, target=target, scenario=name)
+                )
+            except SourceUnavailable as exc:
+                loaded.append(exc)
+        if isinstance(loaded[0], SourceUnavailable):
+            raise loaded[0]
+        return loaded[0]
 
     if scenario is None:
         yield view

@@ -75,6 +75,7 @@ class Profile:
     slow_persist_hours: float = 6.0
     in_flight_drain_minutes: int = 30
     integrity_max_listed: int = 20
+    error_texts_max_rows: int = 1000  # distinct error texts read; more is inconclusive, not cut
     rollback_window_hours: float = 24.0  # success and error rates for the triggers
     rollback_log_window_minutes: int = 60  # OOM / crash lines that call for a rollback now
     in_flight_lookback_hours: float = 48.0  # how far back imports may still be in flight
@@ -273,6 +274,7 @@ LIMITS: dict[str, Limit] = {
     "slow_persist_hours": NON_NEGATIVE,
     "in_flight_drain_minutes": NON_NEGATIVE,
     "integrity_max_listed": AT_LEAST_ONE,
+    "error_texts_max_rows": AT_LEAST_ONE,
     "rollback_window_hours": POSITIVE,
     "rollback_log_window_minutes": POSITIVE,
     "in_flight_lookback_hours": POSITIVE,

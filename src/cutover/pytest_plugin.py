@@ -104,7 +104,6 @@ def gate(request: pytest.FixtureRequest, cutover_as_of: datetime) -> Gate:
     inputs = Inputs(
         profile=settings.profile,
         as_of=cutover_as_of,
-        target=target,
         database=lambda: fixture("cutover_db").get(),
         ledger=lambda: fixture("cutover_ledger")(),
         exports=lambda: fixture("cutover_exports"),

@@ -170,7 +170,7 @@ def test_rows_never_touched_by_v2_are_excluded(
     c = imports.read_success(db, WINDOW, STUCK_AFTER)
     assert (c.total, c.complete, c.query1_rate_pct) == (1, 1, 100.0)
     assert imports.read_stuck(db, AS_OF, STUCK_AFTER) == []
-    assert imports.read_error_patterns(db, WINDOW) == []
+    assert imports.read_error_patterns(db, WINDOW, 1000) == []
     assert [h.started for h in imports.read_timeline(db, WINDOW)] == [1]
 
 
@@ -202,7 +202,7 @@ def test_query4_groups_by_exact_text(admin: psycopg.Connection[Any], db: Databas
     insert(admin, "failed", "2026-02-02 07:00:00", error=key)  # before the window
     insert(admin, "complete", "2026-02-02 11:00:00", "2026-02-02 11:05:00", error=key)
     insert(admin, "failed", "2026-02-02 11:30:00", error=key)
-    patterns = imports.read_error_patterns(db, WINDOW)
+    patterns = imports.read_error_patterns(db, WINDOW, 1000)
     eleven, half_past = (
         datetime(2026, 2, 2, 11, tzinfo=UTC),
         datetime(2026, 2, 2, 11, 30, tzinfo=UTC),
@@ -288,3 +288,26 @@ def test_at_a_stage_start_the_triggers_stream_keeps_the_stage_before(
     ctx = Context(profile=Profile(), as_of=AS_OF, target="seeded")
     r = gate.decide("rollback.success_rate", lambda: rates, ctx)
     assert r.outcome is Outcome.FAIL, r.reason
+
+
+def test_more_error_texts_than_read_are_marked_not_cut(
+    admin: psycopg.Connection[Any], db: Database
+) -> None:
+    """The measurement reads one text past the profile's limit: three distinct texts with a
+    limit of two keep the two most frequent and say the list is cut; a limit of three does not."""
+    from cutover.ledger.records import Entry, Origin, StageStarted
+    from cutover.ledger.view import LedgerView
+    from cutover.measure import Inputs
+    from cutover.measure.stage import error_patterns
+
+    for text, n in (("a", 3), ("b", 2), ("c", 1)):
+        for _ in range(n):
+            insert(admin, "failed", "2026-02-02 11:00:00", error=text)
+    start = StageStarted(1, 10, T0, Origin.seeded("t"))
+    view = LedgerView([Entry(1, start.to_json())], AS_OF)
+    for most, cut in ((2, 2), (3, None)):
+        profile = Profile(error_texts_max_rows=most)
+        inputs = Inputs(profile, AS_OF, database=lambda: db, ledger=lambda: view)
+        e = error_patterns(inputs, "stage1.systemic_errors")
+        assert [p.text for p in e.patterns] == ["a", "b", "c"][:most]
+        assert e.more_texts_than == cut

@@ -135,7 +135,7 @@ def plans(server: str) -> dict[str, list[dict[str, Any]]]:
         imports.read_success(db, stage, stuck)
         imports.read_stuck(db, AS_OF, stuck)
         imports.read_durations(db, stage, profile.slow_import_minutes)
-        imports.read_error_patterns(db, stage)
+        imports.read_error_patterns(db, stage, 1000)
         imports.read_error_hours(db, stage)
         imports.read_timeline(db, stage)
         # rollback triggers and the rollback check

@@ -14,13 +14,13 @@ from cutover.criteria.registry import CRITERIA, Context
 from cutover.measure.rollback import (
     InFlightAfterRollback,
     Integrity,
-    RecentComplaints,
     RecentRates,
     RlmCrashSignals,
     RoutingAfterRollback,
     SlowHistory,
     StuckNow,
 )
+from cutover.measure.stage import Complaints
 from cutover.outcome import Action, Outcome, Result, Window
 from cutover.profile import Profile
 from cutover.sources.imports import BrokenRow, InFlight, SlowHour, StuckImport, SuccessCounts
@@ -342,11 +342,11 @@ def test_rlm_crash_unreachable_health_with_logs_ok_is_inconclusive() -> None:
 
 def test_complaints_trigger() -> None:
     span = (NOW - timedelta(hours=2), NOW)
-    none = decide("rollback.complaints", RecentComplaints(DAY, ()))
+    none = decide("rollback.complaints", Complaints(DAY, ()))
     assert none.outcome is UNDECIDED
-    zero = rollback.complaints(RecentComplaints(DAY, ((*span, 0, "support"),)), CTX)
+    zero = rollback.complaints(Complaints(DAY, ((*span, 0, "support"),)), CTX)
     assert zero.outcome is PASS
-    one = decide("rollback.complaints", RecentComplaints(DAY, ((*span, 1, "support"),)))
+    one = decide("rollback.complaints", Complaints(DAY, ((*span, 1, "support"),)))
     assert one.outcome is FAIL
     assert_trigger(one, "High", "within 1 hour")
 

@@ -364,3 +364,20 @@ def test_streaming_memory_stays_bounded(tmp_path: Path) -> None:
     assert result.v1 == repeats
     assert result.lines == repeats * 50
     assert peak < 20_000_000, f"peak traced memory {peak} bytes for a {size} byte file"
+
+
+@pytest.mark.parametrize("when", ["Feb 31 01:00:03.00", "25:00:03.00", "2026-02-30T01:00:03+01:00"])
+def test_a_text_line_dated_on_no_real_day_is_unparsed_not_a_crash(
+    tmp_path: Path, when: str
+) -> None:
+    """A date or time that does not exist (Feb 31, hour 25): that line cannot be read, so it is
+    counted unparsed and routes nothing; the rest of the file still counts."""
+    path = write(
+        tmp_path,
+        text_line("01:00:01.25", json.dumps(pino(0, "/process-full"))),
+        text_line(when, json.dumps(pino(0, "/process-full-v2"))),
+        text_line("01:00:04.00", "RLM accepted job"),
+    )
+    result = count(path, text_date=date(2026, 1, 1), text_tz=ZoneInfo("Europe/Berlin"))
+    assert (result.v1, result.v2) == (1, 0)
+    assert result.unparsed == 1

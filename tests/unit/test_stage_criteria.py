@@ -757,6 +757,19 @@ def test_new_error_patterns() -> None:
     assert f'cutover classify "{ODD_SIGNATURE}"' in odd.reason
 
 
+def test_error_texts_past_the_read_limit_are_inconclusive_not_cut() -> None:
+    """More distinct error texts than the profile reads: a systemic one may be in the unread
+    tail, so neither error criterion passes on the part it read (a systemic one found still
+    fails)."""
+    cut = dataclasses.replace(signatures(BAD_FILE), more_texts_than=1000)
+    r = systemic_errors(cut, CTX)
+    assert r.outcome is UNDECIDED and "error_texts_max_rows" in r.reason
+    new = new_error_patterns(NewErrorPatterns(cut, frozenset()), CTX)
+    assert new.outcome is UNDECIDED and "more than 1000" in new.reason
+    found = dataclasses.replace(signatures(BAD_FILE, TIMEOUT), more_texts_than=1000)
+    assert systemic_errors(found, CTX).outcome is FAIL
+
+
 def test_traffic_checks_the_first_hour_when_the_stage_starts_on_the_hour() -> None:
     t0 = datetime(2026, 2, 2, 10, tzinfo=UTC)
     hours = (HourCount(t0.replace(hour=11), 10), HourCount(t0.replace(hour=12), 10))

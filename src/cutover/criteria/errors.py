@@ -81,6 +81,8 @@ def systemic_errors(e: ErrorPatterns, ctx: Context) -> Result:
         return result(FAIL, f"systemic errors: {_listed(systemic)}", **common)
     if unclassified:
         return result(UNDECIDED, _to_classify(unclassified), **common)
+    if e.more_texts_than is not None:
+        return result(UNDECIDED, _cut(e.more_texts_than), **common)
     if e.started == 0:
         return result(UNDECIDED, NO_IMPORTS, **common)
     return result(PASS, f"no systemic error signature in {e.started} imports", **common)
@@ -110,4 +112,13 @@ def new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
         return result(FAIL, f"new error patterns: {_listed(systemic)}", measured=measured, **common)
     if unclassified:
         return result(UNDECIDED, "new " + _to_classify(unclassified), measured=measured, **common)
+    if n.current.more_texts_than is not None:
+        return result(UNDECIDED, _cut(n.current.more_texts_than), measured=measured, **common)
     return result(PASS, "no new error pattern", measured=measured, **common)
+
+
+def _cut(most: int) -> str:
+    return (
+        f"more than {most} distinct error texts in the window: the rest were not read, so a "
+        "systemic one may be among them (raise [profile] error_texts_max_rows)"
+    )

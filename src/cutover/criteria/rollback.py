@@ -14,12 +14,12 @@ from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
 from cutover.measure.readings import SuccessCounts
 from cutover.measure.rollback import (
     Integrity,
-    RecentComplaints,
     RecentRates,
     RlmCrashSignals,
     SlowHistory,
     StuckNow,
 )
+from cutover.measure.stage import Complaints
 from cutover.outcome import Action, Result, Window
 from cutover.timeutil import iso
 
@@ -259,7 +259,7 @@ def rlm_crash(r: RlmCrashSignals, ctx: Context) -> Result:
 
 
 @trigger("complaints", "ledger", "High", "within 1 hour")
-def complaints(c: RecentComplaints, ctx: Context) -> Result:
+def complaints(c: Complaints, ctx: Context) -> Result:
     complained = [a for a in c.attestations if a[2] > 0]
     fields: dict[str, Any] = dict(
         measured=f"{sum(a[2] for a in complained)} complaints",

@@ -36,7 +36,6 @@ class Inputs:
 
     profile: Profile
     as_of: datetime
-    target: str = "seeded"  # live | seeded
     database: Callable[[], Database] = unset("database")
     ledger: Callable[[], LedgerView] = unset("ledger")
     exports: Callable[[], Exports] = unset("exports")

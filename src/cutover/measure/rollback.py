@@ -10,7 +10,7 @@ from cutover.errors import SourceUnavailable
 from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure.inputs import Inputs
 from cutover.measure.logs import rlm_log_gap, router_log_gap
-from cutover.measure.stage import Attested
+from cutover.measure.stage import Complaints
 from cutover.outcome import Window
 from cutover.profile import Profile
 from cutover.sources import imports
@@ -125,19 +125,13 @@ def rlm_crash_signals(inputs: Inputs, criterion: str) -> RlmCrashSignals:
     return RlmCrashSignals(window, logs, health, error)
 
 
-@dataclass(frozen=True, slots=True)
-class RecentComplaints:
-    window: Window
-    attestations: tuple[Attested, ...]
-
-
-def recent_complaints(inputs: Inputs, criterion: str) -> RecentComplaints:
+def recent_complaints(inputs: Inputs, criterion: str) -> Complaints:
     """Attestations that overlap the current stage (or the trigger window when none runs)."""
     view = inputs.ledger()
     stage = view.current_stage()
     start = stage.started if stage else trigger_window(inputs).start or view.as_of
     relevant = [a for a in view.complaint_attestations() if a[1] >= start]
-    return RecentComplaints(Window(start, view.as_of), tuple(relevant))
+    return Complaints(Window(start, view.as_of), tuple(relevant))
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,17 +99,26 @@ class ErrorPatterns:
     hours: tuple[imports.ErrorHour, ...] = ()
     started_by_hour: tuple[imports.HourCount, ...] = ()
     classified: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    more_texts_than: int | None = None  # set when the table has more distinct texts than read
 
 
 def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
     window = window_of(inputs, criterion)
     db = inputs.database()
-    patterns = tuple(imports.read_error_patterns(db, window))
+    most = inputs.profile.error_texts_max_rows
+    # one row past the limit tells a complete list from a cut one
+    patterns = tuple(imports.read_error_patterns(db, window, most + 1))
     hours = tuple(imports.read_error_hours(db, window)) if patterns else ()
     timeline = tuple(imports.read_timeline(db, window)) if patterns else ()
     classified = inputs.ledger().signature_classifications()
     return ErrorPatterns(
-        window, patterns, imports_started(inputs, window), hours, timeline, classified
+        window,
+        patterns[:most],
+        imports_started(inputs, window),
+        hours,
+        timeline,
+        classified,
+        more_texts_than=most if len(patterns) > most else None,
     )
 
 

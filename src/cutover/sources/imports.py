@@ -158,7 +158,8 @@ def read_durations(db: Database, window: Window, slow_minutes: float) -> Duratio
     )
 
 
-def read_error_patterns(db: Database, window: Window, limit: int = 1000) -> list[ErrorPattern]:
+def read_error_patterns(db: Database, window: Window, limit: int) -> list[ErrorPattern]:
+    """Query 4's rows, most frequent first, at most `limit`."""
     result = db.run("q4_error_patterns", window_params(window, 0, limit=limit))
     return [
         ErrorPattern(

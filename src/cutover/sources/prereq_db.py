@@ -11,13 +11,6 @@ from cutover.paths import sql_dir
 from cutover.sources.database import Database, load_query
 from cutover.sources.imports import window_params
 
-VALIDATION_QUERIES = (
-    "q1_success_rate",
-    "q2_stuck_imports",
-    "q3_duration_histogram",
-    "q4_error_patterns",
-    "q6_recent_timeline",
-)
 OPTIONAL_QUERIES = {"q5_v1_vs_v2": ("user_profiles", "pipeline_version")}
 
 

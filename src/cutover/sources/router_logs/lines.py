@@ -61,7 +61,7 @@ class LineParser:
             return []
         try:
             made = self._made(raw, routing=False)
-        except ConfigError:
+        except (ConfigError, ValueError):
             return []
         return [instant for instant, *_ in made or () if instant is not None]
 
@@ -113,17 +113,21 @@ class LineParser:
 
     def _text_records(
         self, line: str, iso: re.Match[str] | None, timed: re.Match[str] | None
-    ) -> list[_Made]:
-        """`vercel logs` text (or a line starting with a full ISO 8601 date-time)."""
+    ) -> list[_Made] | None:
+        """`vercel logs` text (or a line starting with a full ISO 8601 date-time); None when a
+        routing line's time cannot be read."""
         kind, percent = classify_text(line)
         if kind == OTHER:
             # Outside routing lines only the instant matters; missing settings mean "unknown".
             try:
                 instant: int | None = self._text_instant(iso, timed, line)
-            except ConfigError:
+            except (ConfigError, ValueError):
                 instant = None
             return [(instant, OTHER, None, None)]
-        return [(self._text_instant(iso, timed, line), kind, percent, None)]
+        try:
+            return [(self._text_instant(iso, timed, line), kind, percent, None)]
+        except ValueError:  # a day or time that does not exist (Feb 31, 25:00): unreadable
+            return None
 
     def _text_instant(
         self, iso: re.Match[str] | None, timed: re.Match[str] | None, line: str
