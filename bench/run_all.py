@@ -3,7 +3,8 @@
 Each bench runs in its own process (`--json` collects its rows); their own tables and
 breakdowns are printed as they go, and the summary comes last:
 
-    .venv/bin/python bench/run_all.py [--only router_log,gate,seed,suite] [--quick] [--make-test]
+    .venv/bin/python bench/run_all.py [--only router_log,gate,seed,suite,fetch] [--quick]
+        [--make-test]
 
 `--quick` runs smaller cases (256 MB router logs, no 10M-row table) for a fast look;
 `--make-test` also times `make test` (several minutes; its target is 3 minutes).
@@ -24,7 +25,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-BENCHES = ("router_log", "gate", "seed", "suite")
+BENCHES = ("router_log", "gate", "seed", "suite", "fetch")
 MAKE_TEST_LIMIT_S = 180.0
 
 
@@ -85,6 +86,8 @@ def run_bench(name: str, quick: bool, out: Path) -> list[Row] | None:
         command += ["--runs", "1"]
     if quick and name == "router_log":
         command += ["--size-mb", "256"]
+    if quick and name == "fetch":
+        command += ["--lines", "200000"]
     print(f"\n=== {name}_bench.py {' '.join(command[3:])}", flush=True)
     completed = subprocess.run(command, cwd=ROOT, env=child_env(), check=False)
     if completed.returncode != 0 or not out.exists():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -90,6 +90,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "postgres_image", "CUTOVER_POSTGRES_IMAGE", "--postgres-image", "image for --db=docker"
     ),
+    # the platforms, read by the suite itself (cutover.sources.platform)
+    Setting("vercel_token", "VERCEL_TOKEN", "--vercel-token", "Vercel API token", secret=True),
+    Setting("vercel_project", "CUTOVER_VERCEL_PROJECT", "--vercel-project", "router's project"),
+    Setting("vercel_team", "CUTOVER_VERCEL_TEAM", "--vercel-team", "Vercel team id, if any"),
+    Setting("vercel_api_url", "CUTOVER_VERCEL_API_URL", "--vercel-api-url", "Vercel API URL"),
+    Setting("render_api_key", "RENDER_API_KEY", "--render-api-key", "Render API key", secret=True),
+    Setting("render_service", "CUTOVER_RENDER_SERVICE", "--render-service", "RLM's srv- id"),
+    Setting("render_owner", "CUTOVER_RENDER_OWNER", "--render-owner", "Render workspace id"),
+    Setting("render_api_url", "CUTOVER_RENDER_API_URL", "--render-api-url", "Render API URL"),
+    Setting("drain_store", "CUTOVER_DRAIN_STORE", "--drain-store", "log-drain receiver's folder"),
+    Setting(
+        "drain_secret", "VERCEL_DRAIN_SECRET", "--drain-secret", "log drain secret", secret=True
+    ),
     Setting(
         "ledger_ssh_key",
         "CUTOVER_LEDGER_SSH_KEY",
@@ -111,11 +124,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+#: the settings each platform source needs, all of them or none
+PLATFORMS: dict[str, tuple[str, ...]] = {
+    "Render": ("render_api_key", "render_service", "render_owner"),
+    "Vercel": ("vercel_token", "vercel_project"),
+}
+
 DEFAULTS: dict[str, str] = {
     "db": "embedded",
     "scenario": "healthy-rollout",
     "evidence_dir": "evidence",
     "postgres_image": "postgres:16",
+    "vercel_api_url": "https://api.vercel.com",
+    "render_api_url": "https://api.render.com",
 }
 
 
@@ -138,6 +159,16 @@ class Settings:
     rollout_percent: str | None = None
     vercel_env_file: Path | None = None
     postgres_image: str = "postgres:16"
+    vercel_token: str | None = None
+    vercel_project: str | None = None
+    vercel_team: str | None = None
+    vercel_api_url: str = "https://api.vercel.com"
+    render_api_key: str | None = None
+    render_service: str | None = None
+    render_owner: str | None = None
+    render_api_url: str = "https://api.render.com"
+    drain_store: Path | None = None
+    drain_secret: str | None = None
     ledger_ssh_key: Path | None = None
     ledger_allowed_signers: Path | None = None
     ledger_hmac_key: str | None = None
@@ -149,6 +180,16 @@ class Settings:
         """A database URL means a live target: read-only, nothing seeded."""
         return self.database_url is not None
 
+    @property
+    def render(self) -> bool:
+        """Whether the RLM's logs, metrics and events are read from Render's API."""
+        return self.render_api_key is not None
+
+    @property
+    def vercel(self) -> bool:
+        """Whether the rollout percent and deployments are read from Vercel's API."""
+        return self.vercel_token is not None
+
 
 _PATHS = {
     "evidence_dir",
@@ -156,6 +197,7 @@ _PATHS = {
     "rlm_logs",
     "rlm_metrics",
     "vercel_env_file",
+    "drain_store",
     "ledger_ssh_key",
     "ledger_allowed_signers",
 }
@@ -166,8 +208,10 @@ def resolve_settings(
     *,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
+    criteria: Collection[str] | None = None,
 ) -> Settings:
-    """Resolve every setting: option, then environment, then cutover.toml, then default."""
+    """Resolve every setting: option, then environment, then cutover.toml, then default.
+    `criteria`: the criterion ids the profile's `advisory` may name (None: not checked)."""
     options = options or {}
     env = os.environ if env is None else env
     file_values, profile_table, file_origin, file_text = _read_config_file(config_file, env)
@@ -187,11 +231,13 @@ def resolve_settings(
         profile_from_mapping(
             profile_table,
             origin=lambda key: f"config file {file_origin}, line {_line_of(file_text, key)}",
+            criteria=criteria,
         )
         if profile_table
         else Profile()
     )
     _check_not_ahead(values.get("as_of"), origins.get("as_of", ""), profile)
+    _check_platforms(values, origins)
     return Settings(**values, profile=profile, origins=origins)
 
 
@@ -206,6 +252,21 @@ def _check_not_ahead(as_of: datetime | None, origin: str, profile: Profile) -> N
             f"{origin}: as_of is {iso(as_of)}, after the clock's {iso(now)} (allowance "
             f"{profile.clock_skew_minutes:g} min); expected an instant that has passed"
         )
+
+
+def _check_platforms(values: Mapping[str, Any], origins: Mapping[str, str]) -> None:
+    """A platform source with some of its settings but not all is a usage error naming them."""
+    by_name = {s.name: s for s in SETTINGS}
+    for platform, names in PLATFORMS.items():
+        given = [n for n in names if n in values]
+        missing = [by_name[n].env for n in names if n not in values]
+        if given and missing:
+            first = given[0]
+            raise ConfigError(
+                f"{origins[first]}: {by_name[first].env} is set but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not; the {platform} source needs "
+                f"{', '.join(by_name[n].env for n in names)} (or none of them)"
+            )
 
 
 def _first_set(
@@ -268,7 +329,7 @@ def _convert(setting: Setting, raw: str, origin: str) -> Any:
     return raw
 
 
-_URLS = {"rlm_url", "rlm_local_url"}
+_URLS = {"rlm_url", "rlm_local_url", "vercel_api_url", "render_api_url"}
 _DSN_SCHEMES = ("postgresql", "postgres")
 _DSN_EXPECTED = (
     "expected postgresql://user:password@host:port/dbname (or a key=value conninfo string)"

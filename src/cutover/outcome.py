@@ -9,15 +9,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cutover.timeutil import iso
+
 
 class Outcome(enum.StrEnum):
     """What a criterion decided: measured and within, measured and outside, or undecidable; or
-    `error`: measuring it raised (bad input, a bug) instead of giving a decided result."""
+    `error`: measuring it raised (bad input, a bug) instead of giving a decided result; or
+    `waived`: measured and outside, and a person accepted that (`cutover waive`): never a pass,
+    and it does not stop the run."""
 
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
+    WAIVED = "waived"
 
 
 class Action(enum.IntEnum):
@@ -31,7 +36,7 @@ class Action(enum.IntEnum):
 def action_for(outcome: Outcome, on_fail: Action | None) -> Action:
     """What one criterion's outcome asks of the run: a pass proceeds, a failure asks for its
     consequence (HOLD when none is given), and an undecided or errored criterion holds."""
-    if outcome is Outcome.PASS:
+    if outcome in (Outcome.PASS, Outcome.WAIVED):
         return Action.PROCEED
     if outcome is Outcome.FAIL and on_fail is not None:
         return on_fail
@@ -44,6 +49,26 @@ class Window:
 
     start: datetime | None
     end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Waived:
+    """The waiver a result was waived by (ledger line `line`), and what it had decided."""
+
+    by: str
+    reason: str
+    line: int
+    decided: Outcome  # what the criterion decided before the waiver: fail
+    until: datetime | None = None
+    checkpoint: int | None = None
+    forced: bool = False
+
+    def summary(self, criterion: str) -> str:
+        """`stage1.duration by alice until <ISO>` (`, forced` for a rollback trigger): the
+        verdict line's words."""
+        until = "" if self.until is None else f" until {iso(self.until)}"
+        scope = "" if self.checkpoint is None else f" for checkpoint line {self.checkpoint}"
+        return f"{criterion} by {self.by}{until}{scope}{', forced' if self.forced else ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +86,13 @@ class Result:
     on_fail: Action | None = None  # None: the registered criterion's consequence
     query_sha256: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    waived: Waived | None = None  # outcome `waived`: by which waiver
+    advisory: bool = False  # the profile's `advisory`: reported, never changes the run's action
 
     @property
     def action(self) -> Action:
-        """The run verdict this result alone asks for."""
-        return action_for(self.outcome, self.on_fail)
+        """The run verdict this result alone asks for (an advisory one: none)."""
+        return Action.PROCEED if self.advisory else action_for(self.outcome, self.on_fail)
 
 
 def overall_action(results: Iterable[Result]) -> Action:

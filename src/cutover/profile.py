@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -205,8 +205,16 @@ class Profile:
     sunset: str = "Sat, 01 Mar 2026 00:00:00 GMT"
     http_timeout_seconds: float = 10.0  # a whole HTTP exchange, not each read
     http_max_body_bytes: int = 1_000_000
+    # the platforms (Render, Vercel): a source's whole fetch (every page, wait and retry) and
+    # the largest page read
+    platform_deadline_seconds: float = 600.0
+    platform_max_page_bytes: int = 8_000_000
     statement_timeout_ms: int = 30_000
     connect_timeout_seconds: float = 10.0
+    # criteria that report their verdicts without changing the run's action (dry run); a
+    # rollback trigger among them needs `advisory_triggers_accepted = true` as well
+    advisory: tuple[str, ...] = ()
+    advisory_triggers_accepted: bool = False
     stages: tuple[StagePlan, ...] = field(default=DEFAULT_STAGES)
 
     def stage(self, number: int) -> StagePlan:
@@ -304,6 +312,8 @@ LIMITS: dict[str, Limit] = {
     "systemic_min_users": AT_LEAST_ONE,
     "http_timeout_seconds": POSITIVE,
     "http_max_body_bytes": AT_LEAST_ONE,
+    "platform_deadline_seconds": POSITIVE,
+    "platform_max_page_bytes": AT_LEAST_ONE,
     "statement_timeout_ms": AT_LEAST_ONE,
     "connect_timeout_seconds": Limit(1.0),
 }
@@ -317,10 +327,13 @@ NON_EMPTY = frozenset({"rlm_health_statuses"})
 
 
 def profile_from_mapping(
-    values: Mapping[str, Any], *, origin: Callable[[str], str] = lambda key: "profile"
+    values: Mapping[str, Any],
+    *,
+    origin: Callable[[str], str] = lambda key: "profile",
+    criteria: Collection[str] | None = None,
 ) -> Profile:
     """Build a profile from a `[profile]` table; errors name the key, where it was written, and
-    what was expected."""
+    what was expected. `criteria`: the ids `advisory` may name (None: not checked here)."""
     defaults = Profile()
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
@@ -335,7 +348,29 @@ def profile_from_mapping(
             raise ConfigError(
                 f"{origin(key)}: profile setting {key!r} is {value!r}; expected {problem}"
             )
-    return dataclasses.replace(defaults, **kwargs)
+    profile = dataclasses.replace(defaults, **kwargs)
+    problem = advisory_problem(profile, criteria)
+    if problem:
+        raise ConfigError(f"{origin('advisory')}: profile setting 'advisory' {problem}")
+    return profile
+
+
+def advisory_problem(profile: Profile, criteria: Collection[str] | None) -> str:
+    """What is wrong with the profile's `advisory` list ("" when nothing): an id no criterion
+    has, or a rollback trigger without `advisory_triggers_accepted = true`."""
+    unknown = [c for c in profile.advisory if criteria is not None and c not in criteria]
+    if unknown:
+        return (
+            f"names no criterion: {', '.join(map(repr, unknown))}; known: "
+            f"{', '.join(sorted(criteria or ()))}"
+        )
+    triggers = [c for c in profile.advisory if c.startswith("rollback.")]
+    if triggers and not profile.advisory_triggers_accepted:
+        return (
+            f"names rollback trigger(s) {', '.join(triggers)}; a trigger may be advisory only "
+            "when the profile also sets advisory_triggers_accepted = true"
+        )
+    return ""
 
 
 def value_problem(key: str, value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             choices=setting.choices or None,
             help=f"{setting.help} [env {setting.env}]",
         )
+    group.addoption(
+        "--replay",
+        dest="cutover_replay",
+        type=int,
+        default=None,
+        metavar="LINE",
+        help="measure the checkpoint at this ledger line again, from its snapshots and instant",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before the junitxml plugin reads --junitxml
@@ -74,6 +83,7 @@ from cutover.fixtures import (  # noqa: E402
     cutover_rlm,
     cutover_rollout_setting,
     cutover_scenario,
+    cutover_snapshots,
     cutover_target,
 )
 
@@ -88,6 +98,7 @@ __all__ = [
     "cutover_rlm",
     "cutover_rollout_setting",
     "cutover_scenario",
+    "cutover_snapshots",
     "cutover_target",
     "gate_table",
     "marker_of",
@@ -101,14 +112,20 @@ def gate(request: pytest.FixtureRequest, cutover_as_of: datetime) -> Gate:
     settings = settings_for(request.config)
     target = "live" if settings.live else "seeded"
     fixture = request.getfixturevalue
+    read: set[str] = set()  # which platform-fed sources the measurement read
+
+    def reading(name: str, fixture_name: str) -> Any:
+        read.add(name)
+        return fixture(fixture_name)
+
     inputs = Inputs(
         profile=settings.profile,
         as_of=cutover_as_of,
         database=lambda: fixture("cutover_db").get(),
         ledger=lambda: fixture("cutover_ledger")(),
-        exports=lambda: fixture("cutover_exports"),
+        exports=lambda: reading("exports", "cutover_exports"),
         rlm=lambda: fixture("cutover_rlm"),
-        rollout=lambda: fixture("cutover_rollout_setting")(),
+        rollout=lambda: reading("rollout", "cutover_rollout_setting")(),
     )
     context = Context(profile=settings.profile, as_of=cutover_as_of, target=target)
-    return Gate(item=request.node, context=context, inputs=inputs)
+    return Gate(request.node, context, inputs, read, lambda: fixture("cutover_snapshots"))

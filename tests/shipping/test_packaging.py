@@ -29,7 +29,7 @@ def test_the_wheel_holds_the_code_the_data_and_the_gate_suite(built: dict[str, P
     expected = {
         p.relative_to(ROOT / "src").as_posix()
         for p in (ROOT / "src" / "cutover").rglob("*")
-        if p.is_file() and p.suffix in (".py", ".typed", ".ini")
+        if p.is_file() and p.suffix in (".py", ".typed", ".ini", ".json")
     }
     for package, folder, pattern in (
         ("sql", "sql", "*.sql"),
@@ -39,7 +39,12 @@ def test_the_wheel_holds_the_code_the_data_and_the_gate_suite(built: dict[str, P
         expected |= {f"cutover/data/{package}/{p.name}" for p in files}
     for package, folder in SUITE.items():
         expected |= {f"cutover/suite/{package}/{p.name}" for p in (ROOT / folder).glob("*.py")}
-    assert {"cutover/data/sql/q1_success_rate.sql", "cutover/suite/pytest.ini"} <= expected
+    shipped_data = {
+        "cutover/data/sql/q1_success_rate.sql",
+        "cutover/suite/pytest.ini",
+        "cutover/status/status.schema.json",  # the documented form of `cutover status --json`
+    }
+    assert shipped_data <= expected
     assert expected - names == set()
     code = {n for n in names if not n.startswith("cutover_gates-0.1.0.dist-info/")}
     assert code - expected == set()  # nothing else: no tests/unit, no templates, no caches

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from ci_yaml import GITLAB_KEYWORDS, load
+from cutover.config import PLATFORMS, SETTINGS, resolve_settings
 from cutover.pytest_plugin import GATE_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +164,52 @@ def test_no_template_unsets_empty_variables_the_suite_reads_them_as_unset() -> N
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(?:if .*then )?unset\b", text, re.MULTILINE), path.name
         assert "${!name}" not in text, path.name
+
+
+#: the platform settings a gate run fetches with (issue 13's contract), by their env names
+PLATFORM_ENV = {
+    s.env
+    for s in SETTINGS
+    if s.name in {n for names in PLATFORMS.values() for n in names}
+    or s.name in {"vercel_team", "drain_store"}
+}
+
+
+def test_the_gate_fetches_from_the_platforms_with_no_user_script() -> None:
+    """Every platform setting reaches the gate step (tokens from secrets, the rest from
+    variables) and no step runs a user's export script or sets the export files (a file setting
+    would stop the gate from fetching)."""
+    assert {"RENDER_API_KEY", "VERCEL_TOKEN", "CUTOVER_DRAIN_STORE"} <= PLATFORM_ENV
+    steps = _steps("cutover-run.yml")
+    env = steps["Run the gate"]["env"]
+    for name in PLATFORM_ENV:
+        kind = "secrets" if any(s.secret and s.env == name for s in SETTINGS) else "vars"
+        assert env.get(name) == f"${{{{ {kind}.{name} }}}}", name
+    cli = steps["Install the Vercel CLI"]
+    assert "vars.CUTOVER_DRAIN_STORE == ''" in cli["if"] and "vercel" in cli["run"]
+    gitlab = GITLAB.read_text(encoding="utf-8")
+    for text in (*(p.read_text(encoding="utf-8") for p in WORKFLOWS), gitlab):
+        assert "fetch-cutover-exports" not in text
+        assert "CUTOVER_ROUTER_LOGS" not in text and "CUTOVER_RLM_LOGS" not in text
+    assert all(name in gitlab for name in PLATFORM_ENV)
+
+
+def test_the_gate_steps_settings_left_undefined_arrive_empty_and_resolve_as_unset(
+    tmp_path: Path,
+) -> None:
+    """Nothing in the template unsets them: cutover.config reads each "" as unset, so no
+    platform is half-configured, no folder setting is refused as empty, and the gate's defaults
+    apply (a GitHub run whose repository defines none of the variables)."""
+    steps_env = _steps("cutover-run.yml")["Run the gate"]["env"]
+    settings_env = {s.env for s in SETTINGS} & set(steps_env)
+    assert PLATFORM_ENV | {"CUTOVER_RLM_URL", "CUTOVER_ROLLOUT_PERCENT"} <= settings_env
+    config_file = tmp_path / "cutover.toml"
+    config_file.write_text("", encoding="utf-8")
+    env = {name: "" for name in settings_env}
+    settings = resolve_settings({}, env=env, config_file=config_file)
+    assert not settings.render and not settings.vercel and settings.drain_store is None
+    assert settings.rlm_url is None and settings.rollout_percent is None
+    assert not {s.name for s in SETTINGS if s.env in settings_env} & set(settings.origins)
 
 
 def test_checkpoints_follow_the_runbook_cadence() -> None:

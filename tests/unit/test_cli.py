@@ -85,6 +85,32 @@ def test_attest_never_starts_at_a_seeded_stage(tmp_path: Path) -> None:
     assert records(tmp_path)[-1]["since"] == "2026-02-02T10:00:00Z"
 
 
+def test_attest_for_a_seeded_scenario_marks_it_and_starts_at_its_stage(tmp_path: Path) -> None:
+    """`--scenario`: the record is the scenario's (its gate runs read it, live ones never), and
+    `--since` defaults to the scenario's stage, not the live one."""
+    evidence = tmp_path / "evidence"
+    seeded = Origin.seeded("healthy-rollout")
+    Store(evidence).append(StageStarted(1, 10, parse_instant("2026-02-02T09:00:00Z"), seeded))
+    args = (
+        "attest",
+        "complaints",
+        "--count",
+        "0",
+        "--by",
+        "alice",
+        "--scenario",
+        "healthy-rollout",
+    )
+    assert run(tmp_path, *args, "--at", "2026-02-02T15:00:00Z") == 0
+    attestation = records(tmp_path)[-1]
+    assert (attestation["target"], attestation["scenario"]) == ("seeded", "healthy-rollout")
+    assert attestation["since"] == "2026-02-02T09:00:00Z"
+    at = parse_instant("2026-02-02T16:00:00Z")
+    assert (
+        LedgerView.load(evidence, at, target="live", scenario=None).complaint_attestations() == []
+    )
+
+
 def test_attest_explicit_since(tmp_path: Path) -> None:
     args = ("attest", "complaints", "--count", "2", "--by", "bob")
     times = ("--since", "2026-02-01T00:00:00Z", "--at", "2026-02-02T00:00:00Z")

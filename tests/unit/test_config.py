@@ -361,3 +361,40 @@ def test_the_hmac_key_is_a_secret_masked_by_value(tmp_path: Path) -> None:
     assert redact_text("signed with 0nly-the-release-manager") == "signed with ***"
     with pytest.raises(ConfigError, match="ledger_hmac_key is secret"):
         resolve(tmp_path, text='[cutover]\nledger_hmac_key = "in-a-file"\n')
+
+
+#: issue 13's contract: each platform setting's env variable, option, and whether it is secret
+PLATFORM_CONTRACT = {
+    "vercel_token": ("VERCEL_TOKEN", "--vercel-token", True),
+    "vercel_project": ("CUTOVER_VERCEL_PROJECT", "--vercel-project", False),
+    "vercel_team": ("CUTOVER_VERCEL_TEAM", "--vercel-team", False),
+    "vercel_api_url": ("CUTOVER_VERCEL_API_URL", "--vercel-api-url", False),
+    "render_api_key": ("RENDER_API_KEY", "--render-api-key", True),
+    "render_service": ("CUTOVER_RENDER_SERVICE", "--render-service", False),
+    "render_owner": ("CUTOVER_RENDER_OWNER", "--render-owner", False),
+    "render_api_url": ("CUTOVER_RENDER_API_URL", "--render-api-url", False),
+    "drain_store": ("CUTOVER_DRAIN_STORE", "--drain-store", False),
+    "drain_secret": ("VERCEL_DRAIN_SECRET", "--drain-secret", True),
+}
+
+
+def test_the_platform_settings_keep_their_contract_names(tmp_path: Path) -> None:
+    by_name = {s.name: (s.env, s.option, s.secret) for s in SETTINGS}
+    assert {name: by_name.get(name) for name in PLATFORM_CONTRACT} == PLATFORM_CONTRACT
+    defaults = resolve(tmp_path)
+    assert defaults.vercel_api_url == "https://api.vercel.com"
+    assert defaults.render_api_url == "https://api.render.com"
+    assert defaults.vercel_team is None and defaults.drain_store is None
+    env = {env: f"value-of-{name}" for name, (env, _, _) in PLATFORM_CONTRACT.items()}
+    env["CUTOVER_VERCEL_API_URL"] = "https://vercel.test"
+    env["CUTOVER_RENDER_API_URL"] = "https://render.test"
+    settings = resolve(tmp_path, None, env)
+    assert settings.vercel_token == "value-of-vercel_token"
+    assert settings.render_owner == "value-of-render_owner"
+    assert settings.drain_store == Path("value-of-drain_store")
+    assert settings.render_api_url == "https://render.test"
+    for name, (_, _, secret) in PLATFORM_CONTRACT.items():
+        if secret:
+            assert redact_text(f"token value-of-{name}") == "token ***", name
+    chosen = resolve(tmp_path, {"render_service": "srv-option"}, env)
+    assert chosen.render_service == "srv-option"

@@ -11,13 +11,35 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.cli import classify, demo, durable, evidence, gate, records, seed
+from cutover.cli import (
+    classify,
+    demo,
+    durable,
+    evidence,
+    gate,
+    platform,
+    records,
+    seed,
+    status,
+    waivers,
+)
 from cutover.config import resolve_settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.redact import redact_text
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
-COMMAND_MODULES = (demo, gate, records, classify, seed, evidence, durable)
+COMMAND_MODULES = (
+    demo,
+    gate,
+    records,
+    classify,
+    status,
+    waivers,
+    seed,
+    evidence,
+    durable,
+    platform,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from cutover.criteria.signatures import signature
 from cutover.errors import ConfigError
 from cutover.ledger import Store
 from cutover.ledger.records import LIVE, Origin, SignatureClassification
+from cutover.ledger.signing import signer_for
 from cutover.timeutil import iso, utc_now
 
 
@@ -50,7 +51,7 @@ def record_classification(args: argparse.Namespace, settings: Settings) -> int:
     record = SignatureClassification(
         text, args.classified_as, args.by, args.at or utc_now(), origin
     )
-    Store(settings.evidence_dir).append(record)
+    Store(settings.evidence_dir, sign=signer_for(settings)).append(record)
     where = "" if args.scenario is None else f" (seeded scenario {args.scenario})"
     print(f"classified {text!r} as {args.classified_as} by {args.by} at {iso(record.at)}{where}")
     return 0

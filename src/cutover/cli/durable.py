@@ -8,24 +8,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cutover.cli.options import add_evidence_dir, evidence_dir
+from cutover.cli.options import add_evidence_dir, command_group, evidence_dir
 from cutover.config import Settings
 from cutover.durable import DEFAULT_BRANCH, GitBranch, Merged, Outcome, StoreUnavailable
 from cutover.ledger import LedgerBroken
 
 
 def add(commands: Any) -> None:
-    evidence = commands.add_parser(
+    actions = command_group(
+        commands,
         "evidence",
-        help="keep the evidence directory on a git branch (restore before a run, save after)",
-        description=(
+        "keep the evidence directory on a git branch (restore before a run, save after)",
+        (
             "The ledger is the only record of earlier checkpoints, so it must outlive any CI "
             "cache: these commands keep the evidence directory on a dedicated branch of the "
             "repository they run in, one commit per run. Run them in the job's checkout; the "
             "remote's credentials are the checkout's (or the URL's)."
         ),
     )
-    actions = evidence.add_subparsers(dest="evidence_command", required=True)
     restore = actions.add_parser(
         "restore",
         help="make the evidence directory the branch's latest evidence",

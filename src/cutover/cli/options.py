@@ -19,6 +19,12 @@ def instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def command_group(commands: Any, name: str, summary: str, description: str) -> Any:
+    """`cutover NAME ACTION`: a command whose actions are subcommands; returns their group."""
+    group = commands.add_parser(name, help=summary, description=description)
+    return group.add_subparsers(dest=f"{name}_command", required=True)
+
+
 def add_evidence_dir(parser: Any) -> None:
     """A subcommand's own `--evidence-dir` (`cutover verify --evidence-dir E`), beside the
     top-level one."""

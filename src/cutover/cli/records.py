@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cutover.cli.options import instant
+from cutover.cli.options import command_group, instant
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
-from cutover.ledger.records import ComplaintsAttestation, Rollback, StageStarted
+from cutover.ledger.records import LIVE, ComplaintsAttestation, Origin, Rollback, StageStarted
 from cutover.ledger.signing import signer_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
@@ -17,12 +17,12 @@ from cutover.timeutil import iso, utc_now
 
 
 def add(commands: Any) -> None:
-    stage = commands.add_parser(
+    stage_commands = command_group(
+        commands,
         "stage",
-        help="record in the ledger that a stage started (after deploying its percent)",
-        description="Record stage events in the ledger; the gates read when each stage began.",
+        "record in the ledger that a stage started (after deploying its percent)",
+        "Record stage events in the ledger; the gates read when each stage began.",
     )
-    stage_commands = stage.add_subparsers(dest="stage_command", required=True)
     start = stage_commands.add_parser(
         "start",
         help="stage N started (percent is the stage's)",
@@ -48,12 +48,12 @@ def add(commands: Any) -> None:
     rollback.add_argument("--at", type=instant, default=None)
     rollback.set_defaults(run=record_rollback)
 
-    attest = commands.add_parser(
+    attest_commands = command_group(
+        commands,
         "attest",
-        help="record what a person counted (user complaints) in the ledger",
-        description="Record attestations, facts only a person can state, in the ledger.",
+        "record what a person counted (user complaints) in the ledger",
+        "Record attestations, facts only a person can state, in the ledger.",
     )
-    attest_commands = attest.add_subparsers(dest="attest_command", required=True)
     complaints = attest_commands.add_parser(
         "complaints",
         help="import-failure complaints counted over since..at",
@@ -68,6 +68,11 @@ def add(commands: Any) -> None:
     complaints.add_argument("--at", type=instant, default=None)
     complaints.add_argument(
         "--since", type=instant, default=None, help="default: the current stage's start"
+    )
+    complaints.add_argument(
+        "--scenario",
+        default=None,
+        help="record it for a seeded scenario's runs instead of the live target",
     )
     complaints.set_defaults(run=attest_complaints)
 
@@ -99,9 +104,12 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--count is {args.count}; expected 0 or more complaints")
     until = args.at or utc_now()
     since = args.since
+    origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
     if since is None:
-        # the live ledger's stage: a seeded scenario's records are not this rollout's
-        current = LedgerView.load(evidence, until, target="live", scenario=None).current_stage()
+        # the target's own stage: a seeded scenario's records are not the live rollout's
+        current = LedgerView.load(
+            evidence, until, target=origin.target, scenario=origin.scenario
+        ).current_stage()
         if current is None:
             raise ConfigError(
                 "attest complaints: no stage has started in the ledger before --at; "
@@ -110,7 +118,7 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
         since = current.started
     if since > until:
         raise ConfigError(f"--since {iso(since)} is after --at {iso(until)}")
-    attestation = ComplaintsAttestation(args.count, args.by, since, until)
+    attestation = ComplaintsAttestation(args.count, args.by, since, until, origin)
     _store(settings).append(attestation)
     print(
         f"{args.count} complaints attested by {args.by} for "

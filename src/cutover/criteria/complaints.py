@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from cutover.criteria.registry import Context
 from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
-from cutover.measure.stage import Complaints
+from cutover.measure.stage import Attested, Complaints
 from cutover.outcome import Result
 from cutover.timeutil import iso
 
@@ -26,11 +27,7 @@ def complaints(c: Complaints, ctx: Context) -> Result:
         listed = "; ".join(f"{n} by {by} ({iso(s)}..{iso(u)})" for s, u, n, by in complained)
         total = str(sum(a[2] for a in complained))
         return result(FAIL, f"complaints attested: {listed}", measured=total, **common)
-    covered_to = start
-    for since, until, _, _ in sorted(relevant):
-        if since > covered_to + grace:
-            break
-        covered_to = max(covered_to, until)
+    covered_to = attested_until(relevant, start, grace)
     if not relevant or covered_to < window.end - grace:
         return result(
             UNDECIDED,
@@ -41,3 +38,14 @@ def complaints(c: Complaints, ctx: Context) -> Result:
         )
     by = ", ".join(sorted({a[3] for a in relevant}))
     return result(PASS, f"0 complaints, attested by {by}", measured="0", **common)
+
+
+def attested_until(attestations: Iterable[Attested], start: datetime, grace: timedelta) -> datetime:
+    """How far from `start` the attestations cover without a hole longer than `grace` (`start`
+    itself when none begins in time). `cutover status` asks the same question."""
+    covered_to = start
+    for since, until, _, _ in sorted(attestations):
+        if since > covered_to + grace:
+            break
+        covered_to = max(covered_to, until)
+    return covered_to

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cutover.criteria.registry import Context
-from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.criteria.result import FAIL, PASS, UNDECIDED, noting_set_aside, result
 from cutover.measure.readings import Durations
 from cutover.measure.stage import DurationComparison, DurationSlices
 from cutover.outcome import Result
@@ -93,6 +93,11 @@ def duration_every(slices: DurationSlices, ctx: Context) -> Result:
 
 
 def duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
+    """Ignores the checkpoints set aside, and says so."""
+    return noting_set_aside(_duration_vs_stage1(c, ctx), c.set_aside)
+
+
+def _duration_vs_stage1(c: DurationComparison, ctx: Context) -> Result:
     """Stage 2 against stage 1's recorded durations; imports in flight past the slow limit join
     both samples with their age so far (a lower bound: a slow import is not left out)."""
     profile = ctx.profile

@@ -10,7 +10,7 @@ from typing import Any
 
 from cutover.criteria.imports import NO_IMPORTS
 from cutover.criteria.registry import Context
-from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.criteria.result import FAIL, PASS, UNDECIDED, noting_set_aside, result
 from cutover.criteria.signatures import Evidence, Signature, classify
 from cutover.measure.stage import ErrorPatterns, NewErrorPatterns
 from cutover.outcome import Result
@@ -89,6 +89,11 @@ def systemic_errors(e: ErrorPatterns, ctx: Context) -> Result:
 
 
 def new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
+    """Ignores the checkpoints set aside, and says so."""
+    return noting_set_aside(_new_error_patterns(n, ctx), n.set_aside)
+
+
+def _new_error_patterns(n: NewErrorPatterns, ctx: Context) -> Result:
     signatures = signatures_of(n.current, ctx)
     current = {s.text: s for s in signatures if s.kind != "user"}
     common = dict(

@@ -13,7 +13,7 @@ from typing import Any
 
 from cutover.criteria.rates import Code, RateDecision, decide_rate
 from cutover.criteria.registry import Context
-from cutover.criteria.result import FAIL, PASS, UNDECIDED, result
+from cutover.criteria.result import FAIL, PASS, UNDECIDED, noting_set_aside, result
 from cutover.measure.checkpoints import CheckpointReading, SuccessSeries, stream_record
 from cutover.outcome import Result
 from cutover.timeutil import iso
@@ -22,6 +22,11 @@ _UNDECIDED = (Code.TOO_FEW, Code.NOT_CONCLUSIVE, Code.NO_DATA)
 
 
 def success_rate(s: SuccessSeries, ctx: Context) -> Result:
+    """Ignores the checkpoints set aside, and says so."""
+    return noting_set_aside(_success_rate(s, ctx), s.set_aside)
+
+
+def _success_rate(s: SuccessSeries, ctx: Context) -> Result:
     profile = ctx.profile
     basis, mode = profile.success_rate_basis, profile.decision_mode
     key = "query1_rate_pct" if basis == "query1" else "settled_rate_pct"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from cutover.evidence.properties import RecordedResult
 
 _COLUMNS = (("criterion", 34), ("verdict", 12), ("measured", 40), ("threshold", 0))
+ADVISORY_MARK = "*"  # after an advisory criterion's verdict: it changed no action
 
 
 def _cell(text: str, width: int) -> str:
@@ -22,7 +23,8 @@ def criteria_table(results: Sequence[RecordedResult]) -> list[str]:
     lines = [header, "-" * min(len(header) + 20, 120)]
     for result in sorted(results, key=lambda r: r.criterion):
         props = result.properties
-        row = [props.get("criterion", ""), result.outcome.value.upper()]
+        verdict = result.outcome.value.upper() + (ADVISORY_MARK if result.advisory else "")
+        row = [props.get("criterion", ""), verdict]
         row += [props.get("measured", ""), props.get("threshold", "")]
         lines.append(
             " ".join(_cell(value, width) for value, (_, width) in zip(row, _COLUMNS, strict=True))
@@ -30,5 +32,10 @@ def criteria_table(results: Sequence[RecordedResult]) -> list[str]:
     reasons = sorted((r for r in results if r.outcome.value != "pass"), key=lambda r: r.criterion)
     if reasons:
         lines.append("")
-        lines += [f"{r.criterion} [{r.outcome.value}]: {r.reason}" for r in reasons]
+        lines += [
+            f"{r.criterion} [{r.outcome.value}{', advisory' if r.advisory else ''}]: {r.reason}"
+            for r in reasons
+        ]
+    if any(r.advisory for r in results):
+        lines += ["", f"{ADVISORY_MARK} advisory (the profile's `advisory`): changed no action"]
     return lines

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cutover.outcome import Action, Outcome, Result, action_for
+from cutover.outcome import Action, Outcome, Result, Waived, action_for
 from cutover.redact import redact_text
-from cutover.timeutil import iso
+from cutover.timeutil import iso, parse_instant
 
 CONTRACT_PROPERTIES = (
     "criterion",
@@ -57,7 +57,49 @@ def result_properties(result: Result, *, as_of: datetime, target: str) -> list[t
         values.append(("query_sha256", result.query_sha256))
     if result.details:
         values.append(("details", result.details))
+    if result.waived is not None:
+        values.append(("waiver", waiver_record(result.waived)))
+    if result.advisory:
+        values.append(("advisory", "true"))
     return [(name, redact_text(_text(value))) for name, value in values]
+
+
+def waiver_record(waived: Waived) -> dict[str, Any]:
+    """The `waiver` property (JSON): who waived the result, why, what it had decided."""
+    return {
+        "by": waived.by,
+        "reason": waived.reason,
+        "line": waived.line,
+        "decided": waived.decided.value,
+        "until": iso(waived.until) if waived.until is not None else None,
+        "checkpoint": waived.checkpoint,
+        "forced": waived.forced,
+    }
+
+
+def waived_of(value: object) -> Waived | None:
+    """A `waiver` property (JSON text, or the object a ledger record keeps) read back; None when
+    absent or unreadable."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else None
+        except ValueError:
+            return None
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        until, checkpoint = value.get("until"), value.get("checkpoint")
+        return Waived(
+            by=str(value["by"]),
+            reason=str(value["reason"]),
+            line=int(value["line"]),
+            decided=Outcome(value.get("decided", "fail")),
+            until=parse_instant(until) if isinstance(until, str) and until else None,
+            checkpoint=checkpoint if isinstance(checkpoint, int) else None,
+            forced=value.get("forced") is True,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +113,24 @@ class RecordedResult:
     properties: Mapping[str, str]
 
     @property
+    def advisory(self) -> bool:
+        """The profile made it advisory: reported, never changing the run's action."""
+        return self.properties.get("advisory") == "true"
+
+    @property
+    def waived(self) -> Waived | None:
+        return waived_of(self.properties.get("waiver")) if self.outcome is Outcome.WAIVED else None
+
+    @property
     def action(self) -> Action:
-        return action_for(self.outcome, self.on_fail)
+        return Action.PROCEED if self.advisory else action_for(self.outcome, self.on_fail)
+
+    @property
+    def label(self) -> str:
+        """How the verdict line names it when it did not pass: `id (fail)`, `id (fail,
+        advisory)`, `id (waived)`."""
+        advisory = ", advisory" if self.advisory else ""
+        return f"{self.criterion} ({self.outcome.value}{advisory})"
 
 
 def recorded(properties: Iterable[tuple[str, object]]) -> RecordedResult | None:

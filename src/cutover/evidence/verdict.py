@@ -1,4 +1,9 @@
-"""The run's verdict: the worst action asked for, and the line the run ends with."""
+"""The run's verdict: the worst action asked for, and the line the run ends with.
+
+A waived criterion (`cutover waive`) and an advisory one (the profile's `advisory`) never change
+the action; both are named: the waivers after the action (`PROCEED (1 waived: stage1.duration
+by alice until …)`), each with the criteria that did not pass (`stage1.duration (waived)`,
+`stage1.duration (fail, advisory)`)."""
 
 from __future__ import annotations
 
@@ -20,10 +25,14 @@ class RunVerdict:
     not_passed: tuple[str, ...]
     seeded: bool
     next_step: str = ""
+    waived: tuple[str, ...] = ()  # `stage1.duration by alice until <ISO>`, one per waiver
 
     def line(self) -> str:
         failed = ", ".join(self.not_passed) if self.not_passed else "none"
-        text = f"cutover verdict: {self.action.name} — {self.selection} — {failed}"
+        action = self.action.name
+        if self.waived:
+            action += f" ({len(self.waived)} waived: {'; '.join(self.waived)})"
+        text = f"cutover verdict: {action} — {self.selection} — {failed}"
         if self.next_step:
             text += f" — {self.next_step}"
         if self.seeded:
@@ -45,23 +54,23 @@ def run_verdict(
     # sorted: under xdist results arrive in completion order; the line must not depend on it
     ordered = sorted(results, key=lambda r: r.criterion)
     not_passed = list(partial)
-    not_passed += [
-        f"{r.criterion} ({r.outcome.value})" for r in ordered if r.outcome is not Outcome.PASS
-    ]
+    not_passed += [r.label for r in ordered if r.outcome is not Outcome.PASS]
+    waived = tuple(w.summary(r.criterion) for r in ordered if (w := r.waived) is not None)
     not_passed += [f"{name} (error)" for name in sorted(errors)]
     if errors or partial:
         action = max(action, Action.HOLD)
     if not results and not errors:
         not_passed.append("no criterion was decided")
     step = _next_step(action, results, selection, partial=bool(partial))
-    return RunVerdict(action, selection, tuple(not_passed), seeded, step)
+    return RunVerdict(action, selection, tuple(not_passed), seeded, step, waived)
 
 
 def _next_step(
     action: Action, results: Sequence[RecordedResult], selection: str, *, partial: bool
 ) -> str:
-    failed = {r.criterion for r in results if r.outcome is Outcome.FAIL}
-    undecided = [r.criterion for r in results if r.outcome is Outcome.INCONCLUSIVE]
+    gating = [r for r in results if not r.advisory]
+    failed = {r.criterion for r in gating if r.outcome is Outcome.FAIL}
+    undecided = [r.criterion for r in gating if r.outcome is Outcome.INCONCLUSIVE]
     if action is Action.ROLLBACK:
         step = "run the Emergency Rollback now, then restart from stage 1 without skipping stages"
         if "rollback.data_corruption" in failed:
@@ -84,12 +93,14 @@ def exit_status(
     results: Sequence[RecordedResult], errors: Sequence[str], current: int, *, partial: bool = False
 ) -> int:
     """Fail closed: inconclusive (or a partial run) makes the exit non-zero though pytest counts
-    skips as success; a failed or errored criterion, or any other error, is 1."""
+    skips as success; a failed or errored criterion, or any other error, is 1. An advisory
+    criterion changes nothing; a waived one counts as decided."""
     if current != 0:
         return current
-    if errors or any(r.outcome in (Outcome.FAIL, Outcome.ERROR) for r in results):
+    gating = [r for r in results if not r.advisory]
+    if errors or any(r.outcome in (Outcome.FAIL, Outcome.ERROR) for r in gating):
         return 1
-    if partial or not results or any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+    if partial or not results or any(r.outcome is Outcome.INCONCLUSIVE for r in gating):
         return EXIT_INCONCLUSIVE
     return 0
 

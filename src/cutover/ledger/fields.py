@@ -76,6 +76,15 @@ class FieldReader:
             raise self.invalid(f"{key!r} is {value!r}, expected text")
         return value
 
+    def optional_integer(self, key: str) -> int | None:
+        return None if self.data.get(key) is None else self.integer(key)
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key, False)  # absent: false
+        if not isinstance(value, bool):
+            raise self.invalid(f"{key!r} is {value!r}, expected true or false")
+        return value
+
     def optional_text(self, key: str) -> str | None:
         return None if self.data.get(key) is None else self.text(key)
 
@@ -118,8 +127,11 @@ class FieldReader:
 
 READERS: dict[str, Callable[[FieldReader, str], Any]] = {
     "int": FieldReader.integer,
+    "int | None": FieldReader.optional_integer,
+    "bool": FieldReader.boolean,
     "str": FieldReader.text,
     "datetime": FieldReader.instant,
+    "datetime | None": FieldReader.optional_instant,
     "Mapping[str, Any]": FieldReader.mapping,
     "Window": FieldReader.window,
 }

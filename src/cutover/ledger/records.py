@@ -2,10 +2,12 @@
 
 - stage events: `stage_started` (stage, percent) and `rollback` (reason, percent 0);
 - attestations: what a person states, by kind (`complaints`; `signature`: an error signature
-  classified user-side or systemic);
+  classified user-side or systemic; `waiver`: a criterion's failure accepted; `invalidation`: a
+  checkpoint record set aside, which stays in the chain);
 - `checkpoint`: one run of a selection, with each criterion's recorded values and (version 2)
   its scope: how many criteria the selection holds, how many were decided, what narrowed it;
-- `snapshot`: a source export kept in the evidence directory (no writer yet).
+  and the platform snapshots it measured;
+- `snapshot`: a platform source's read, kept in the evidence directory (or why it failed).
 
 Every record has `type` and `at` (ISO 8601, UTC), and says which target it concerns: a live
 record carries no mark (a checkpoint says `target` "live"); a seeded one carries `target`
@@ -21,10 +23,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeAlias
 
+from cutover.ledger.attestations import (
+    ComplaintsAttestation,
+    Invalidation,
+    SignatureClassification,
+    Waiver,
+)
 from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.fields import LIVE, FieldReader, Origin, TypedRecord
 from cutover.outcome import Scope, Window
@@ -37,6 +45,7 @@ __all__ = [
     "ComplaintsAttestation",
     "CriterionRecord",
     "Entry",
+    "Invalidation",
     "LedgerRecord",
     "Origin",
     "OtherRecord",
@@ -45,6 +54,7 @@ __all__ = [
     "SignatureClassification",
     "Snapshot",
     "StageStarted",
+    "Waiver",
     "as_text",
     "checkpoint",
     "parse",
@@ -73,36 +83,6 @@ class Rollback(TypedRecord):
     percent: int = 0
     origin: Origin = LIVE
     type: ClassVar[str] = "rollback"
-
-
-# -- attestations (type "attestation", by kind) -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintsAttestation(TypedRecord):
-    """`by` counted `count` import-failure complaints over since..at."""
-
-    count: int
-    by: str
-    since: datetime
-    at: datetime
-    origin: Origin = LIVE
-    type: ClassVar[str] = "attestation"
-    kind: ClassVar[str | None] = "complaints"
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureClassification(TypedRecord):
-    """`by` classified the error signature `signature` as `classified_as` (user | systemic);
-    later runs read it (`cutover classify`)."""
-
-    signature: str
-    classified_as: str
-    by: str
-    at: datetime
-    origin: Origin = LIVE
-    type: ClassVar[str] = "attestation"
-    kind: ClassVar[str | None] = "signature"
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -159,7 +139,9 @@ class Checkpoint(TypedRecord):
 
     Version 2 adds `scope` (`cutover.outcome.Scope`): a partial run (narrowed by `-k`,
     `--deselect` or node ids, or one that decided fewer criteria than its markers hold) says so,
-    and a reader never takes it for the whole gate. A version 1 record has none (None)."""
+    and a reader never takes it for the whole gate. A version 1 record has none (None). A run
+    that measured platform snapshots lists them (`snapshots`: source, export, sha256; the key is
+    written only when there are some)."""
 
     selection: str
     as_of: datetime | None  # None: no result recorded the instant
@@ -167,6 +149,7 @@ class Checkpoint(TypedRecord):
     results: tuple[CriterionRecord, ...]
     origin: Origin = LIVE
     scope: Scope | None = None
+    snapshots: tuple[Mapping[str, str], ...] = ()
     type: ClassVar[str] = "checkpoint"
     version: ClassVar[int] = 2
 
@@ -195,7 +178,7 @@ class Checkpoint(TypedRecord):
                 "narrowed_by": list(scope.narrowed_by),
             },
             "results": {r.criterion: dict(r.values) for r in self.results},
-        }
+        } | ({"snapshots": [dict(s) for s in self.snapshots]} if self.snapshots else {})
 
     @classmethod
     def read(cls, f: FieldReader) -> Checkpoint:
@@ -204,6 +187,9 @@ class Checkpoint(TypedRecord):
             if not isinstance(values, Mapping):
                 raise f.invalid(f"result {criterion!r} is {values!r}, expected an object")
             results.append(CriterionRecord(str(criterion), values))
+        snapshots = f.data.get("snapshots", [])
+        if not isinstance(snapshots, list) or not all(isinstance(s, Mapping) for s in snapshots):
+            raise f.invalid(f"'snapshots' is {snapshots!r}, expected a list of objects")
         return cls(
             f.text("selection"),
             f.optional_instant("as_of"),
@@ -211,6 +197,7 @@ class Checkpoint(TypedRecord):
             tuple(results),
             f.origin(),
             _scope(f) if f.data.get("scope") is not None else None,
+            tuple({str(k): str(v) for k, v in s.items()} for s in snapshots),
         )
 
 
@@ -242,17 +229,31 @@ def checkpoint(
         results=tuple(CriterionRecord(c, v) for c, v in sorted(values.items())),
         origin=Origin(target, scenario),
         scope=scope,
+        snapshots=measured_snapshots(values.values()),
     )
 
 
+def measured_snapshots(values: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, str], ...]:
+    """The snapshots the results name (their `snapshots` value), each once, by sha256."""
+    found: dict[str, Mapping[str, str]] = {}
+    for value in values:
+        named = value.get("snapshots")
+        for ref in named if isinstance(named, list) else []:
+            if isinstance(ref, Mapping) and isinstance(ref.get("sha256"), str):
+                found.setdefault(ref["sha256"], {str(k): str(v) for k, v in ref.items()})
+    return tuple(found[sha] for sha in sorted(found))
+
+
 def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
-    """A result for the ledger: its properties, with `details` kept as structured JSON."""
+    """A result for the ledger: its properties, with `details`, `waiver` and `snapshots` kept as
+    structured JSON."""
     values: dict[str, Any] = {k: v for k, v in properties.items() if k != "criterion"}
-    if "details" in values:
-        try:
-            values["details"] = json.loads(values["details"])
-        except ValueError:
-            pass
+    for key in ("details", "waiver", "snapshots"):
+        if key in values:
+            try:
+                values[key] = json.loads(values[key])
+            except ValueError:
+                pass
     return values
 
 
@@ -261,9 +262,13 @@ def _ledger_values(properties: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot(TypedRecord):
-    """A source's export kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
-    was asked of the source (`params`), the window it covers, its size in pages and lines, and
-    where it lies (`path`, relative to the evidence directory). Nothing writes one yet."""
+    """A source's read kept under `<evidence>/snapshots/`, content-addressed by `sha256`: what
+    was asked of the source (`params`, secrets masked), the window it covers, its size in pages
+    and lines, where it lies (`path`, relative to the evidence directory), which export it
+    stands for (`export`: router_logs, rlm_logs, rlm_metrics, rollout), what the source said
+    beyond its lines (`details`: units, limits, the live deployment...), and `problem` when it
+    could not be read whole (then no file: `path` is "" and `sha256` that of the request and
+    the problem). Written by `cutover.sources.platform.snapshots`."""
 
     source: str
     params: Mapping[str, Any]
@@ -274,6 +279,9 @@ class Snapshot(TypedRecord):
     path: str
     at: datetime
     origin: Origin = LIVE
+    export: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    problem: str = ""
     type: ClassVar[str] = "snapshot"
 
 
@@ -299,6 +307,8 @@ LedgerRecord: TypeAlias = (
     | Rollback
     | ComplaintsAttestation
     | SignatureClassification
+    | Waiver
+    | Invalidation
     | Checkpoint
     | Snapshot
     | OtherRecord
@@ -308,6 +318,8 @@ _Schema: TypeAlias = (
     | type[Rollback]
     | type[ComplaintsAttestation]
     | type[SignatureClassification]
+    | type[Waiver]
+    | type[Invalidation]
     | type[Checkpoint]
     | type[Snapshot]
 )
@@ -319,6 +331,8 @@ _SCHEMAS: dict[tuple[str, str | None], _Schema] = {
         Rollback,
         ComplaintsAttestation,
         SignatureClassification,
+        Waiver,
+        Invalidation,
         Checkpoint,
         Snapshot,
     )

@@ -14,9 +14,11 @@ from cutover.ledger.records import (
     Checkpoint,
     ComplaintsAttestation,
     Entry,
+    Invalidation,
     Rollback,
     SignatureClassification,
     StageStarted,
+    Waiver,
 )
 from cutover.ledger.store import Store
 
@@ -72,13 +74,23 @@ class LedgerView:
 
     @classmethod
     def load(
-        cls, evidence_dir: Path, as_of: datetime, *, target: str, scenario: str | None
+        cls,
+        evidence_dir: Path,
+        as_of: datetime,
+        *,
+        target: str,
+        scenario: str | None,
+        before_line: int | None = None,
     ) -> LedgerView:
-        """Verify the chain and keep this target's records; a broken chain is a LedgerBroken (a
+        """Verify the chain and keep this target's records (those before `before_line` only,
+        when given: what a replayed run saw); a broken chain is a LedgerBroken (a
         SourceUnavailable) naming the line. A record whose target cannot be read is no
         target's (`cutover verify` fails it)."""
         store = Store(evidence_dir)
-        return cls([e for e in store.read() if _concerns(e, target, scenario)], as_of, store.path)
+        entries = store.read()
+        if before_line is not None:
+            entries = [e for e in entries if e.line < before_line]
+        return cls([e for e in entries if _concerns(e, target, scenario)], as_of, store.path)
 
     def _all(self, kind: type[R]) -> list[tuple[int, R]]:
         """(line, record) of every record of `kind`, in ledger order, parsed once."""
@@ -160,11 +172,58 @@ class LedgerView:
             found[c.signature] = (c.classified_as, c.by, c.at)
         return found
 
+    def invalidations(self) -> dict[int, Invalidation]:
+        """Checkpoint line -> the first record setting it aside. Whenever it was made: a record
+        measured wrongly was wrong at every instant, so a backfill re-deciding one ignores it."""
+        found: dict[int, Invalidation] = {}
+        for _, record in self._all(Invalidation):
+            found.setdefault(record.checkpoint, record)
+        return found
+
+    def set_aside(self, criterion: str) -> list[tuple[int, datetime, Invalidation]]:
+        """(line, as_of, invalidation) of each checkpoint set aside that recorded details of
+        `criterion` at or before the instant: what `checkpoint_values` leaves out."""
+        invalid = self.invalidations()
+        found = []
+        for line, record in self._all(Checkpoint):
+            result = record.result(criterion)
+            if line not in invalid or record.as_of is None or result is None:
+                continue
+            if result.details is not None and record.as_of <= self.as_of:
+                found.append((line, record.as_of, invalid[line]))
+        return found
+
+    def waivers(self, criterion: str) -> list[tuple[int, Waiver, datetime | None]]:
+        """(line, waiver, the as_of of the checkpoint it is scoped to) of every waiver of
+        `criterion`, whenever made: which one is in force is the runner's to decide."""
+        checkpoints = {line: record.as_of for line, record in self._all(Checkpoint)}
+        return [
+            (line, w, None if w.checkpoint is None else checkpoints.get(w.checkpoint))
+            for line, w in self._all(Waiver)
+            if w.criterion == criterion
+        ]
+
+    def rollbacks(self) -> list[tuple[int, Rollback]]:
+        """(line, record) of every rollback at or before the instant, in ledger order."""
+        return list(self._events(Rollback))
+
+    def checkpoints(self) -> list[tuple[int, Checkpoint]]:
+        """(line, record) of every checkpoint measured at or before the instant (its `as_of`,
+        the rule `checkpoint_values` reads by) and not set aside, in ledger order."""
+        invalid = self.invalidations()
+        return [
+            (line, record)
+            for line, record in self._all(Checkpoint)
+            if record.as_of is not None and record.as_of <= self.as_of and line not in invalid
+        ]
+
     def checkpoint_values(self, criterion: str) -> list[CheckpointValue]:
-        """Earlier runs' details for a criterion (measured at or before the instant)."""
+        """Earlier runs' details for a criterion (measured at or before the instant); a
+        checkpoint set aside (`cutover invalidate`) is left out."""
         values = []
-        for _, record in self._all(Checkpoint):
-            if record.as_of is None:
+        invalid = self.invalidations()
+        for line, record in self._all(Checkpoint):
+            if record.as_of is None or line in invalid:
                 continue
             result = record.result(criterion)
             details = None if result is None else result.details

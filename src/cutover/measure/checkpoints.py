@@ -9,6 +9,7 @@ from typing import Any
 
 from cutover.ledger.view import CheckpointValue
 from cutover.measure.inputs import Inputs
+from cutover.measure.set_aside import SetAside, set_aside
 from cutover.measure.stage import stage_window
 from cutover.outcome import Window
 from cutover.sources import imports
@@ -36,6 +37,7 @@ class SuccessSeries:
     # the stage's imports from its start to the instant: the stream the confidence sequence
     # covers (None: not read; the criterion then uses this run's Query 1 counts)
     stream: imports.SuccessCounts | None = None
+    set_aside: tuple[SetAside, ...] = ()  # the stage's earlier checkpoints left out
 
 
 def stream_record(stream: imports.SuccessCounts) -> dict[str, Any]:
@@ -81,7 +83,8 @@ def success_series(inputs: Inputs, criterion: str) -> SuccessSeries:
             )
         else:
             readings.append(_from_ledger(label, due, earlier, tolerance))
-    return SuccessSeries(window, tuple(readings), current, tuple(not_due), stream)
+    ignored = set_aside(view, criterion, since=start)
+    return SuccessSeries(window, tuple(readings), current, tuple(not_due), stream, ignored)
 
 
 def _from_ledger(

@@ -10,6 +10,7 @@ from typing import Any
 from cutover.errors import SourceUnavailable
 from cutover.ledger.view import LedgerView, StageRun
 from cutover.measure.inputs import Inputs
+from cutover.measure.set_aside import SetAside, set_aside
 from cutover.outcome import Window
 from cutover.profile import StagePlan
 from cutover.sources import imports
@@ -126,12 +127,18 @@ def error_patterns(inputs: Inputs, criterion: str) -> ErrorPatterns:
 class NewErrorPatterns:
     current: ErrorPatterns
     baseline: frozenset[str] | None  # stage 1's signatures from the ledger (None: missing)
+    set_aside: tuple[SetAside, ...] = ()  # stage 1 checkpoints left out of the baseline
 
 
 def new_error_patterns(inputs: Inputs, criterion: str) -> NewErrorPatterns:
     current = error_patterns(inputs, criterion)
-    baseline = latest_details(inputs.ledger(), "stage1.systemic_errors", "signatures")
-    return NewErrorPatterns(current, None if baseline is None else frozenset(baseline))
+    view, baseline_of = inputs.ledger(), "stage1.systemic_errors"
+    baseline = latest_details(view, baseline_of, "signatures")
+    return NewErrorPatterns(
+        current,
+        None if baseline is None else frozenset(baseline),
+        set_aside(view, baseline_of),
+    )
 
 
 def latest_details(view: LedgerView, criterion: str, key: str) -> Any:
@@ -172,6 +179,7 @@ class DurationComparison:
     baseline_bins: dict[float, int] | None
     # stage 1's imports still running past the slow limit at its checkpoint, by age
     baseline_in_flight: dict[float, int] = field(default_factory=dict)
+    set_aside: tuple[SetAside, ...] = ()  # stage 1 checkpoints left out of the baseline
 
 
 def duration_comparison(inputs: Inputs, criterion: str) -> DurationComparison:
@@ -182,7 +190,8 @@ def duration_comparison(inputs: Inputs, criterion: str) -> DurationComparison:
     baseline = None if bins is None else {float(k): int(v) for k, v in bins.items()}
     running = latest_details(view, "stage1.duration", "in_flight_slow_bins") or {}
     in_flight = {float(k): int(v) for k, v in running.items()}
-    return DurationComparison(current, baseline, in_flight if baseline is not None else {})
+    in_flight = in_flight if baseline is not None else {}
+    return DurationComparison(current, baseline, in_flight, set_aside(view, "stage1.duration"))
 
 
 Attested = tuple[datetime, datetime, int, str]  # (since, until, count, by)

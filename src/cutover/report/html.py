@@ -121,6 +121,8 @@ def cell(value: Cell) -> str:
         html = " → ".join(f'<span class="mono nowrap">{escape(end)}</span>' for end in value.parts)
     else:
         html = escape(value.text)
+    if value.struck:
+        html = f"<s>{html}</s>"
     return f'{html} <span class="later">{escape(value.note)}</span>' if value.note else html
 
 
@@ -192,6 +194,12 @@ def _not_passed(evidence: Evidence) -> list[str]:
     return parts
 
 
+def _decisions(evidence: Evidence) -> list[str]:
+    if not evidence.decisions:
+        return []
+    return ["<h2>Waivers and checkpoints set aside</h2>", _table(tables.decisions_table(evidence))]
+
+
 def _timeline(evidence: Evidence) -> list[str]:
     data = tables.timeline_table(evidence)
     parts = ["<h2>Timeline</h2>"]
@@ -248,4 +256,13 @@ def _figure(chart: Chart) -> str:
     )
 
 
-HTML = Renderer(_verdict, _chain, _selection, _not_passed, _timeline, _files, charts=_charts)
+HTML = Renderer(
+    _verdict,
+    _chain,
+    _selection,
+    _not_passed,
+    _timeline,
+    _files,
+    charts=_charts,
+    decisions=_decisions,
+)

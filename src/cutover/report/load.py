@@ -22,11 +22,13 @@ from cutover.ledger.errors import RecordInvalid
 from cutover.ledger.records import (
     ComplaintsAttestation,
     Entry,
+    Invalidation,
     LedgerRecord,
     OtherRecord,
     Rollback,
     SignatureClassification,
     StageStarted,
+    Waiver,
     as_text,
 )
 from cutover.ledger.store import Chain, Head, Store
@@ -50,14 +52,19 @@ def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidenc
     checkpoints: list[Checkpoint] = []
     events: list[LedgerEvent] = []
     problems: list[str] = []
+    set_aside: dict[int, str] = {}
     for entry in chain.entries:
         record = _parse(entry, problems)
         if isinstance(record, records.Checkpoint):
             checkpoints.append(Checkpoint.of(entry.line, record))
         elif entry.type != "checkpoint":
             events.append(_event(entry, record))
+        if isinstance(record, Invalidation):
+            said = f"set aside by {as_text(record.by)}: {as_text(record.reason)}"
+            set_aside.setdefault(record.checkpoint, said)
     junit = tuple(read_junit_dir(evidence_dir))
-    latest = _latest(checkpoints, junit)
+    # a checkpoint set aside decides nothing: the verdict comes from the latest other one
+    latest = _latest([c for c in checkpoints if c.line not in set_aside], junit)
     status = chain_status(chain, _head(store))
     verdict = _overall(latest, status, seeded=_any_seeded(checkpoints, events))
     return Evidence(
@@ -70,6 +77,7 @@ def load_evidence(evidence_dir: Path, profile: Profile | None = None) -> Evidenc
         verdict=verdict,
         profile=profile or Profile(),
         problems=tuple(problems),
+        set_aside=set_aside,
     )
 
 
@@ -122,11 +130,29 @@ def _event(entry: Entry, record: LedgerRecord) -> LedgerEvent:
             f"error signature {as_text(record.signature)!r} classified "
             f"{as_text(record.classified_as)} by {as_text(record.by)}"
         )
+    elif isinstance(record, Waiver):
+        summary = waiver_summary(record)
+    elif isinstance(record, Invalidation):
+        summary = (
+            f"checkpoint line {record.checkpoint} set aside by {as_text(record.by)}: "
+            f"{as_text(record.reason)}"
+        )
     else:
         shown = {k: v for k, v in entry.data.items() if k not in ("prev", "type", "at")}
         at, target = as_text(entry.data.get("at")), as_text(entry.data.get("target"))
         return LedgerEvent(entry.line, kind, at, f"{kind}: {as_text(shown)}", target, entry.data)
     return LedgerEvent(entry.line, kind, iso(record.at), summary, record.origin.target, entry.data)
+
+
+def waiver_summary(waiver: Waiver) -> str:
+    """`stage1.duration waived by alice until <ISO> (forced): <reason>`."""
+    until = f" until {iso(waiver.until)}" if waiver.until is not None else ""
+    scope = "" if waiver.checkpoint is None else f" for checkpoint line {waiver.checkpoint}"
+    forced = " (forced: a rollback trigger)" if waiver.forced else ""
+    return (
+        f"{as_text(waiver.criterion)} waived by {as_text(waiver.by)} from {iso(waiver.at)}"
+        f"{until}{scope}{forced}: {as_text(waiver.reason)}"
+    )
 
 
 # -- verdicts -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from cutover.report.model import Evidence, SelectionVerdict
 from cutover.report.sections import Renderer, body
 from cutover.report.tables import Cell, Table
 
-ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️", "error": "💥"}
+ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️", "error": "💥", "waived": "📝"}
 ACTION_ICONS = {"PROCEED": "✅", "HOLD": "⏸️", "ROLLBACK": "⛔"}
 # Markdown that could format, link or end a table cell; HTML tags would vanish on GitHub.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
@@ -45,6 +45,8 @@ def cell(value: Cell) -> str:
         text = action_cell(value.text)
     else:  # text, number, instant, window: GFM has nothing better than plain text
         text = escape(value.text)
+    if value.struck and text:
+        text = f"~~{text}~~"
     return f"{text} {escape(value.note)}" if value.note else text
 
 
@@ -135,6 +137,13 @@ def _not_passed(evidence: Evidence) -> list[str]:
     return lines
 
 
+def _decisions(evidence: Evidence) -> list[str]:
+    if not evidence.decisions:
+        return []
+    lines = ["## Waivers and checkpoints set aside", ""]
+    return [*lines, *table(tables.decisions_table(evidence)), ""]
+
+
 def _timeline(evidence: Evidence) -> list[str]:
     data = tables.timeline_table(evidence)
     lines = ["## Timeline", ""]
@@ -154,4 +163,6 @@ def _files(evidence: Evidence) -> list[str]:
     return [*lines, ""]
 
 
-MARKDOWN = Renderer(_verdict, _chain, _selection, _not_passed, _timeline, _files)
+MARKDOWN = Renderer(
+    _verdict, _chain, _selection, _not_passed, _timeline, _files, decisions=_decisions
+)

@@ -54,6 +54,8 @@ class CriterionResult:
     on_fail: str = "HOLD"
     query_sha256: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    advisory: bool = False  # the profile's `advisory`: it never changed the run's action
+    waiver: str = ""  # the `waiver` a waived result carries (JSON)
 
     @property
     def outcome(self) -> Outcome:
@@ -93,12 +95,16 @@ class CriterionResult:
             on_fail=record.text("on_fail") or "HOLD",
             query_sha256=record.text("query_sha256"),
             details=record.details or {},
+            advisory=record.text("advisory") == "true",
+            waiver=record.text("waiver"),
         )
 
     def recorded(self) -> RecordedResult:
         """As the run's verdict logic reads it."""
         on_fail = Action[self.on_fail] if self.on_fail in Action.__members__ else Action.HOLD
         properties = {"criterion": self.criterion, "verdict": self.verdict}
+        properties |= {"advisory": "true"} if self.advisory else {}
+        properties |= {"waiver": self.waiver} if self.waiver else {}
         return RecordedResult(self.criterion, self.outcome, on_fail, self.reason, properties)
 
 
@@ -176,6 +182,7 @@ class TimelineEntry:
     at: str
     summary: str
     after_as_of: bool  # later than the latest instant measured (seeded ledgers hold the plan)
+    set_aside: str = ""  # a checkpoint set aside: who did and why (shown struck through)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +226,8 @@ class Evidence:
     verdict: RunVerdict
     profile: Profile
     problems: tuple[str, ...] = ()  # records that could not be read
+    # checkpoint line -> "set aside by <who>: <why>" (`cutover invalidate`)
+    set_aside: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def seeded(self) -> bool:
@@ -228,6 +237,11 @@ class Evidence:
             or any(e.target == "seeded" for e in self.events)
             or any(c.properties.get("target") == "seeded" for f in self.junit for c in f.cases)
         )
+
+    @property
+    def decisions(self) -> tuple[LedgerEvent, ...]:
+        """Every waiver and every checkpoint set aside, in ledger order."""
+        return tuple(e for e in self.events if e.data.get("kind") in ("waiver", "invalidation"))
 
     @property
     def as_of(self) -> str:
@@ -247,7 +261,8 @@ class Evidence:
             )
             action = run_verdict(c.recorded(), selection="", seeded=False, partial=c.partial)
             summary = f"{c.selection} checkpoint: {counts} → {action.action.name}"
-            entries.append(TimelineEntry(c.line, "checkpoint", c.as_of, summary, False))
+            aside = self.set_aside.get(c.line, "")
+            entries.append(TimelineEntry(c.line, "checkpoint", c.as_of, summary, False, aside))
         return sorted(entries, key=lambda e: (instant_key(e.at), e.line))
 
 

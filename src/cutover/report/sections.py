@@ -1,5 +1,6 @@
 """The order of the report's sections, for every renderer: the verdict first, then the chain,
-one table per selection, what did not pass, charts, the timeline and the files read."""
+one table per selection, what did not pass, the waivers and checkpoints set aside, charts, the
+timeline and the files read."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ class Renderer:
     timeline: Section
     files: Section
     charts: Section = _none
+    decisions: Section = _none  # waivers and checkpoints set aside
 
 
 def body(evidence: Evidence, renderer: Renderer) -> list[str]:
     parts = renderer.verdict(evidence) + renderer.chain(evidence)
     for selection in evidence.latest:
         parts += renderer.selection(selection)
-    parts += renderer.not_passed(evidence) + renderer.charts(evidence)
+    parts += renderer.not_passed(evidence) + renderer.decisions(evidence)
+    parts += renderer.charts(evidence)
     return parts + renderer.timeline(evidence) + renderer.files(evidence)

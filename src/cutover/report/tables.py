@@ -11,7 +11,8 @@ plain text (never escaped) and a `kind` that tells a renderer how to mark it up:
 - `instant`: a timestamp;
 - `window`: a measured window; `parts` holds its ends, `text` them joined by " → ".
 
-A cell's `note` is a remark shown after its text, subdued where the renderer can.
+A cell's `note` is a remark shown after its text, subdued where the renderer can; a `struck` cell
+is shown struck through (a checkpoint set aside).
 `checkpoint_where` is the one line of prose both renderers share, marked up by callbacks.
 """
 
@@ -43,6 +44,7 @@ class Cell:
     kind: CellKind = "text"
     note: str = ""
     parts: tuple[str, ...] = ()
+    struck: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +61,14 @@ def verdict_table(evidence: Evidence) -> Table:
     """The latest checkpoint of each selection and the verdict it reconstructs; `error` counts
     the criteria recorded as errored and the gate tests that errored deciding none."""
     header: tuple[str, ...] = ("selection", "as of", "verdict", "scope", "pass", "fail")
-    header += ("inconclusive", "error", "line")
+    header += ("inconclusive", "waived", "error", "line")
     return Table(header, tuple(_verdict_row(s) for s in evidence.latest))
 
 
 def _verdict_row(selection: SelectionVerdict) -> tuple[Cell, ...]:
     checkpoint = selection.checkpoint
-    counts = [checkpoint.count(o) for o in Outcome if o is not Outcome.ERROR]
+    shown = (Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.WAIVED)
+    counts = [checkpoint.count(o) for o in shown]
     return (
         Cell(selection.selection, "code"),
         Cell(checkpoint.as_of),
@@ -113,12 +116,20 @@ def result_row(result: CriterionResult) -> tuple[Cell, ...]:
     """criterion, verdict, measured, threshold, window, sample size."""
     return (
         Cell(result.criterion, "code"),
-        Cell(result.verdict, "verdict"),
+        Cell(result.verdict, "verdict", note=verdict_note(result)),
         Cell(result.measured),
         Cell(result.threshold),
         Cell(result.window, "window", parts=result.window_ends),
         Cell(result.sample_size, "number"),
     )
+
+
+def verdict_note(result: CriterionResult) -> str:
+    """`advisory` (it changed no action), `forced` (a waived rollback trigger), or ""."""
+    waived = result.recorded().waived
+    notes = ["advisory"] if result.advisory else []
+    notes += ["forced"] if waived is not None and waived.forced else []
+    return ", ".join(notes)
 
 
 def failed_table(evidence: Evidence) -> Table:
@@ -151,6 +162,7 @@ def not_passed_tables(evidence: Evidence) -> list[tuple[str, Table]]:
         ("Failed", failed_table(evidence)),
         ("Errored", outcome_table(evidence, Outcome.ERROR)),
         ("Inconclusive", outcome_table(evidence, Outcome.INCONCLUSIVE)),
+        ("Waived", outcome_table(evidence, Outcome.WAIVED)),
     )
     return [(f"{title} ({len(table.rows)})", table) for title, table in found if table.rows]
 
@@ -161,12 +173,21 @@ def timeline_table(evidence: Evidence) -> Table:
         (
             Cell(e.at, "instant", note=AFTER_AS_OF if e.after_as_of else ""),
             Cell(e.kind),
-            Cell(e.summary),
+            Cell(e.summary, struck=bool(e.set_aside), note=e.set_aside),
             number(e.line),
         )
         for e in evidence.timeline()
     )
     return Table(("when (UTC)", "event", "detail", "line"), tuple(rows))
+
+
+def decisions_table(evidence: Evidence) -> Table:
+    """Every waiver (with its reason) and every checkpoint set aside, in ledger order."""
+    rows = (
+        (number(e.line), Cell(e.at, "instant"), Cell(e.data.get("kind", "")), Cell(e.summary))
+        for e in evidence.decisions
+    )
+    return Table(("line", "when (UTC)", "decision", "detail"), tuple(rows))
 
 
 def junit_table(evidence: Evidence) -> Table:

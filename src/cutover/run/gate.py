@@ -4,18 +4,22 @@ deciding its criterion records instead (inconclusive, or `error` with its one-li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 import pytest
 
 from cutover.criteria.registry import CRITERIA, Context
+from cutover.errors import SourceUnavailable
 from cutover.evidence.properties import result_properties
 from cutover.gate import decide, one_line
+from cutover.ledger.records import Snapshot
 from cutover.measure.inputs import Inputs, Measurement
 from cutover.outcome import Outcome, Result
+from cutover.overrides import apply_advisory, apply_waiver
 from cutover.redact import redact_text
 from cutover.run.markers import marker_of
 from cutover.run.state import STATE
@@ -68,19 +72,34 @@ def criterion_key(item: pytest.Item) -> str:
 
 @dataclass
 class Gate:
-    """What a gate test uses: decide one criterion and record its evidence on the test."""
+    """What a gate test uses: decide one criterion and record its evidence on the test (with
+    the platform snapshots behind the sources it read: `snapshots`, a property)."""
 
     item: pytest.Item
     context: Context
     inputs: Inputs
+    read: set[str] = field(default_factory=set)  # "exports", "rollout": what it read
+    snapshots: Callable[[], tuple[Snapshot, ...]] | None = None
 
     def decide(self, criterion_id: str, measurement: Measurement) -> Result:
         result = decide(criterion_id, lambda: measurement(self.inputs, criterion_id), self.context)
+        result = apply_advisory(self._waived(result), self.context.profile)
         for name, value in result_properties(
             result, as_of=self.context.as_of, target=self.context.target
         ):
             self.item.user_properties.append((name, value))
+        measured = [
+            {"source": s.source, "export": s.export, "sha256": s.sha256}
+            for s in (self.snapshots() if self.read and self.snapshots else ())
+            if ("rollout" if s.export == "rollout" else "exports") in self.read
+        ]
+        if measured:
+            self.item.user_properties.append(("snapshots", json.dumps(measured, sort_keys=True)))
         said = f"{result.criterion}: {redact_text(result.reason)}"
+        if result.outcome is Outcome.WAIVED:
+            pytest.skip(f"waived: {said}")  # never a pass, and it does not fail the run
+        if result.advisory and result.outcome is not Outcome.PASS:
+            pytest.skip(f"advisory, {result.outcome.value}: {said}")
         if result.outcome is Outcome.FAIL:
             raise CriterionFailed(said)
         if result.outcome is Outcome.ERROR:
@@ -88,6 +107,17 @@ class Gate:
         if result.outcome is Outcome.INCONCLUSIVE:
             pytest.skip(f"inconclusive: {said}")
         return result
+
+    def _waived(self, result: Result) -> Result:
+        """The result under the waiver in force, if any. A ledger that cannot be read leaves
+        the result as decided (a failure stays a failure)."""
+        if result.outcome is Outcome.PASS:
+            return result
+        try:
+            waivers = self.inputs.ledger().waivers(result.criterion)
+        except SourceUnavailable:
+            return result
+        return apply_waiver(result, waivers, self.context.as_of)
 
 
 def undecided(item: pytest.Item, call: pytest.CallInfo[None]) -> list[tuple[str, str]]:

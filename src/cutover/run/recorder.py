@@ -31,6 +31,7 @@ from cutover.ledger.signing import signer_for
 from cutover.outcome import Outcome, Scope
 from cutover.run.gate import undecided
 from cutover.run.markers import deciding
+from cutover.run.replay import replay_for
 from cutover.run.scope import held_criteria, marker_expression, narrowed_by
 from cutover.run.state import STATE, settings_for
 
@@ -129,7 +130,13 @@ class Recorder:
         self.state.pytest_status = int(session.exitstatus)
         settings = settings_for(self.config)  # under xdist the controller collected nothing
         store = Store(settings.evidence_dir, sign=signer_for(settings))
-        self._append_checkpoint(store, settings)
+        replay = replay_for(self.config, settings)
+        if replay is None:
+            self._append_checkpoint(store, settings)
+        else:  # a replay records nothing: it says whether the verdicts are the recorded ones
+            verdicts = {r.criterion: r.outcome.value for r in self.state.results}
+            self.state.replay_differences = replay.differences(verdicts)
+            self.state.errors += [f"replay ({d})" for d in self.state.replay_differences]
         self.state.head_after = head_label(store)
         self._conclude(session)
         try:
@@ -194,6 +201,16 @@ class Recorder:
         terminalreporter.section("cutover criteria")
         for line in criteria_table(self.state.results):
             terminalreporter.write_line(line)
+        replay = replay_for(self.config, settings_for(self.config))
+        if replay is not None:
+            differences = self.state.replay_differences
+            said = "differ" if differences else "are the recorded ones"
+            terminalreporter.write_line(
+                f"replay of ledger line {replay.line} (as of {replay.checkpoint.as_of}): "
+                f"{len(self.state.results)} verdicts {said}"
+            )
+            for difference in differences:
+                terminalreporter.write_line(f"  {difference}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

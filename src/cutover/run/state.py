@@ -10,6 +10,7 @@ from cutover.config import SETTINGS, Settings, resolve_settings
 from cutover.errors import ConfigError
 from cutover.evidence.properties import RecordedResult
 from cutover.evidence.verdict import RunVerdict
+from cutover.overrides import known_criteria
 
 
 @dataclass
@@ -26,6 +27,7 @@ class RunState:
     head_after: str = ""
     pytest_status: int | None = None  # the exit status pytest chose, before the verdict's
     verdict: RunVerdict | None = None
+    replay_differences: list[str] = field(default_factory=list)  # --replay: verdicts that differ
 
 
 STATE = pytest.StashKey[RunState]()
@@ -37,7 +39,7 @@ def settings_for(config: pytest.Config) -> Settings:
     if state.settings is None:
         options = {s.name: config.getoption(f"cutover_{s.name}") for s in SETTINGS}
         try:
-            state.settings = resolve_settings(options)
+            state.settings = resolve_settings(options, criteria=known_criteria())
         except ConfigError as exc:
             raise pytest.UsageError(f"cutover: {exc}") from None
     return state.settings

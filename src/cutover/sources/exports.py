@@ -1,9 +1,11 @@
-"""Where the exported router log, RLM log and metrics are: a source setting, read by the
-measurements that need one (None: not configured, and those criteria say so)."""
+"""Where the exported router log, RLM log and metrics are: a source setting or a platform
+snapshot, read by the measurements that need one (None: not configured, and those criteria say
+so; `unavailable`: a platform fetch that failed, and they say why)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -22,6 +24,7 @@ class Exports:
     rlm_metrics: Path | None
     router_log_date: date | None = None  # for `vercel logs` text exports (no year, no zone)
     router_log_tz: tzinfo | None = None
+    unavailable: Mapping[str, str] = field(default_factory=dict)  # export -> why (a fetch failed)
 
     def count_routing(
         self, start: datetime, end: datetime, *, resolution: timedelta
@@ -46,6 +49,8 @@ class Exports:
         return read_metrics_csv(self.need("rlm_metrics"), start, end)
 
     def need(self, name: str) -> Path:
+        if name in self.unavailable:
+            raise SourceUnavailable(name.replace("_", " "), self.unavailable[name])
         path: Path | None = getattr(self, name)
         if path is None:
             setting = name.replace("_", "-")

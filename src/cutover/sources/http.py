@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -86,3 +89,194 @@ def fetch(
 def _why(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
     return redact_text(text.splitlines()[0][:200])
+
+
+# -- paged reads of a platform API ---------------------------------------------------------------
+
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+_FIRST_BACKOFF = 0.5  # seconds before the first retry of a 5xx; doubled each time
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How a read of many requests spends its time: `deadline` seconds in all (every request,
+    wait and retry), `request_timeout` for one exchange, `retries` of a 5xx or an unanswered
+    request. `clock` and `sleep` are the process's own unless a simulation supplies its own."""
+
+    deadline: float
+    request_timeout: float
+    retries: int = 4
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+class Budget:
+    """The time and requests a read has spent, and when the platform said it may ask again."""
+
+    __slots__ = ("pacing", "started", "requests", "waited", "_resume_at")
+
+    def __init__(self, pacing: Pacing) -> None:
+        self.pacing = pacing
+        self.started = pacing.clock()
+        self.requests = 0
+        self.waited = 0.0
+        self._resume_at = self.started
+
+    def left(self) -> float:
+        return self.started + self.pacing.deadline - self.pacing.clock()
+
+    def wait(self, seconds: float, source: str, why: str) -> None:
+        """Sleep `seconds`, or raise if that would pass the deadline."""
+        if seconds <= 0:
+            return
+        if seconds > self.left():
+            raise SourceUnavailable(
+                source,
+                f"{why}: waiting {seconds:g} s more would pass the {self.pacing.deadline:g} s "
+                f"deadline ({self.requests} requests made)",
+            )
+        self.pacing.sleep(seconds)
+        self.waited += seconds
+
+    def resume_after(self, seconds: float) -> None:
+        self._resume_at = max(self._resume_at, self.pacing.clock() + seconds)
+
+    def pause(self, source: str) -> None:
+        self.wait(self._resume_at - self.pacing.clock(), source, "rate limited")
+
+
+def get_json(
+    url: str,
+    *,
+    params: Mapping[str, Any],
+    headers: Mapping[str, str],
+    budget: Budget,
+    source: str,
+    max_bytes: int,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Any:
+    """GET `url?params` and decode its JSON, within `budget`: a 429 (and a page that says no
+    request is left) waits until the platform's `Retry-After` / `Ratelimit-Reset`; a 5xx or no
+    answer is retried with a doubling pause; any other status, a body that is not JSON, or the
+    deadline raise SourceUnavailable naming the endpoint (never the query or a header)."""
+    endpoint = redact_url(str(httpx.URL(url).copy_with(query=None)))
+    full = str(httpx.URL(url, params=_query(params)))
+    failures = 0
+    while True:
+        budget.pause(source)
+        timeout = min(budget.pacing.request_timeout, budget.left())
+        if timeout <= 0:
+            raise SourceUnavailable(
+                source, f"GET {endpoint}: the {budget.pacing.deadline:g} s deadline has passed"
+            )
+        budget.requests += 1
+        try:
+            answer = fetch(
+                "GET",
+                full,
+                deadline=timeout,
+                max_bytes=max_bytes,
+                source=source,
+                headers=headers,
+                transport=transport,
+            )
+        except SourceUnavailable as exc:
+            failures += 1
+            if failures > budget.pacing.retries:
+                said = exc.message.removeprefix("GET: ")
+                raise SourceUnavailable(source, f"GET {endpoint}: {said}") from None
+            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, f"GET {endpoint} failed")
+            continue
+        status = answer.status_code
+        reset = rate_limit_wait(answer.headers)
+        if status == 429:
+            budget.wait(reset if reset is not None else 1.0, source, f"GET {endpoint}: 429")
+            continue
+        if status in RETRIED_STATUSES and failures < budget.pacing.retries:
+            failures += 1
+            budget.wait(_FIRST_BACKOFF * 2 ** (failures - 1), source, f"GET {endpoint}: {status}")
+            continue
+        if status != 200:
+            raise SourceUnavailable(source, f"GET {endpoint} answered {status}{_said(answer)}")
+        if answer.headers.get("ratelimit-remaining", "").strip() == "0" and reset is not None:
+            budget.resume_after(reset)
+        value, problem = answer.json()
+        if problem:
+            raise SourceUnavailable(source, f"GET {endpoint}: {problem}")
+        return value
+
+
+def bearer_get(
+    base_url: str,
+    path: str,
+    token: str,
+    params: Mapping[str, Any],
+    budget: Budget,
+    source: str,
+    max_bytes: int,
+    transport: httpx.AsyncBaseTransport | None,
+) -> Any:
+    """`get_json` of a platform API that takes a bearer token (in a header, never the URL)."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    url = base_url.rstrip("/") + path
+    return get_json(
+        url,
+        params=params,
+        headers=headers,
+        budget=budget,
+        source=source,
+        max_bytes=max_bytes,
+        transport=transport,
+    )
+
+
+def rate_limit_wait(headers: httpx.Headers) -> float | None:
+    """Seconds until the platform takes requests again: `Retry-After` (seconds or an HTTP date),
+    else `Ratelimit-Reset` (seconds; a value past 1e9 is read as an epoch second)."""
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        seconds = _number(retry_after)
+        if seconds is None:
+            try:
+                when = parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                return None
+            seconds = when.timestamp() - time.time()
+        return max(seconds, 0.0)
+    reset = _number(headers.get("ratelimit-reset", ""))
+    if reset is None:
+        return None
+    if reset > 1e9:
+        reset -= time.time()
+    return max(reset, 0.0)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query pairs; a list value repeats its key (`text=a&text=b`), as the platforms read it."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            pairs.append((key, str(item)))
+    return pairs
+
+
+def _said(answer: Answer) -> str:
+    """What an error answer's body says (its `message` or `error.message`), cut short."""
+    value, problem = answer.json()
+    message: Any = None
+    if not problem and isinstance(value, dict):
+        message = value.get("message")
+        error = value.get("error")
+        if message is None and isinstance(error, dict):
+            message = error.get("message")
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    return f": {redact_text(message.strip().splitlines()[0][:200])}"

@@ -1,8 +1,10 @@
-"""The configured V2_ROLLOUT_PERCENT: a raw string from a setting or a `vercel env pull` file."""
+"""The configured V2_ROLLOUT_PERCENT: a raw string from a setting, a `vercel env pull` file, or
+Vercel's API (`sources.platform.vercel`, which also says which deployment is live)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cutover.errors import ConfigError, SourceUnavailable
@@ -15,11 +17,17 @@ SENSITIVE_MARKER = "[SENSITIVE]"
 
 @dataclass(frozen=True, slots=True)
 class RolloutSetting:
-    """The raw configured value (None: not configured) and where it was read."""
+    """The raw configured value (None: not configured) and where it was read; from Vercel's API
+    also when it was last changed and since when the live production deployment runs (a value
+    changed after that is configured, not running: the deploy did not take)."""
 
     raw: str | None
     origin: str
-    readable: bool = True  # False: Vercel will not give the value back (sensitive)
+    readable: bool = True  # False: Vercel will not give the value back (sensitive, encrypted)
+    unreadable_why: str = ""
+    changed_at: datetime | None = None
+    deployed_at: datetime | None = None
+    deployment: str = ""
 
 
 def read_env_pull_file(path: Path) -> RolloutSetting:

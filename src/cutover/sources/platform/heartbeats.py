@@ -1,0 +1,79 @@
+"""Proving a log's continuity without downloading it: a subset of its lines with exactly the
+gaps the log has.
+
+The coverage rule takes a log to cover the parts of a window where its lines come at most
+`tolerance` apart, and a longer silence to be a gap. Downloading the lines of a 7-day window
+that prove this is most of the download when they are frequent (health checks every 15 s:
+40,000 lines), far more than the lines the criteria count. Render's log API answers a time
+range with at most 100 lines, the oldest first (`forward`) or the newest first (`backward`), so
+this module keeps a subset chosen such that two consecutive kept lines are more than
+`tolerance` apart only where the log has no line between them at all:
+
+* the first page is the window's oldest 100 lines (the gap at its start is exact);
+* from the last kept line p, the newest `k` lines of (p, p + tolerance + 0.8 (k-1) c] are
+  consecutive lines of the log (c: the cadence the pages so far showed); when the oldest of
+  them is within `tolerance` of p, or the page holds every line of the range, all are kept;
+* otherwise the newest line of (p, p + tolerance] is kept; when there is none, a gap begins at
+  p and the oldest line after p + tolerance, if any, ends it.
+
+Counting a request as worth `REQUEST_WORTH` lines, a full page (k = 100) costs less per hour
+covered than single lines exactly when fewer than REQUEST_WORTH + 1 lines fall in one
+`tolerance`: sparse lines are all kept, a request per ~100 of them; dense ones cost a request
+and a line per `tolerance` (a 7-day window at a 30-minute tolerance: ~340 of each). Fewer
+requests than one per tolerance cannot prove a dense log has no gap: what a request returns
+lies in one stretch of at most `tolerance` plus its lines' span.
+
+Every kept line is a line of the log, so the subset never shows less of a gap than the log
+has; the walk above makes it show no more. A platform that rounds the range's start may skip
+a line just after p: that only lengthens a gap (inconclusive), never hides one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+PAGE = 100  # the most lines Render's log API answers with
+REQUEST_WORTH = 20  # lines a request is worth: at ~100 requests a minute, 1% of 1M lines is 10k
+FORWARD = "forward"
+BACKWARD = "backward"
+
+Line = tuple[int, Any]  # (instant in epoch microseconds, the line as the platform gave it)
+#: (start_us, end_us, direction, limit) -> (lines in that range, whether there are more)
+Query = Callable[[int, int, str, int], tuple[Sequence[Line], bool]]
+
+
+def sample(query: Query, start: int, end: int, tolerance: int) -> list[Line]:
+    """The lines to keep for [start, end] (epoch microseconds), in time order."""
+    first, more = query(start, end, FORWARD, PAGE)
+    kept = sorted(first, key=_instant)
+    if not more or not kept:
+        return kept
+    cadence = (kept[-1][0] - kept[0][0]) / max(len(kept) - 1, 1)
+    p = kept[-1][0]
+    while end - p > tolerance:
+        limit = PAGE if cadence * (REQUEST_WORTH + 1) > tolerance else 1
+        reach = min(end, p + tolerance + int(0.8 * (limit - 1) * cadence))
+        page, more = query(p + 1, reach, BACKWARD, limit)
+        newer = sorted((line for line in page if line[0] > p), key=_instant)
+        if newer and (newer[0][0] - p <= tolerance or not more):
+            if more and len(newer) > 1:
+                cadence = (newer[-1][0] - newer[0][0]) / (len(newer) - 1)
+            kept += newer
+            p = newer[-1][0]
+            continue
+        found = None
+        if more:  # lines in (p, reach] went unseen: the newest within tolerance of p, if any
+            within, _ = query(p + 1, p + tolerance, BACKWARD, 1)
+            found = next((line for line in within if line[0] > p), None)
+        if found is None:  # a gap begins at p: where does it end?
+            after, _ = query(min(reach, p + tolerance), end, FORWARD, 1)
+            found = next((line for line in after if line[0] > p), None)
+            if found is None:
+                break  # no line until the end: the gap reaches it
+        kept.append(found)
+        p = found[0]
+    return kept
+
+
+def _instant(line: Line) -> int:
+    return line[0]
