@@ -29,6 +29,13 @@ def test_the_data_packages_are_the_top_level_folders(monkeypatch: pytest.MonkeyP
     }
 
 
+def test_every_folder_of_the_code_is_a_regular_package() -> None:
+    """setup.py lists packages with find_packages, which skips a folder without __init__.py:
+    an editable install still imports it (a namespace package), the wheel lacks it."""
+    folders = {p.parent for p in (ROOT / "src" / "cutover").rglob("*.py")}
+    assert sorted(str(f) for f in folders if not (f / "__init__.py").is_file()) == []
+
+
 def test_an_empty_override_is_unset_and_a_missing_package_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
