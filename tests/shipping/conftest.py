@@ -1,8 +1,9 @@
 """Fixtures for the project as shipped: the wheel and sdist built from the repository's files, a
 virtualenv with the wheel installed, and a CI machine (ci_machine) whose forge holds the
 repository with the templates copied where a user puts them, against a "live" target: an
-embedded Postgres seeded with healthy-rollout, the RLM simulator, and an export script that
-hands the scenario's logs and metrics to the jobs.
+embedded Postgres seeded with healthy-rollout, the RLM simulator, and the platforms the gate
+fetches from itself (no export script): a fake of Render's API serving the scenario's RLM log
+and metrics, and a drain store holding its router log as `cutover drain serve` writes it.
 
 Under xdist the build and the installs are made once per run (cutover.targets.shared)."""
 
@@ -23,12 +24,24 @@ from typing import Any
 import pytest
 from ci_machine import Machine
 
+from cutover.loopback import serve
 from cutover.scenarios.artifacts import write_artifacts
 from cutover.scenarios.model import load_scenario
 from cutover.scenarios.seed import seed_database
 from cutover.simulator import serve_simulator
+from cutover.sources.platform.drain import DrainStore
 from cutover.targets.embedded import embedded_postgres
 from cutover.targets.shared import once_per_run
+from platform_fakes import (
+    OWNER,
+    RENDER_KEY,
+    SERVICE,
+    RenderFake,
+    drain_objects,
+    metric_series,
+    render_logs_from_text,
+    with_health_every,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "healthy-rollout"
@@ -155,11 +168,26 @@ class Live:
 
     dsn: str  # the read-only role's, with its password: a secret
     rlm_url: str
-    exports: Path
+    render_url: str  # the Render API fake: the runner reaches it as api.render.com
+    drain_store: Path  # the folder a drain receiver fills, readable by the runner
     t0: datetime  # stage 1 starts
 
     def at(self, hours: float) -> str:
         return (self.t0 + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def platform_secrets(self) -> dict[str, str]:
+        return {"RENDER_API_KEY": RENDER_KEY}
+
+    @property
+    def platform_variables(self) -> dict[str, str]:
+        """Render for the RLM's logs and metrics, the drain store for the router's logs; no
+        Vercel project (the rollout percent is the operator's variable or the ledger's stage)."""
+        return {
+            "CUTOVER_RENDER_SERVICE": SERVICE,
+            "CUTOVER_RENDER_OWNER": OWNER,
+            "CUTOVER_DRAIN_STORE": str(self.drain_store),
+        }
 
 
 @pytest.fixture(scope="session")
@@ -171,46 +199,49 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     def start() -> Iterator[dict[str, Any]]:
         scenario = load_scenario(SCENARIO)
         t0 = scenario.at(scenario.stages[0].at)
-        exports = tmp_path_factory.mktemp("exports")
-        write_artifacts(scenario, exports, until=t0 + timedelta(hours=25))
-        with embedded_postgres() as admin, serve_simulator(scenario.rlm) as rlm:
-            seeded = seed_database(admin, scenario)
-            yield {
-                "dsn": seeded.reader_dsn,
-                "rlm_url": rlm.url,
-                "exports": str(exports),
-                "t0": t0.isoformat(),
-            }
+        until = t0 + timedelta(hours=25)
+        with scratch("platforms") as directory:
+            files = write_artifacts(scenario, directory / "exports", until=until)
+            # Render's probes leave a health check a minute: the log's gaps are proven by them
+            with_health_every(files.rlm_logs, t0 - timedelta(hours=2), until, timedelta(minutes=1))
+            drain = directory / "drain"
+            DrainStore(drain).append(drain_objects(files.router_logs))
+            render = RenderFake(
+                render_logs_from_text(files.rlm_logs), metric_series(files.rlm_metrics)
+            )
+            with (
+                embedded_postgres() as admin,
+                serve_simulator(scenario.rlm) as rlm,
+                serve(render.app(), name="render-fake") as render_url,
+            ):
+                seeded = seed_database(admin, scenario)
+                yield {
+                    "dsn": seeded.reader_dsn,
+                    "rlm_url": rlm.url,
+                    "render_url": render_url,
+                    "drain_store": str(drain),
+                    "t0": t0.isoformat(),
+                }
 
     with _shared(tmp_path_factory, "live", start) as found:
         yield Live(
             found["dsn"],
             found["rlm_url"],
-            Path(found["exports"]),
+            found["render_url"],
+            Path(found["drain_store"]),
             datetime.fromisoformat(found["t0"]),
         )
 
 
-EXPORT_SCRIPT = """#!/usr/bin/env bash
-# The operator's export script, as the templates call it; here: the scenario's exports.
-set -euo pipefail
-mkdir -p "$1"
-cp {exports}/router.log {exports}/rlm.log {exports}/metrics.csv "$1"/
-"""
-
-
-def _forge(root: Path, live: Live) -> Path:
+def _forge(root: Path) -> Path:
     """The repository as a user of the templates has it, pushed to a bare "forge" repository:
-    the project, the workflows in .github/workflows, .gitlab-ci.yml, the export script."""
+    the project, the workflows in .github/workflows, .gitlab-ci.yml."""
     work = copy_repository(root / "project")
     workflows = work / ".github" / "workflows"
     workflows.mkdir(parents=True)
     for template in (ROOT / "ci-templates" / "github").glob("*.yml"):
         shutil.copy2(template, workflows / template.name)
     shutil.copy2(ROOT / "ci-templates" / "gitlab" / ".gitlab-ci.yml", work / ".gitlab-ci.yml")
-    script = work / "ci" / "fetch-cutover-exports.sh"
-    script.parent.mkdir()
-    script.write_text(EXPORT_SCRIPT.format(exports=live.exports))
     identity = ["-c", "user.name=operator", "-c", "user.email=operator@example.com"]
     for command in (
         ["init", "--quiet", "--initial-branch=main"],
@@ -226,9 +257,11 @@ def _forge(root: Path, live: Live) -> Path:
 @pytest.fixture
 def machine(live: Live, dependencies: Path) -> Iterator[Machine]:
     with scratch("ci") as root:
-        remote = _forge(root, live)
+        remote = _forge(root)
         (root / "pip-cache").mkdir()
-        yield Machine(root, remote, dependencies, root / "pip-cache", runner_env())
+        # where this runner reaches Render's API (the fake, not api.render.com)
+        env = {**runner_env(), "CUTOVER_RENDER_API_URL": live.render_url}
+        yield Machine(root, remote, dependencies, root / "pip-cache", env)
 
 
 def evidence_branch(machine: Machine, into: Path) -> Path:

@@ -1,5 +1,6 @@
 """The GitHub workflows of ci-templates/, run step by step (ci_github) in the order a rollout
-chains them, against a "live" target (embedded Postgres, the RLM simulator, the export script):
+chains them, against a "live" target (embedded Postgres, the RLM simulator, a Render fake and
+a drain store the gate fetches from):
 each installs the project, calls the suite, reports, verifies and keeps the evidence on its
 branch. The last checkpoint runs after the Actions cache was evicted: the ledger comes back
 from the branch. Two runs started at once both land, one after the other, and the chain
@@ -24,9 +25,17 @@ pytestmark = pytest.mark.templates
 @pytest.fixture
 def github(machine: Machine, live: Live) -> GitHub:
     workflows = machine.root / "project" / ".github" / "workflows"
-    secrets = {"CUTOVER_DATABASE_URL": live.dsn, "CUTOVER_RLM_URL": live.rlm_url}
+    secrets = {
+        "CUTOVER_DATABASE_URL": live.dsn,
+        "CUTOVER_RLM_URL": live.rlm_url,
+        **live.platform_secrets,
+    }
     # V2_ROLLOUT_PERCENT is 0 before the rollout: the operator says so in a variable
-    variables = {"CUTOVER_RLM_LOCAL_URL": live.rlm_url, "CUTOVER_ROLLOUT_PERCENT": "0"}
+    variables = {
+        "CUTOVER_RLM_LOCAL_URL": live.rlm_url,
+        "CUTOVER_ROLLOUT_PERCENT": "0",
+        **live.platform_variables,
+    }
     return GitHub(machine, workflows, secrets, variables)
 
 
@@ -49,6 +58,7 @@ def assert_gate_ran(job: JobRun, marker: str, expected: str, live: Live) -> None
     assert job.workspace is not None
     assert list((job.workspace / "evidence").glob(f"junit-{marker}-*.xml"))
     assert live.dsn.split("password=")[-1].split()[0] not in job.log  # the secret's password
+    assert all(secret not in job.log for secret in live.platform_secrets.values())
 
 
 #: the ledger of the rollout both platforms' tests walk, in order
@@ -63,11 +73,16 @@ ROLLOUT = [
 
 
 def ledger(machine: Machine, into: Path) -> list[str]:
+    """The evidence branch's records, but the snapshots the gates took of the platforms (each
+    run's checkpoint names its own)."""
     evidence = evidence_branch(machine, into)
     assert verify(evidence).ok
+    entries = Store(evidence).read()
+    assert any(e.type == "snapshot" for e in entries)  # the gates fetched, the branch kept it
     return [
         f"{e.data['type']}:{e.data.get('selection', e.data.get('kind', ''))}"
-        for e in Store(evidence).read()
+        for e in entries
+        if e.type != "snapshot"
     ]
 
 
@@ -105,7 +120,12 @@ def test_the_github_workflows_run_a_rollout_and_keep_its_evidence(
     machine.evict_caches()  # 7 days without a run, say: the branch still holds the ledger
     final = github.dispatch("cutover-checkpoints.yml", stage="1", as_of=live.at(24)).ran
     assert "cache not found" in final.step("Restore the cached copy of the evidence").output
+    assert "cutover verify: OK" in final.step("Verify the restored evidence").output
     assert_gate_ran(final, "stage1_gate", "PROCEED", live)
+    # the gate fetched its window itself: Render's RLM log and metrics, the drain's router log
+    assert final.step("Install the Vercel CLI").outcome == "skipped"  # a drain store is set
+    assert final.workspace is not None
+    assert list((final.workspace / "evidence" / "snapshots").iterdir())
 
     # two runs at once: the concurrency group queues the second, which appends after the first
     with ThreadPoolExecutor(max_workers=2) as pool:

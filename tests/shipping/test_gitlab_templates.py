@@ -37,6 +37,8 @@ def gitlab(machine: Machine, live: Live) -> GitLab:
         "CUTOVER_RLM_URL": live.rlm_url,
         "CUTOVER_RLM_LOCAL_URL": live.rlm_url,
         "CUTOVER_ROLLOUT_PERCENT": "0",  # before the rollout
+        **live.platform_secrets,
+        **live.platform_variables,
     }
     return GitLab(machine, machine.root / "project" / ".gitlab-ci.yml", variables, url)
 

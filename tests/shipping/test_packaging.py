@@ -95,6 +95,7 @@ def test_an_installed_wheel_runs_the_demo_from_an_empty_directory(
     assert sorted(p.name for p in empty.iterdir()) == ["evidence"]  # no caches left behind
     evidence = empty / "evidence"
     assert len(list(evidence.glob("junit-*.xml"))) == 4
+    assert not (evidence / "snapshots").exists()  # the seeded demo fetches from no platform
     verify = run([str(installed / "bin" / "cutover"), "verify"], empty)
     assert verify.returncode == 0, verify.stdout
 
