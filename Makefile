@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 # bytecode caches matter here: the tests start many Python processes
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test faults golden lint typecheck unit docker-image bench clean
+.PHONY: install demo test faults golden templates lint typecheck unit docker-image bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cutover-gates needs Python 3.11+; set PYTHON=/path/to/python3.11")'
@@ -42,6 +42,12 @@ faults: $(STAMP)
 ## (CUTOVER_UPDATE_GOLDEN=1 rewrites them on purpose; review the diff like code).
 golden: $(STAMP)
 	$(BIN)/pytest tests/golden -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+## The project as shipped (tests/shipping): the wheel and the sdist built, the wheel installed
+## in a new virtualenv (the demo from an empty directory, the gates from a checkout), and every
+## GitHub workflow and GitLab job of ci-templates/ run step by step against a live-like target.
+templates: $(STAMP)
+	$(BIN)/pytest tests/shipping -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 ## Benchmarks: ratios against baselines measured in the same run (see bench/README.md).
 bench: $(STAMP)

@@ -15,9 +15,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
-from cutover.config import PLATFORMS, SETTINGS
+from ci_yaml import GITLAB_KEYWORDS, load
+from cutover.config import PLATFORMS, SETTINGS, resolve_settings
 from cutover.pytest_plugin import GATE_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,39 +25,6 @@ TEMPLATES = ROOT / "ci-templates"
 DATA = ROOT / "tests" / "data"
 WORKFLOWS = sorted((TEMPLATES / "github").glob("*.yml"))
 GITLAB = TEMPLATES / "gitlab" / ".gitlab-ci.yml"
-GITLAB_KEYWORDS = {
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-}
-
-
-class Loader(yaml.SafeLoader):
-    """YAML as GitHub and GitLab read it: `on:` is a key, not the boolean YAML 1.1 makes it."""
-
-
-Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-def load(path: Path) -> dict[str, Any]:
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
-    assert isinstance(data, dict)
-    return data
 
 
 def validator(name: str) -> jsonschema.Draft7Validator:
@@ -163,8 +130,40 @@ def test_the_gate_run_fails_on_anything_but_proceed_and_reports_always() -> None
     assert artifact["if"] == "always()"
     assert artifact["uses"].startswith("actions/upload-artifact@")
     assert "evidence/" in artifact["with"]["path"]
-    assert steps["Keep the evidence for the next run"]["if"] == "always()"
+    assert steps["Keep a cached copy of the evidence"]["if"] == "always()"
     assert steps["actions/setup-python@v5"]["with"]["python-version"] == "3.11"
+
+
+@pytest.mark.parametrize("name", ["cutover-run.yml", "cutover-record.yml"])
+def test_the_evidence_lives_on_a_branch_and_the_cache_is_a_second_copy(name: str) -> None:
+    document = workflow(name)
+    assert document["permissions"] == {"contents": "write"}  # the job token pushes the branch
+    [job] = document["jobs"].values()
+    order = [step.get("name", step.get("uses")) for step in job["steps"]]
+    restore = order.index(
+        "Restore the evidence from its branch"
+        + (" (ledger and earlier JUnit files)" if name == "cutover-run.yml" else "")
+    )
+    assert order.index("Restore the cached copy of the evidence") < restore
+    assert order[restore + 1] == "Verify the restored evidence"
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    assert "cutover evidence restore" in steps[order[restore]]["run"]
+    assert "cutover verify --evidence-dir evidence" in steps["Verify the restored evidence"]["run"]
+    save = steps["Keep the evidence on its branch"]
+    assert save["run"].startswith("cutover evidence save --evidence-dir evidence")
+    assert order.index("Keep the evidence on its branch") < order.index(
+        "Keep a cached copy of the evidence"
+    )
+    if name == "cutover-run.yml":
+        assert save["if"] == "always()"
+
+
+def test_no_template_unsets_empty_variables_the_suite_reads_them_as_unset() -> None:
+    """Empty means unset (cutover.config): the shell work-around is gone."""
+    for path in [*WORKFLOWS, GITLAB]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(?:if .*then )?unset\b", text, re.MULTILINE), path.name
+        assert "${!name}" not in text, path.name
 
 
 #: the platform settings a gate run fetches with (issue 13's contract), by their env names
@@ -193,6 +192,24 @@ def test_the_gate_fetches_from_the_platforms_with_no_user_script() -> None:
         assert "fetch-cutover-exports" not in text
         assert "CUTOVER_ROUTER_LOGS" not in text and "CUTOVER_RLM_LOGS" not in text
     assert all(name in gitlab for name in PLATFORM_ENV)
+
+
+def test_the_gate_steps_settings_left_undefined_arrive_empty_and_resolve_as_unset(
+    tmp_path: Path,
+) -> None:
+    """Nothing in the template unsets them: cutover.config reads each "" as unset, so no
+    platform is half-configured, no folder setting is refused as empty, and the gate's defaults
+    apply (a GitHub run whose repository defines none of the variables)."""
+    steps_env = _steps("cutover-run.yml")["Run the gate"]["env"]
+    settings_env = {s.env for s in SETTINGS} & set(steps_env)
+    assert PLATFORM_ENV | {"CUTOVER_RLM_URL", "CUTOVER_ROLLOUT_PERCENT"} <= settings_env
+    config_file = tmp_path / "cutover.toml"
+    config_file.write_text("", encoding="utf-8")
+    env = {name: "" for name in settings_env}
+    settings = resolve_settings({}, env=env, config_file=config_file)
+    assert not settings.render and not settings.vercel and settings.drain_store is None
+    assert settings.rlm_url is None and settings.rollout_percent is None
+    assert not {s.name for s in SETTINGS if s.env in settings_env} & set(settings.origins)
 
 
 def test_checkpoints_follow_the_runbook_cadence() -> None:
@@ -275,6 +292,8 @@ def test_every_gitlab_job_has_a_script_artifacts_and_rules() -> None:
         assert job.get("rules"), name
         assert all("if" in rule for rule in job["rules"]), name
         assert job["resource_group"] == "cutover-evidence", name
+        scripts = "\n".join([*job.get("before_script", []), *job["script"]])
+        assert scripts.index("cutover evidence restore") < scripts.index("cutover evidence save")
 
 
 def test_gitlab_gate_jobs_run_registered_markers_and_report() -> None:

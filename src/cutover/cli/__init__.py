@@ -11,18 +11,46 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.cli import classify, demo, evidence, platform, records, seed, status, waivers
+from cutover.cli import (
+    classify,
+    demo,
+    durable,
+    evidence,
+    gate,
+    platform,
+    records,
+    seed,
+    status,
+    waivers,
+)
 from cutover.config import resolve_settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.redact import redact_text
 
 #: the modules that add subcommands, in the order `cutover --help` lists them
-COMMAND_MODULES = (demo, records, classify, status, waivers, seed, evidence, platform)
+COMMAND_MODULES = (
+    demo,
+    gate,
+    records,
+    classify,
+    status,
+    waivers,
+    seed,
+    evidence,
+    durable,
+    platform,
+)
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="cutover", description="Executable gates for the gradual-cutover runbook."
+        prog="cutover",
+        description=(
+            "Executable gates for the gradual-cutover runbook. The gates themselves are pytest "
+            "runs (`pytest -m stage1_gate` in a checkout, `cutover gate stage1_gate` anywhere); "
+            "these commands run the demo, record what people do in the ledger, seed a local "
+            "database, report and verify the evidence, and keep it on a git branch."
+        ),
     )
     top.add_argument(
         "--evidence-dir",

@@ -20,6 +20,11 @@ def add(commands: Any) -> None:
     classify = commands.add_parser(
         "classify",
         help="record that an error signature is user-side or systemic (read by later runs)",
+        description=(
+            "Append a signature classification to the ledger: the signature (a raw error text "
+            "is normalised first) is user-side or systemic, by --by at --at (default now). "
+            "Later gate runs read it; an unclassified signature holds the stage."
+        ),
     )
     classify.add_argument(
         "signature", help="the signature as a gate named it (a raw error text is normalised)"

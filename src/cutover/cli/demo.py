@@ -1,22 +1,34 @@
-"""`cutover demo`: the rollout on the embedded default, step by step, as real pytest runs."""
+"""`cutover demo`: the rollout on the embedded default, step by step, as real pytest runs of the
+gate suite that ships with the package (`cutover.suite`), so it works from any directory."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from typing import Any
 
+from cutover.cli.gate import pytest_command
 from cutover.config import Settings
-from cutover.paths import PROJECT_ROOT
 from cutover.scenarios.model import load_scenario
 from cutover.timeutil import iso
 
+SUMMARY = "walk a seeded scenario through the prerequisites and stage 1's three checkpoints"
+DESCRIPTION = (
+    "Start an embedded Postgres seeded with a scenario (default healthy-rollout) and a local RLM "
+    "simulator, then run the gate suite as real pytest runs: `pytest -m prereq` one hour before "
+    "stage 1 starts, and `pytest -m stage1_gate` at +1 h and +6 h (the checkpoints that record "
+    "the success rate) and at +24 h (the whole gate). Prints the prerequisites' and the last "
+    "gate's criteria tables, writes the JUnit files, ledger.jsonl and report.md/report.html into "
+    "the evidence directory, and ends with the last run's verdict line. The exit status is the "
+    "worst of the prerequisites' and the +24 h gate's. Seeded evidence is never production "
+    "evidence."
+)
+
 
 def add(commands: Any) -> None:
-    demo = commands.add_parser("demo", help="run the prerequisites on an embedded, seeded Postgres")
+    demo = commands.add_parser("demo", help=SUMMARY, description=DESCRIPTION)
     demo.add_argument("--scenario", default=None, help="seeded scenario [env CUTOVER_SCENARIO]")
     demo.set_defaults(run=run)
 
@@ -45,28 +57,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     worst = 0
     last_verdict = ""
     for marker, as_of, only, show in steps:
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(PROJECT_ROOT / ("tests/prereqs" if marker == "prereq" else "tests/gates")),
-            "-m",
+        command = pytest_command(
             marker,
-            "-p",
-            "no:cacheprovider",
             "-q",
             "--no-header",
             f"--as-of={iso(as_of)}",
             f"--junitxml={evidence / f'junit-{marker}-{as_of:%Y%m%dT%H%M}.xml'}",
-            "--rootdir",
-            str(PROJECT_ROOT),
-        ]
+        )
         if only:
             command += ["-k", only]
         print(f"\n$ pytest -m {marker} --as-of {iso(as_of)}" + (f" -k {only}" if only else ""))
-        completed = subprocess.run(
-            command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
-        )
+        completed = subprocess.run(command, env=env, capture_output=True, text=True)
         lines = completed.stdout.rstrip().splitlines()
         last_verdict = (
             lines[-1] if lines else "cutover verdict: HOLD — demo — the run printed nothing"

@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from cutover.cli.options import instant
+from cutover.cli.options import command_group, instant
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.evidence.verdict import EXIT_INCONCLUSIVE
@@ -32,17 +32,33 @@ NOTHING_CONFIGURED = (
 
 def add(commands: Any) -> None:
     fetch = commands.add_parser(
-        "fetch", help="read the platforms for a window into snapshots, without measuring"
+        "fetch",
+        help="read the platforms for a window into snapshots, without measuring",
+        description=(
+            "Read what a gate run's window needs from the configured platforms (Render, Vercel, "
+            "the drain store) into the evidence directory's snapshots, with a snapshot record "
+            "in the ledger each; no criterion is decided. Exit 6 when a source was unavailable."
+        ),
     )
     fetch.add_argument("--as-of", type=instant, default=None, help="the instant (default now)")
     fetch.add_argument(
         "--stage", type=int, choices=(1, 2, 3, 4), default=None, help="the stage whose window"
     )
     fetch.set_defaults(run=run_fetch)
-    drain = commands.add_parser("drain", help="the Vercel log-drain receiver")
-    drain_commands = drain.add_subparsers(dest="drain_command", required=True)
+    drain_commands = command_group(
+        commands,
+        "drain",
+        "the Vercel log-drain receiver",
+        "The receiver a Vercel log drain delivers the router's logs to.",
+    )
     serve = drain_commands.add_parser(
-        "serve", help="receive signed drain deliveries into CUTOVER_DRAIN_STORE"
+        "serve",
+        help="receive signed drain deliveries into CUTOVER_DRAIN_STORE",
+        description=(
+            "Serve the drain endpoint over HTTP: each delivery whose x-vercel-signature matches "
+            "VERCEL_DRAIN_SECRET is stored in CUTOVER_DRAIN_STORE, where gate runs read the "
+            "router's logs; unsigned deliveries are refused."
+        ),
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8787)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cutover.cli.options import instant
+from cutover.cli.options import command_group, instant
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
@@ -18,24 +18,53 @@ from cutover.timeutil import iso, utc_now
 
 
 def add(commands: Any) -> None:
-    stage = commands.add_parser("stage", help="record a stage event in the ledger")
-    stage_commands = stage.add_subparsers(dest="stage_command", required=True)
-    start = stage_commands.add_parser("start", help="stage N started (percent is the stage's)")
+    stage_commands = command_group(
+        commands,
+        "stage",
+        "record in the ledger that a stage started (after deploying its percent)",
+        "Record stage events in the ledger; the gates read when each stage began.",
+    )
+    start = stage_commands.add_parser(
+        "start",
+        help="stage N started (percent is the stage's)",
+        description=(
+            "Append a stage_started record: stage N began at --at (default now) with the "
+            "stage's percent (1: 10%%, 2: 50%%, 3 and 4: 100%%). Deploy V2_ROLLOUT_PERCENT "
+            "first; this records it, it changes nothing."
+        ),
+    )
     start.add_argument("number", type=int, choices=(1, 2, 3, 4))
     start.add_argument("--at", type=instant, default=None, help="when (ISO 8601; default now)")
     add_scenario(start)
     start.set_defaults(run=stage_start)
 
-    rollback = commands.add_parser("rollback", help="record a rollback (percent 0) in the ledger")
+    rollback = commands.add_parser(
+        "rollback",
+        help="record a rollback (percent 0) in the ledger, after setting the percent to 0",
+        description=(
+            "Append a rollback record (percent 0, the reason, --at or now). It records the "
+            "rollback the operator did; `pytest -m rollback_verify` then checks that it took."
+        ),
+    )
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--at", type=instant, default=None)
     add_scenario(rollback)
     rollback.set_defaults(run=record_rollback)
 
-    attest = commands.add_parser("attest", help="record a human attestation in the ledger")
-    attest_commands = attest.add_subparsers(dest="attest_command", required=True)
+    attest_commands = command_group(
+        commands,
+        "attest",
+        "record what a person counted (user complaints) in the ledger",
+        "Record attestations, facts only a person can state, in the ledger.",
+    )
     complaints = attest_commands.add_parser(
-        "complaints", help="import-failure complaints counted over since..at"
+        "complaints",
+        help="import-failure complaints counted over since..at",
+        description=(
+            "Append a complaints attestation: NAME counted N import-failure complaints over "
+            "--since (default: the current stage's start) .. --at (default now). The "
+            "complaints criteria read it; without one they are inconclusive."
+        ),
     )
     complaints.add_argument("--count", type=int, required=True)
     complaints.add_argument("--by", required=True)

@@ -16,7 +16,14 @@ from cutover.scenarios.seed import seed_database
 
 
 def add(commands: Any) -> None:
-    seed = commands.add_parser("seed", help="load a scenario into a local Postgres")
+    seed = commands.add_parser(
+        "seed",
+        help="load a scenario into a local Postgres",
+        description=(
+            "Create the schema and load a scenario's rows (fixtures/scenarios) into the "
+            "Postgres at --db-url with an admin role. Refuses any database that is not local."
+        ),
+    )
     seed.add_argument("--scenario", required=True)
     seed.add_argument("--db-url", required=True, help="a local or embedded Postgres (admin role)")
     seed.set_defaults(run=run)

@@ -32,7 +32,14 @@ from cutover.timeutil import iso, utc_now
 
 def add(commands: Any) -> None:
     status = commands.add_parser(
-        "status", help="where the rollout stands, what is due, missing, and the next step"
+        "status",
+        help="where the rollout stands, what is due, missing, and the next step",
+        description=(
+            "Read the ledger as of --as-of (default now) and say where the rollout stands: the "
+            "stage, its checkpoints done, due, missed or upcoming, what the gate still lacks "
+            "(attestations, unclassified signatures, unset sources, samples) and the one next "
+            "step. It records nothing; --db adds the database's live counts."
+        ),
     )
     status.add_argument(
         "--as-of", type=instant, default=None, help="the instant (ISO 8601; default now)"

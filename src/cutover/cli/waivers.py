@@ -28,7 +28,13 @@ from cutover.timeutil import iso, utc_now
 
 def add(commands: Any) -> None:
     waive = commands.add_parser(
-        "waive", help="accept a criterion's failure: later runs report it as waived"
+        "waive",
+        help="accept a criterion's failure: later runs report it as waived",
+        description=(
+            "Append a waiver record: later runs measuring an instant while it is in force "
+            "report the criterion's measured failure as waived (never a pass; an inconclusive "
+            "result stays inconclusive). A rollback trigger needs --force."
+        ),
     )
     waive.add_argument("criterion", help="the criterion id, e.g. stage1.duration")
     waive.add_argument("--reason", required=True, help="why the failure is accepted")
@@ -56,7 +62,12 @@ def add(commands: Any) -> None:
     waive.set_defaults(run=record_waiver)
 
     invalidate = commands.add_parser(
-        "invalidate", help="set a checkpoint record aside (it stays in the chain)"
+        "invalidate",
+        help="set a checkpoint record aside (it stays in the chain)",
+        description=(
+            "Append an invalidation record: the checkpoint record at ledger line LINE stays in "
+            "the chain, but the criteria that read earlier checkpoints ignore it from then on."
+        ),
     )
     invalidate.add_argument("line", type=int, help="the checkpoint record's ledger line")
     invalidate.add_argument("--reason", required=True, help="why it cannot be trusted")

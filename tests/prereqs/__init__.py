@@ -1,0 +1,1 @@
+"""tests/prereqs is the package `cutover.suite.prereqs` of the wheel (setup.py)."""

@@ -1,0 +1,1 @@
+"""tests/router is the package `cutover.suite.router` of the wheel (setup.py)."""
