@@ -32,7 +32,14 @@ def package_dir(package: str) -> Path:
 
 def _overridden(name: str, package: str) -> Path:
     value = os.environ.get(name)
-    return Path(value) if value else package_dir(package)
+    if not value:
+        return package_dir(package)
+    if not Path(value).is_dir():
+        raise ConfigError(
+            f"environment variable {name}: {value!r} is not a directory; expected the folder "
+            f"that replaces {package} (or leave {name} unset)"
+        )
+    return Path(value)
 
 
 def sql_dir() -> Path:

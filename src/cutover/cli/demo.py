@@ -11,6 +11,7 @@ from typing import Any
 
 from cutover.cli.gate import pytest_command
 from cutover.config import Settings
+from cutover.errors import ConfigError
 from cutover.scenarios.model import load_scenario
 from cutover.timeutil import iso
 
@@ -39,7 +40,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     Each step is a real `pytest -m ...` run; the evidence (JUnit files, ledger) is left in the
     evidence directory. The last step's table and verdict line end the output."""
     evidence = settings.evidence_dir
-    evidence.mkdir(parents=True, exist_ok=True)
+    try:
+        evidence.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"evidence directory {evidence}: cannot be created ({exc.strerror or exc}); "
+            "expected a writable folder (--evidence-dir / CUTOVER_EVIDENCE_DIR)"
+        ) from None
     scenario = load_scenario(args.scenario or settings.scenario)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
     env["CUTOVER_EVIDENCE_DIR"] = str(evidence.resolve())

@@ -12,6 +12,7 @@ from cutover.cli.options import add_evidence_dir, command_group, evidence_dir
 from cutover.config import Settings
 from cutover.durable import DEFAULT_BRANCH, GitBranch, Merged, Outcome, StoreUnavailable
 from cutover.ledger import LedgerBroken
+from cutover.ledger.signing import store_for
 
 
 def add(commands: Any) -> None:
@@ -100,6 +101,8 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
 def save_command(args: argparse.Namespace, settings: Settings) -> int:
     store, evidence = _store(args), evidence_dir(args, settings)
     try:
+        # never make a ledger that does not verify the branch's record: every restore would fail
+        store_for(settings, evidence).verify()
         done: Outcome = store.save(evidence, args.message)
     except (StoreUnavailable, LedgerBroken) as exc:
         print(f"cutover evidence save: {exc}", file=sys.stderr)

@@ -11,6 +11,15 @@ from cutover.paths import sql_dir
 from cutover.sources.database import Database, load_query
 from cutover.sources.imports import window_params
 
+# the runbook's validation queries: every one must run (a missing file is a query that did not)
+RUNBOOK_QUERIES = (
+    "q1_success_rate",
+    "q2_stuck_imports",
+    "q3_duration_histogram",
+    "q4_error_patterns",
+    "q5_v1_vs_v2",
+    "q6_recent_timeline",
+)
 OPTIONAL_QUERIES = {"q5_v1_vs_v2": ("user_profiles", "pipeline_version")}
 
 
@@ -79,12 +88,15 @@ def run_validation_queries(
     window: timedelta,
     timeline_window: timedelta,
 ) -> list[QueryRun]:
-    """Run every query file in sql/ that the runbook names, over the queries' windows (the
+    """Run each of the runbook's queries (`RUNBOOK_QUERIES`), over the queries' windows (the
     runbook's 24 h; 6 h for Query 6, the timeline); each error is kept, not raised."""
     params = window_params(Window(as_of - window, as_of), stuck_after_minutes)
-    names = sorted(p.stem for p in sql_dir().glob("q*.sql"))
     runs: list[QueryRun] = []
-    for name in names:
+    for name in RUNBOOK_QUERIES:
+        if not (sql_dir() / f"{name}.sql").is_file():
+            missing = f"no {name}.sql in {sql_dir()}: the install is incomplete"
+            runs.append(QueryRun(name, "", None, missing))
+            continue
         query = load_query(name)
         needs = OPTIONAL_QUERIES.get(name)
         if needs is not None and not db.has_column(*needs):
