@@ -7,7 +7,8 @@ pipeline of it.
   the project's CI/CD variables, the job's, the file's global ones, the predefined ones; `$X`
   in a value is expanded.
 - A job: the `resource_group` is a lock; the repository is cloned into CI_PROJECT_DIR; the image
-  `python:X.Y-slim` is a fresh virtualenv of that Python on PATH; each `cache` is restored, then
+  `python:X.Y` (or `-slim`) is a fresh virtualenv of that Python on PATH; each `cache` is
+  restored, then
   `before_script` and `script` run in one `bash` with `set -eo pipefail`, then caches (by their
   `when`) and artifacts (by theirs) are saved.
 """
