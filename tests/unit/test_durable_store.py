@@ -264,3 +264,17 @@ def test_files_both_hold_with_other_bytes_keep_the_stores_copy(tmp_path: Path) -
     assert merged.files == 1
     assert (theirs / "junit-prereq-1.xml").read_text() == "theirs"
     assert (theirs / "junit-prereq-2.xml").read_text() == "new"
+
+
+def test_evidence_save_refuses_a_ledger_that_does_not_verify(remote: Path) -> None:
+    """With no race (the tip is the restored base) a save used to commit whatever was in the
+    directory, and the GitHub template runs it `if: always()`, after a failed `cutover verify`:
+    a tampered or torn ledger would become the branch's record and fail every later restore."""
+    job = checkout(remote, "job")
+    assert evidence(job, "restore") == 0
+    assert cutover(job, "stage", "start", "1", "--at", "2026-02-02T09:00:00Z") == 0
+    assert cutover(job, "stage", "start", "2", "--at", "2026-02-03T09:00:00Z") == 0
+    ledger = job / "evidence" / "ledger.jsonl"
+    ledger.write_text(ledger.read_text().replace('"stage": 1', '"stage": 3', 1))
+    assert not verify(job / "evidence").ok
+    assert evidence(job, "save") != 0
