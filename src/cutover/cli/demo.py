@@ -61,8 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"cutover demo: scenario {scenario.name!r} on an embedded Postgres; evidence in {evidence}"
     )
-    worst = 0
-    last_verdict = ""
+    worst, worst_verdict = 0, ""
     for marker, as_of, only, show in steps:
         command = pytest_command(
             marker,
@@ -76,15 +75,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\n$ pytest -m {marker} --as-of {iso(as_of)}" + (f" -k {only}" if only else ""))
         completed = subprocess.run(command, env=env, capture_output=True, text=True)
         lines = completed.stdout.rstrip().splitlines()
-        last_verdict = (
-            lines[-1] if lines else "cutover verdict: HOLD — demo — the run printed nothing"
-        )
+        verdict = lines[-1] if lines else "cutover verdict: HOLD — demo — the run printed nothing"
         print("\n".join(lines if show else lines[-1:]))
-        if show:
-            worst = max(worst, completed.returncode)
+        if show and completed.returncode >= worst:
+            worst, worst_verdict = completed.returncode, verdict
     from cutover.report import write_report
 
     written = write_report(evidence, None, profile=settings.profile)
     print(f"\nreport: {written.markdown} and {written.html} (`cutover verify` checks the evidence)")
-    print(last_verdict)  # the demo, like every run, ends with the verdict line
+    # the demo, like every run, ends with a verdict line that agrees with its exit status: the
+    # worst step's (a prerequisite that held is not hidden by a stage 1 that passed)
+    print(worst_verdict)
     return worst
