@@ -21,8 +21,7 @@ from cutover.config import Settings
 from cutover.errors import ConfigError, SourceUnavailable
 from cutover.gate import one_line
 from cutover.ledger import Store
-from cutover.ledger.errors import LedgerBroken
-from cutover.ledger.signing import check_signatures
+from cutover.ledger.signing import checker_for
 from cutover.ledger.view import LedgerView
 from cutover.outcome import Window
 from cutover.redact import dsn_secrets, redact_url, register_secrets
@@ -73,8 +72,11 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
             f"status: no ledger at {store.path}: nothing is recorded yet (or "
             "CUTOVER_EVIDENCE_DIR names another directory); start with `pytest -m prereq`"
         )
-    _check_signatures(store, settings)
-    view = LedgerView.load(settings.evidence_dir, as_of, target=target, scenario=args.scenario)
+    # the store checks the head's signature, as for every reader: a failing one is no status
+    check = checker_for(settings)
+    view = LedgerView.load(
+        settings.evidence_dir, as_of, target=target, scenario=args.scenario, check=check
+    )
     for entry in view.records:
         entry.parse()  # a record that does not fit its schema: RecordInvalid, never a status
     live = _live_stream(settings, view, args) if args.db else None
@@ -90,19 +92,6 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
     status = build_status(inputs)
     sys.stdout.write(render(status, args.format))
     return 1 if status.asks_rollback else 0
-
-
-def _check_signatures(store: Store, settings: Settings) -> None:
-    """The head's signatures, checked as `cutover verify` checks them (with the key the
-    settings give): a failing one is a ledger status cannot report on."""
-    for check in check_signatures(settings.evidence_dir, settings):
-        if check.status == "FAIL":
-            raise LedgerBroken(
-                store.path,
-                0,
-                f"{check.message}; status never reports on evidence it cannot verify "
-                "(run `cutover verify`)",
-            )
 
 
 def source_problems(settings: Settings) -> dict[str, str]:
