@@ -91,10 +91,11 @@ def run_validation_queries(
     """Run each of the runbook's queries (`RUNBOOK_QUERIES`), over the queries' windows (the
     runbook's 24 h; 6 h for Query 6, the timeline); each error is kept, not raised."""
     params = window_params(Window(as_of - window, as_of), stuck_after_minutes)
+    directory = sql_dir()
     runs: list[QueryRun] = []
     for name in RUNBOOK_QUERIES:
-        if not (sql_dir() / f"{name}.sql").is_file():
-            missing = f"no {name}.sql in {sql_dir()}: the install is incomplete"
+        if not (directory / f"{name}.sql").is_file():
+            missing = f"no {name}.sql in {directory}: the install is incomplete"
             runs.append(QueryRun(name, "", None, missing))
             continue
         query = load_query(name)
