@@ -25,11 +25,17 @@ lies in one stretch of at most `tolerance` plus its lines' span.
 
 Every kept line is a line of the log, so the subset never shows less of a gap than the log
 has; the walk above makes it show no more. A platform that rounds the range's start may skip
-a line just after p: that only lengthens a gap (inconclusive), never hides one."""
+a line just after p: that only lengthens a gap (inconclusive), never hides one.
+
+`prove` walks a filtered query first (the health checks: one kind of line at a steady
+cadence, so a page spans far more of the window than a page of every line), then walks every
+line only in the gaps the filtered lines leave: the union has exactly the gaps of the whole
+log, whether the health checks are logged every few seconds, every minute, or not at all."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 PAGE = 100  # the most lines Render's log API answers with
@@ -73,6 +79,18 @@ def sample(query: Query, start: int, end: int, tolerance: int) -> list[Line]:
         kept.append(found)
         p = found[0]
     return kept
+
+
+def prove(filtered: Query, every_line: Query, start: int, end: int, tolerance: int) -> list[Line]:
+    """The lines to keep for [start, end]: `sample` of the filtered lines, and in each stretch
+    longer than `tolerance` without one of them (the window's edges included), `sample` of
+    every line there; in time order (a line both walks kept appears twice)."""
+    kept = sample(filtered, start, end, tolerance)
+    edges = [start, *(t for t, _ in kept), end]
+    for before, after in pairwise(edges):
+        if after - before > tolerance:
+            kept += sample(every_line, before, after, tolerance)
+    return sorted(kept, key=_instant)
 
 
 def _instant(line: Line) -> int:

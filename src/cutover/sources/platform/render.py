@@ -16,9 +16,12 @@ what a query returns is a superset of the lines the reader counts, never a sampl
   because whether several values of one filter are OR-ed is not documented. `level=error` is a
   query of its own.
 * Log objects that two queries both return are kept once (by `id`).
-* The continuity walk asks for any line (`CONTINUITY_QUERY`): the coverage rule chains every
-  timestamped entry, and a health-check filter would prove less than the log holds where health
-  checks come less often than the tolerance (the seeded RLM's every 10 minutes).
+* The continuity walk asks for the health checks (`HEALTH_CHECKS`, Render's probe of `/health`
+  every few seconds, logged by the RLM): one kind of line at a steady cadence, so a page of them
+  spans more of the window than a page of every line. Where they leave a gap (health checks not
+  logged, sparser than the tolerance, or a real silence), the walk asks for any line there
+  (`EVERY_LINE`): the coverage rule chains every timestamped entry, so the snapshot shows
+  exactly the gaps of the whole log (`heartbeats.prove`).
 * A scheduled gate asks for a growing window (stage 3: from its start, each day): the lines of
   the last whole snapshot of the same window start are kept, and only what came after it (less
   `EARLIER_OVERLAP_US`, for lines that reach Render's API late) is asked for: a day's requests,
@@ -111,9 +114,9 @@ class RenderApi:
 # -- logs ---------------------------------------------------------------------------------------
 
 
-#: the continuity walk's filter: none, since the coverage rule chains every timestamped entry
-#: (a health-check filter would prove less where health checks are sparser than the tolerance)
-CONTINUITY_QUERY: Mapping[str, str] = {}
+#: the continuity walk's filters: the health checks first, then any line in the gaps they leave
+HEALTH_CHECKS: Mapping[str, str] = {"text": "GET /health"}
+EVERY_LINE: Mapping[str, str] = {}
 #: an earlier snapshot's last minutes are asked again: a line can reach Render's API late
 EARLIER_OVERLAP_US = 10 * 60 * 1_000_000
 
@@ -134,7 +137,11 @@ def rlm_log_params(api: RenderApi, window: Window, tolerance_us: int) -> dict[st
         **api.params(),
         "window": window_params(window),
         "queries": [dict(q) for q in QUERIES],
-        "continuity": {"filter": dict(CONTINUITY_QUERY), "tolerance_seconds": tolerance_us / 1e6},
+        "continuity": {
+            "filter": dict(HEALTH_CHECKS),
+            "in_its_gaps": dict(EVERY_LINE),
+            "tolerance_seconds": tolerance_us / 1e6,
+        },
         "events": f"/v1/services/{api.service}/events",
     }
 
@@ -163,13 +170,14 @@ def fetch_rlm_log(
             kept.setdefault(_identity(line[1]), line)
     events = list(_events(api, Window(from_epoch_us(resume), window.end), budget))
 
-    def walk(lo: int, hi: int, direction: str, limit: int) -> tuple[list[heartbeats.Line], bool]:
-        params = _log_params(api, CONTINUITY_QUERY, lo, hi, direction, limit)
-        lines, more, _ = _log_page(api.get("/v1/logs", params, budget, LOGS))
-        return lines, more
-
     walk_from = max((t for t, _ in kept.values() if t < resume), default=start)
-    proof = heartbeats.sample(walk, walk_from if resume > start else start, end, tolerance_us)
+    proof = heartbeats.prove(
+        _walk(api, HEALTH_CHECKS, budget),
+        _walk(api, EVERY_LINE, budget),
+        walk_from if resume > start else start,
+        end,
+        tolerance_us,
+    )
     for line in [*proof, *events]:
         kept.setdefault(_identity(line[1]), line)
     lines = sorted(kept.values(), key=lambda line: line[0])
@@ -205,6 +213,17 @@ def snapshot_lines(content: bytes) -> list[heartbeats.Line]:
         if instant is not None:
             lines.append((instant, obj))
     return lines
+
+
+def _walk(api: RenderApi, query: Mapping[str, str], budget: Budget) -> heartbeats.Query:
+    """One page of `query`'s logs in a range, as the continuity walk asks for it."""
+
+    def page(lo: int, hi: int, direction: str, limit: int) -> tuple[list[heartbeats.Line], bool]:
+        params = _log_params(api, query, lo, hi, direction, limit)
+        lines, more, _ = _log_page(api.get("/v1/logs", params, budget, LOGS))
+        return lines, more
+
+    return page
 
 
 def _log_params(
