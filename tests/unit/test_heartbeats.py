@@ -6,11 +6,25 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cutover.sources.platform.heartbeats import BACKWARD, FORWARD, Line, prove, sample
+from cutover.criteria.coverage import Gap, log_coverage
+from cutover.outcome import Window
+from cutover.sources.logs.continuity import Tracker
+from cutover.sources.platform.heartbeats import (
+    BACKWARD,
+    FORWARD,
+    PAGE,
+    REQUEST_WORTH,
+    Line,
+    prove,
+    sample,
+)
+from cutover.timeutil import from_epoch_us
 
 MINUTE = 60_000_000  # microseconds
 
@@ -21,6 +35,7 @@ class FakeLog:
     def __init__(self, instants: Sequence[int]) -> None:
         self.instants = sorted(instants)
         self.requests = 0
+        self.sent = 0  # lines answered, kept or not
 
     def query(self, lo: int, hi: int, direction: str, limit: int) -> tuple[list[Line], bool]:
         self.requests += 1
@@ -29,6 +44,7 @@ class FakeLog:
         found = self.instants[left:right]
         chosen = found[:limit] if direction == FORWARD else found[-limit:]
         assert direction in (FORWARD, BACKWARD)
+        self.sent += len(chosen)
         lines = [(t, {"timestamp": t}) for t in chosen]
         return (lines if direction == FORWARD else lines[::-1]), len(found) > limit
 
@@ -129,3 +145,104 @@ def test_a_log_without_health_checks_is_proven_from_its_other_lines() -> None:
     kept = [t for t, _ in prove(health.query, every.query, 0, day, 5 * MINUTE)]
     assert health.requests == 1
     assert gaps(kept, 0, day, 5 * MINUTE) == gaps(instants, 0, day, 5 * MINUTE) != []
+
+
+# -- what the reader sees: the coverage rule itself, not the helper above --------------------
+
+T0 = 1_772_445_600_000_000  # 2026-03-02T10:00Z in epoch microseconds
+
+
+def reader_gaps(instants: Sequence[int], start: int, end: int, tol: int) -> list[Gap]:
+    """The gaps criteria.coverage finds in what a reader of these instants sees of [start, end):
+    instants at or after `end` count for nothing, and a window without one is a gap however
+    short (the helper `gaps` above does neither)."""
+    tracker = Tracker(start, end, tol)
+    tracker.see(list(instants))
+    window = Window(from_epoch_us(start), from_epoch_us(end))
+    return list(log_coverage(tracker.result(), window, timedelta(microseconds=tol), 1.0, "").gaps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-2, 40), st.booleans()), max_size=120),
+    st.sampled_from([1, 2, 5, 10]),
+    st.sampled_from([1, 3, 5, 9, 10, 11, 40]),
+)
+def test_prove_has_the_readers_gaps_of_the_log_in_any_window(
+    lines: list[tuple[int, bool]], tol_minutes: int, span_minutes: int
+) -> None:
+    """Windows shorter than the tolerance, lines at the same instant, lines exactly a tolerance
+    apart or at the window's end: what the reader finds in the kept lines is what it finds in
+    the whole log."""
+    tol, start = tol_minutes * MINUTE, T0
+    end = start + span_minutes * MINUTE
+    instants = [start + minute * MINUTE // 2 for minute, _ in lines]
+    health = [start + minute * MINUTE // 2 for minute, h in lines if h]
+    kept = prove(FakeLog(health).query, FakeLog(instants).query, start, end, tol)
+    assert reader_gaps([t for t, _ in kept], start, end, tol) == reader_gaps(
+        instants, start, end, tol
+    )
+
+
+def test_a_window_shorter_than_the_tolerance_without_a_health_check_keeps_a_line() -> None:
+    """A 4-minute window at a 5-minute tolerance, with lines but no health check in it: the
+    stretch between the window's edges is not over the tolerance, yet the reader counts a
+    window without a line as one gap, however short."""
+    start, end, tol = T0, T0 + 4 * MINUTE, 5 * MINUTE
+    every = FakeLog(range(start + 10_000_000, end, 20_000_000))
+    kept = prove(FakeLog([]).query, every.query, start, end, tol)
+    assert reader_gaps(every.instants, start, end, tol) == []
+    assert reader_gaps([t for t, _ in kept], start, end, tol) == []
+
+
+def walk_cost(*logs: FakeLog) -> int:
+    """Requests and lines answered, a request worth REQUEST_WORTH lines."""
+    return sum(log.requests * REQUEST_WORTH + log.sent for log in logs)
+
+
+DAY = 24 * 60 * MINUTE
+
+
+@pytest.mark.parametrize(
+    "health_instants",
+    [
+        range(3_000_000, DAY, 5 * MINUTE + 1_000_000),  # every 5 min 1 s
+        range(3_000_000, DAY, 6 * MINUTE),
+        sorted(  # two instances, each every 6 min, one a second after the other
+            [*range(3_000_000, DAY, 6 * MINUTE), *range(4_000_000, DAY, 6 * MINUTE)]
+        ),
+    ],
+    ids=["every-5min-1s", "every-6min", "two-instances-every-6min"],
+)
+def test_health_checks_sparser_than_the_tolerance_cost_no_more_than_every_line(
+    health_instants: Sequence[int],
+) -> None:
+    """Where every stretch between health checks is over the tolerance, walking every line in
+    each stretch on its own began each with a page of its 100 oldest lines: ~100 lines a stretch
+    where the walk of every line keeps one (a fifth of a dense week's lines)."""
+    tol = 5 * MINUTE
+    health_set = set(health_instants)
+    others = [t for t in range(0, DAY, 2_000_000) if t not in health_set]  # a line every 2 s
+    instants = sorted([*health_instants, *others])
+    health, every, alone = FakeLog(health_instants), FakeLog(instants), FakeLog(instants)
+    kept = prove(health.query, every.query, 0, DAY, tol)
+    sample(alone.query, 0, DAY, tol)
+    assert gaps([t for t, _ in kept], 0, DAY, tol) == []
+    assert walk_cost(health, every) <= 1.5 * walk_cost(alone)
+    assert every.sent <= alone.sent + PAGE
+
+
+def test_a_quiet_start_does_not_make_the_walk_of_a_busy_log_ask_for_pages_in_vain() -> None:
+    """Two quiet hours (a line a minute: pages of 100) before a busy day (a line a second):
+    the cadence was only learnt from pages whose lines were kept, so the busy day was walked
+    with pages of 100 that were thrown away and a second request each tolerance. It costs what
+    the quiet hours and the busy day cost apart, and a page where they meet."""
+    hour, tol = 60 * MINUTE, 5 * MINUTE
+    quiet, busy = range(0, 2 * hour, MINUTE), range(2 * hour, 2 * hour + DAY, 1_000_000)
+    both, quiet_only, busy_only = FakeLog([*quiet, *busy]), FakeLog(quiet), FakeLog(busy)
+    kept = sample(both.query, 0, 2 * hour + DAY, tol)
+    sample(quiet_only.query, 0, 2 * hour, tol)
+    sample(busy_only.query, 2 * hour, 2 * hour + DAY, tol)
+    assert gaps([t for t, _ in kept], 0, 2 * hour + DAY, tol) == []
+    assert both.requests <= quiet_only.requests + busy_only.requests + 5
+    assert both.sent <= quiet_only.sent + busy_only.sent + PAGE
