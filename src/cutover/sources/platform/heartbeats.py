@@ -30,7 +30,11 @@ a line just after p: that only lengthens a gap (inconclusive), never hides one.
 `prove` walks a filtered query first (the health checks: one kind of line at a steady
 cadence, so a page spans far more of the window than a page of every line), then walks every
 line only in the gaps the filtered lines leave: the union has exactly the gaps of the whole
-log, whether the health checks are logged every few seconds, every minute, or not at all."""
+log, whether the health checks are logged every few seconds, every minute, or not at all. Gaps
+that meet at a health check are walked as one, and a walk goes on at the cadence the one before
+it saw, so health checks sparser than the tolerance cost what the walk of every line costs, not
+a page of 100 lines a gap. A page thrown away still shows the cadence where it lies: a quiet
+start does not leave a busy log walked with pages of 100 it never keeps."""
 
 from __future__ import annotations
 
@@ -50,20 +54,60 @@ Query = Callable[[int, int, str, int], tuple[Sequence[Line], bool]]
 
 def sample(query: Query, start: int, end: int, tolerance: int) -> list[Line]:
     """The lines to keep for [start, end] (epoch microseconds), in time order."""
-    first, more = query(start, end, FORWARD, PAGE)
-    kept = sorted(first, key=_instant)
-    if not more or not kept:
-        return kept
-    cadence = (kept[-1][0] - kept[0][0]) / max(len(kept) - 1, 1)
-    p = kept[-1][0]
+    return _walk(query, start, end, tolerance, None)[0]
+
+
+def prove(filtered: Query, every_line: Query, start: int, end: int, tolerance: int) -> list[Line]:
+    """The lines to keep for [start, end]: `sample` of the filtered lines, and in each stretch
+    longer than `tolerance` without one of them (the window's edges included; the whole window
+    when none lies in [start, end), as a window without a line is a gap however short), the
+    walk of every line there; in time order (a line both walks kept appears twice).
+
+    Stretches that meet at a filtered line are walked as one (health checks sparser than the
+    tolerance leave nothing but such stretches: walked apart, each began with a page of its
+    oldest lines), and each walk after the first goes on at the cadence the one before saw."""
+    kept = sample(filtered, start, end, tolerance)
+    edges = [start, *(t for t, _ in kept if start <= t < end), end]
+    walks: list[tuple[int, int]] = []
+    for before, after in pairwise(edges):
+        if after - before > tolerance or len(edges) == 2:
+            if walks and walks[-1][1] == before:
+                walks[-1] = (walks[-1][0], after)
+            else:
+                walks.append((before, after))
+    cadence = None
+    for before, after in walks:  # `before` is a kept line's instant unless it is `start`
+        lines, cadence = _walk(
+            every_line, before, after, tolerance, None if before == start else cadence
+        )
+        kept += lines
+    return sorted(kept, key=_instant)
+
+
+def _walk(
+    query: Query, start: int, end: int, tolerance: int, cadence: float | None
+) -> tuple[list[Line], float | None]:
+    """`sample`'s lines and the cadence its pages last showed. Given a `cadence`, `start` is
+    the instant of a line already kept: the walk goes on from it, without a first page."""
+    kept: list[Line] = []
+    p = start
+    if cadence is None:
+        first, more = query(start, end, FORWARD, PAGE)
+        kept = sorted(first, key=_instant)
+        if not kept:
+            return kept, None
+        cadence = (kept[-1][0] - kept[0][0]) / max(len(kept) - 1, 1)
+        if not more:
+            return kept, cadence
+        p = kept[-1][0]
     while end - p > tolerance:
         limit = PAGE if cadence * (REQUEST_WORTH + 1) > tolerance else 1
         reach = min(end, p + tolerance + int(0.8 * (limit - 1) * cadence))
         page, more = query(p + 1, reach, BACKWARD, limit)
         newer = sorted((line for line in page if line[0] > p), key=_instant)
+        if more and len(newer) > 1:  # the newest lines of (p, reach]: the cadence there
+            cadence = (newer[-1][0] - newer[0][0]) / (len(newer) - 1)
         if newer and (newer[0][0] - p <= tolerance or not more):
-            if more and len(newer) > 1:
-                cadence = (newer[-1][0] - newer[0][0]) / (len(newer) - 1)
             kept += newer
             p = newer[-1][0]
             continue
@@ -78,19 +122,7 @@ def sample(query: Query, start: int, end: int, tolerance: int) -> list[Line]:
                 break  # no line until the end: the gap reaches it
         kept.append(found)
         p = found[0]
-    return kept
-
-
-def prove(filtered: Query, every_line: Query, start: int, end: int, tolerance: int) -> list[Line]:
-    """The lines to keep for [start, end]: `sample` of the filtered lines, and in each stretch
-    longer than `tolerance` without one of them (the window's edges included), `sample` of
-    every line there; in time order (a line both walks kept appears twice)."""
-    kept = sample(filtered, start, end, tolerance)
-    edges = [start, *(t for t, _ in kept), end]
-    for before, after in pairwise(edges):
-        if after - before > tolerance:
-            kept += sample(every_line, before, after, tolerance)
-    return sorted(kept, key=_instant)
+    return kept, cadence
 
 
 def _instant(line: Line) -> int:
