@@ -167,3 +167,31 @@ def test_a_gap_fill_walk_that_keeps_failing_fails_the_snapshot() -> None:
     with pytest.raises(SourceUnavailable, match=r"500"):
         fetch_rlm_log(API, WINDOW, TOL_US, budget())
     assert calls[0] >= 2
+
+
+# the RLM's lines every 20 s for two hours; health checks only from minute 57, every 4 minutes
+BUSY = sorted(
+    [
+        *(log(f"b{n}", n / 3, "INFO import step done") for n in range(360)),
+        *(log(f"h{m}", m, "INFO GET /health 200") for m in range(57, 120, 4)),
+    ],
+    key=lambda obj: obj["timestamp"],
+)
+
+
+@respx.mock
+def test_resuming_where_the_earlier_snapshots_last_line_is_an_event(tmp_path: Path) -> None:
+    """The earlier snapshot's last entry before `until` (minute 50) is a `server_available`
+    event at minute 49, its last line of the log one at ~43: a walk resumed from the event
+    found the health check at 57 within the tolerance of it and asked for nothing else, leaving
+    43..57 (over the tolerance, lines all along it) unproven once the event extends no
+    coverage."""
+    respx.get(f"{BASE}/v1/logs").mock(side_effect=serving(BUSY))
+    respx.get(f"{BASE}/v1/services/srv-rlm/events").mock(
+        return_value=httpx.Response(200, json=[event("ev-up", 49, "server_available")])
+    )
+    first = fetch_rlm_log(API, Window(T0, T0 + timedelta(hours=1)), TOL_US, budget())
+    earlier = Earlier("e" * 64, first.content, epoch_us(T0 + timedelta(minutes=50)))
+    resumed = fetch_rlm_log(API, WINDOW, TOL_US, budget(), earlier)
+    assert gaps_read(whole(BUSY), tmp_path, WINDOW) == []
+    assert gaps_read(resumed.content, tmp_path, WINDOW) == []

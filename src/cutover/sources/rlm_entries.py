@@ -32,8 +32,10 @@ def line_instants(line: str) -> list[int]:
     return [] if instant is None else [instant]
 
 
-# (instant in epoch microseconds, message, level is error, the object's id or None)
-Entry = tuple[int | None, str, bool, str | int | None]
+# (instant in epoch microseconds, message, level is error, the object's id or None, whether it
+# is a line of the log: a Render event is matched like one, but the platform raised it, so it
+# proves nothing of the log's continuity)
+Entry = tuple[int | None, str, bool, str | int | None, bool]
 
 
 def json_entries(line: str) -> list[Entry] | None:
@@ -56,11 +58,11 @@ def json_entries(line: str) -> list[Entry] | None:
 
 def _entry(item: Any) -> Entry:
     if not isinstance(item, dict):
-        return None, "", False, None
+        return None, "", False, None, True
     event = item.get("event")
     if isinstance(event, dict) and "timestamp" not in item:
         # Render events API: {"event": {"id", "timestamp", "type", "details"}}.
-        return instant_us(event.get("timestamp")), json.dumps(event), False, _id(event)
+        return instant_us(event.get("timestamp")), json.dumps(event), False, _id(event), False
     instant = instant_us(item.get("timestamp"))
     if instant is None:
         instant = instant_us(item.get("time"))
@@ -69,7 +71,7 @@ def _entry(item: Any) -> Entry:
         message = item.get("msg")
     if not isinstance(message, str):
         message = json.dumps(item)
-    return instant, message, _level_is_error(item), _id(item)
+    return instant, message, _level_is_error(item), _id(item), True
 
 
 def _id(item: dict[str, Any]) -> str | int | None:

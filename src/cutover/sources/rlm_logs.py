@@ -25,7 +25,8 @@ message, or else when both are the same line (a continuation line: at the same i
 line's entry: at the same place in it).
 
 Coverage (``coverage``, see ``sources.logs.continuity``): the instants of the timestamped
-entries in the window (continuation lines extend nothing), chained at ``resolution``, and the
+entries in the window (continuation lines extend nothing, nor do Render events: the platform
+raises them whether or not the service logs), chained at ``resolution``, and the
 lines read per slot of the window with those that could not be read (broken JSON, binary data),
 each at the instant of the entry before it.
 
@@ -331,14 +332,15 @@ class _Reader:
                 self._count_line(False)
                 return
             timed = False
-            for index, (instant, message, level_error, ident) in enumerate(entries):
+            for index, (instant, message, level_error, ident, logged) in enumerate(entries):
                 tally.lines += 1  # each entry of the line is one
                 if instant is None:
                     tally.unparsed += 1
                     continue
                 timed = True
                 self._previous = instant
-                self._seen.append(instant)
+                if logged:  # a Render event extends no coverage: the log may be silent then
+                    self._seen.append(instant)
                 identity = (line, index) if ident is None else ("render", ident, instant, message)
                 tally.entry(instant, message, level_error, True, identity)
             self._count_line(timed)

@@ -7,8 +7,10 @@ that prove the log's continuity (`heartbeats`: a subset of the log with exactly 
 a request per tolerance where the log is dense), and the service's events
 (`{"event": {...}}`: `server_failed` with `oomKilled`, restarts, `deploy_ended`), which the RLM
 reader matches like log lines, so an OOM kill shows up whether Render logged it or only raised
-the event. The filters are pushed to Render, one query per search term (`SEARCH_TERMS`):
-what a query returns is a superset of the lines the reader counts, never a sample.
+the event; an event proves nothing of the log's continuity (Render raises it whether or not the
+service logs), so the reader chains no coverage through it. The filters are pushed to Render,
+one query per search term (`SEARCH_TERMS`): what a query returns is a superset of the lines the
+reader counts, never a sample.
 
 * Each term is a literal piece of a pattern the reader counts (`[DEPRECATED] /process-full
   called` is searched as `/process-full called`): Render's `text` filter takes wildcards and
@@ -170,7 +172,10 @@ def fetch_rlm_log(
             kept.setdefault(_identity(line[1]), line)
     events = list(_events(api, Window(from_epoch_us(resume), window.end), budget))
 
-    walk_from = max((t for t, _ in kept.values() if t < resume), default=start)
+    # from the earlier snapshot's last line of the log (an event is none: the reader chains no
+    # coverage through it, so a walk from it would leave the stretch before it unproven)
+    logged = (t for t, obj in kept.values() if t < resume and not _is_event(obj))
+    walk_from = max(logged, default=start)
     proof = heartbeats.prove(
         _walk(api, HEALTH_CHECKS, budget),
         _walk(api, EVERY_LINE, budget),
@@ -213,6 +218,11 @@ def snapshot_lines(content: bytes) -> list[heartbeats.Line]:
         if instant is not None:
             lines.append((instant, obj))
     return lines
+
+
+def _is_event(obj: Any) -> bool:
+    """Whether a snapshot's line is a service event (`{"event": {...}}`), not a log object."""
+    return isinstance(obj, dict) and isinstance(obj.get("event"), dict) and "timestamp" not in obj
 
 
 def _walk(api: RenderApi, query: Mapping[str, str], budget: Budget) -> heartbeats.Query:
