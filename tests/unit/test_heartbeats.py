@@ -5,7 +5,7 @@ costs about a request per tolerance when health checks are dense, a page per 100
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import pytest
@@ -21,6 +21,7 @@ from cutover.sources.platform.heartbeats import (
     PAGE,
     REQUEST_WORTH,
     Line,
+    Query,
     prove,
     sample,
 )
@@ -246,3 +247,46 @@ def test_a_quiet_start_does_not_make_the_walk_of_a_busy_log_ask_for_pages_in_vai
     assert gaps([t for t, _ in kept], 0, 2 * hour + DAY, tol) == []
     assert both.requests <= quiet_only.requests + busy_only.requests + 5
     assert both.sent <= quiet_only.sent + busy_only.sent + PAGE
+
+
+def rounded(log: FakeLog, start: Callable[[int], int], end: Callable[[int], int]) -> Query:
+    """`log.query` of a platform that rounds the range it is asked for."""
+
+    def query(lo: int, hi: int, direction: str, limit: int) -> tuple[Sequence[Line], bool]:
+        return log.query(start(lo), end(hi), direction, limit)
+
+    return query
+
+
+SECOND = 1_000_000
+ROUNDINGS = {
+    "ms-floor": (lambda t: t // 1000 * 1000, lambda t: t // 1000 * 1000),
+    "s-floor": (lambda t: t // SECOND * SECOND, lambda t: t // SECOND * SECOND),
+    "s-ceil-end": (lambda t: t, lambda t: -(-t // SECOND) * SECOND),
+    "end-exclusive": (lambda t: t, lambda t: t - 1),
+    "start-exclusive": (lambda t: t + 1, lambda t: t),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 200 * 60), st.booleans()), max_size=150),
+    st.sampled_from([1, 5, 10]),
+    st.sampled_from(sorted(ROUNDINGS)),
+)
+def test_a_platform_that_rounds_the_range_never_makes_the_kept_lines_hide_a_gap(
+    lines: list[tuple[int, bool]], tol_minutes: int, rounding: str
+) -> None:
+    """Whatever Render does to startTime/endTime, every kept line is a line of the log, so each
+    gap of the log lies within a gap of the kept lines (at worst a gap is longer or one more:
+    inconclusive, never a pass)."""
+    tol, start, end = tol_minutes * MINUTE, T0, T0 + 200 * MINUTE
+    instants = [start + s * SECOND + s % 7 * 1000 for s, _ in lines]
+    health = [start + s * SECOND + s % 7 * 1000 for s, h in lines if h]
+    lo, hi = ROUNDINGS[rounding]
+    every_line, filtered = FakeLog(instants), FakeLog(health)
+    kept = prove(rounded(filtered, lo, hi), rounded(every_line, lo, hi), start, end, tol)
+    assert {t for t, _ in kept} <= set(instants)
+    shown = reader_gaps([t for t, _ in kept], start, end, tol)
+    for gap in reader_gaps(instants, start, end, tol):
+        assert any(g.start <= gap.start and gap.end <= g.end for g in shown)
