@@ -176,6 +176,8 @@ class SimulatedRender:
             q = request.query_params
             lo, hi = instant_us(q["startTime"]), instant_us(q["endTime"])
             chosen: np.ndarray | None = None
+            if any(kind != "app" for kind in q.getlist("type")):
+                chosen = np.arange(0)  # every line of this log is the service's own (type app)
             for name in ("text", "level"):
                 for value in q.getlist(name):
                     found = self.log.matching(name, value)
@@ -233,7 +235,11 @@ class SimulatedRender:
             "id": f"l{index}",
             "timestamp": _stamp(int(self.log.instants[index])),
             "message": message,
-            "labels": [{"name": "level", "value": level}, {"name": "instance", "value": "x1"}],
+            "labels": [
+                {"name": "level", "value": level},
+                {"name": "instance", "value": "x1"},
+                {"name": "type", "value": "app"},  # the RLM's own lines, all of them
+            ],
         }
 
 

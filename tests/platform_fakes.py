@@ -121,14 +121,17 @@ class RenderFake:
             if q.get("ownerId") != OWNER or q.getlist("resource") != [SERVICE]:
                 return JSONResponse({"message": "unknown owner or resource"}, status_code=400)
             lo, hi = instant_us(q["startTime"]), instant_us(q["endTime"])
-            texts, levels = q.getlist("text"), q.getlist("level")
+            texts = q.getlist("text")
+            labels = [("level", v) for v in q.getlist("level")] + [
+                ("type", v) for v in q.getlist("type")
+            ]
             limit = min(int(q.get("limit", "20")), self.page_limit)
             found = [
                 (t, obj)
                 for t, obj in self.logs
                 if lo <= t <= hi
                 and all(text in obj["message"] for text in texts)
-                and all({"name": "level", "value": v} in obj["labels"] for v in levels)
+                and all({"name": name, "value": v} in obj["labels"] for name, v in labels)
             ]
             forward = q.get("direction", "backward") == "forward"
             chosen = found[:limit] if forward else found[::-1][:limit]

@@ -39,8 +39,15 @@ def stamp(minutes: float) -> str:
     return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
-def log(ident: str, minutes: float, message: str, level: str = "info") -> dict[str, Any]:
-    labels = [{"name": "instance", "value": "srv-rlm-abc12"}, {"name": "level", "value": level}]
+def log(
+    ident: str, minutes: float, message: str, level: str = "info", kind: str = "app"
+) -> dict[str, Any]:
+    """A log object as Render gives it (`kind`: its type label, `app` for the service's own)."""
+    labels = [
+        {"name": "instance", "value": "srv-rlm-abc12"},
+        {"name": "level", "value": level},
+        {"name": "type", "value": kind},
+    ]
     return {"id": ident, "timestamp": stamp(minutes), "message": message, "labels": labels}
 
 

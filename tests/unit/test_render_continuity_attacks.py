@@ -200,32 +200,22 @@ def test_resuming_where_the_earlier_snapshots_last_line_is_an_event(tmp_path: Pa
     assert gaps_read(resumed.content, tmp_path, WINDOW) == []
 
 
-def typed(obj: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {**obj, "labels": [*obj["labels"], {"name": "type", "value": kind}]}
-
-
 # the RLM's own lines (type app) every 30 s but for 50..62, and Render's request log of an
 # uptime monitor's `GET /health` every 30 s all along (the proxy logs the 502s of the outage)
 PROXIED = sorted(
     [
-        *(typed(obj, "app") for obj in QUIET),
-        *(typed(log(f"r{n}", n / 2 + 0.25, "GET /health 502"), "request") for n in range(240)),
+        *QUIET,
+        *(log(f"r{n}", n / 2 + 0.25, "GET /health 502", kind="request") for n in range(240)),
     ],
     key=lambda obj: obj["timestamp"],
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the continuity walk takes any line of /v1/logs (Render's request, build and "
-    "deploy logs too), and the health-check filter picks the proxy's request logs of GET "
-    "/health; which `type` values Render gives the service's own lines is not documented",
-)
 @respx.mock
 def test_lines_render_writes_itself_do_not_cover_a_silence_of_the_rlm(tmp_path: Path) -> None:
     """While the RLM logged nothing (12 minutes), Render's proxy kept logging the requests it
-    answered 502 for it: those lines are Render's, not the RLM's, yet they are the lines the
-    walk finds first (`text=GET /health`) and the snapshot shows no gap."""
+    answered 502 for it: those lines are Render's, not the RLM's (`type=request`): the walk
+    asks for the service's own (`type=app`), so the snapshot shows the silence."""
     respx.get(f"{BASE}/v1/logs").mock(side_effect=serving(PROXIED))
     respx.get(f"{BASE}/v1/services/srv-rlm/events").mock(return_value=httpx.Response(200, json=[]))
     fetched = fetch_rlm_log(API, WINDOW, TOL_US, budget())

@@ -23,7 +23,10 @@ reader counts, never a sample.
   spans more of the window than a page of every line. Where they leave a gap (health checks not
   logged, sparser than the tolerance, or a real silence), the walk asks for any line there
   (`EVERY_LINE`): the coverage rule chains every timestamped entry, so the snapshot shows
-  exactly the gaps of the whole log (`heartbeats.prove`).
+  exactly the gaps of the whole log (`heartbeats.prove`). Both ask for `type=app`, the service's
+  own lines (the label Render's log objects carry): Render's proxy logs requests (`type=request`,
+  an uptime monitor's `GET /health 502` among them) and builds whether or not the RLM is alive,
+  and those would cover its silence.
 * A scheduled gate asks for a growing window (stage 3: from its start, each day): the lines of
   the last whole snapshot of the same window start are kept, and only what came after it (less
   `EARLIER_OVERLAP_US`, for lines that reach Render's API late) is asked for: a day's requests,
@@ -117,8 +120,8 @@ class RenderApi:
 
 
 #: the continuity walk's filters: the health checks first, then any line in the gaps they leave
-HEALTH_CHECKS: Mapping[str, str] = {"text": "GET /health"}
-EVERY_LINE: Mapping[str, str] = {}
+HEALTH_CHECKS: Mapping[str, str] = {"text": "GET /health", "type": "app"}
+EVERY_LINE: Mapping[str, str] = {"type": "app"}
 #: an earlier snapshot's last minutes are asked again: a line can reach Render's API late
 EARLIER_OVERLAP_US = 10 * 60 * 1_000_000
 
