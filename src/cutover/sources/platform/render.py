@@ -191,7 +191,7 @@ def fetch_rlm_log(
     lines = sorted(kept.values(), key=lambda line: line[0])
     content = "".join(_json_line(obj) for _, obj in lines).encode()
     details: dict[str, Any] = {
-        "continuity_lines": len(proof),
+        "continuity_lines": len({_identity(obj) for _, obj in proof}),  # both walks: once
         "events": len(events),
         "event_summary": event_summary(obj["event"] for _, obj in events),
     }
