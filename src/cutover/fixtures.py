@@ -162,10 +162,11 @@ def cutover_rollout_setting(
     cutover_snapshots: tuple[Snapshot, ...],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[], RolloutSetting]:
-    """How the configured V2_ROLLOUT_PERCENT is read: the setting, a `vercel env pull` file,
-    Vercel's API (a snapshot), the seeded scenario's own env file, else the ledger's current
-    stage (the contract's default: what was recorded, not what Vercel holds, and the evidence
-    says so)."""
+    """How the configured V2_ROLLOUT_PERCENT is read: Vercel's API (a snapshot: fetched only
+    when neither setting below is set, or the one a replayed checkpoint measured, whatever is
+    configured now), the setting, a `vercel env pull` file, the seeded scenario's own env file,
+    else the ledger's current stage (the contract's default: what was recorded, not what Vercel
+    holds, and the evidence says so)."""
     env_file: Path | None = cutover_settings.vercel_env_file
     platform = any(s.export == "rollout" for s in cutover_snapshots)
     evidence = cutover_settings.evidence_dir
@@ -177,15 +178,15 @@ def cutover_rollout_setting(
         write_env_pull_file(env_file, values)
 
     def read() -> RolloutSetting:
+        if platform:
+            setting = rollout_snapshot(cutover_snapshots, evidence)
+            assert setting is not None
+            return setting
         if cutover_settings.rollout_percent is not None:
             origin = cutover_settings.origins.get("rollout_percent", "CUTOVER_ROLLOUT_PERCENT")
             return RolloutSetting(cutover_settings.rollout_percent, origin)
         if cutover_settings.vercel_env_file is not None:
             return read_env_pull_file(cutover_settings.vercel_env_file)
-        if platform:
-            setting = rollout_snapshot(cutover_snapshots, evidence)
-            assert setting is not None
-            return setting
         if env_file is not None:
             return read_env_pull_file(env_file)
         return percent_from_ledger(cutover_ledger())

@@ -364,7 +364,7 @@ def test_the_rollout_from_vercel_says_when_the_deploy_did_not_take(tmp_path: Pat
             f"--as-of={at_hour(-1)}",
             "--scenario=healthy-rollout",
             "-k",
-            "rollout_percent",
+            "rollout_percent or rlm_health",
             marker="prereq",
             env=env,
         )
@@ -374,6 +374,27 @@ def test_the_rollout_from_vercel_says_when_the_deploy_did_not_take(tmp_path: Pat
     assert "hush" not in "".join(
         p.read_text(errors="replace") for p in run.evidence_dir.rglob("*.json")
     )
+
+    # Replayed, narrower, with Vercel out of reach and a percent configured now: the snapshot
+    # it measured decides, as it did then, not today's setting.
+    entries = Store(run.evidence_dir).read()
+    line = max(e.line for e in entries if e.type == "checkpoint")
+    dead = f"http://127.0.0.1:{free_port()}"
+    again = run_suite(
+        tmp_path,
+        f"--as-of={at_hour(-1)}",
+        "--scenario=healthy-rollout",
+        "-k",
+        "rollout_percent",
+        f"--replay={line}",
+        marker="prereq",
+        env=environment_for(tmp_path, None, dead) | {"CUTOVER_ROLLOUT_PERCENT": "0"},
+        junit_name="junit-replay.xml",
+    )
+    assert set(run.verdicts) == {"prereq.rollout_percent_zero", "prereq.rlm_health"}
+    assert again.verdicts == {"prereq.rollout_percent_zero": "fail"}, again.output
+    assert "no deploy since" in again.properties["prereq.rollout_percent_zero"]["reason"]
+    assert "1 verdict is the recorded one (of the 2 it recorded)" in again.output
 
 
 def test_a_platform_down_during_a_gate_run_leaves_its_criteria_inconclusive(

@@ -312,3 +312,24 @@ def test_a_command_refuses_to_append_to_a_broken_ledger(
     assert "line 2: the record does not match ledger.head" in line
     assert "run `cutover verify`" in line
     assert len(ledger.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("classify", "KeyError: <str>", "--as", "user", "--by", "a"),
+        ("attest", "complaints", "--count", "0", "--by", "a"),
+        ("stage", "start", "1"),
+        ("waive", "stage1.success_rate", "--reason", "r", "--by", "a"),
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_misspelt_scenario_is_refused_in_one_line_and_records_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """A record for a scenario that does not exist belongs to no timeline a gate reads."""
+    assert run(tmp_path, *command, "--scenario", "healthy-rolout") == 2
+    err = capsys.readouterr().err.strip()
+    assert "--scenario 'healthy-rolout': no such seeded scenario" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "evidence" / "ledger.jsonl").exists()

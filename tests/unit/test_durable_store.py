@@ -278,3 +278,25 @@ def test_evidence_save_refuses_a_ledger_that_does_not_verify(remote: Path) -> No
     ledger.write_text(ledger.read_text().replace('"stage": 1', '"stage": 3', 1))
     assert not verify(job / "evidence").ok
     assert evidence(job, "save") != 0
+
+
+def test_an_empty_identity_variable_gets_cutovers_identity_not_a_refused_commit(
+    remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job that passes an unset secret as GIT_AUTHOR_EMAIL sets it empty: git refuses an
+    empty ident, so the save must fill it in rather than take it for a configured one."""
+    job = checkout(remote, "job")
+    home = remote.parent / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "")
+        monkeypatch.delenv(f"GIT_{role}_NAME", raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "release bot")
+    assert evidence(job, "restore") == 0
+    stage_start(job)
+    assert evidence(job, "save") == 0
+    who = git("log", "-1", "--format=%an <%ae> / %cn <%ce>", BRANCH, cwd=remote)
+    assert who == "release bot <cutover@localhost> / cutover <cutover@localhost>"

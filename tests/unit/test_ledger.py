@@ -4,8 +4,10 @@ line; a record that could not be anchored is taken back."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from cutover.errors import ConfigError
 from cutover.ledger import LedgerBroken, LedgerUnwritable, Store, ledger_path
+from cutover.ledger import store as store_module
 from cutover.ledger.records import (
     ComplaintsAttestation,
     OtherRecord,
@@ -383,3 +386,20 @@ def test_a_head_whose_signature_does_not_verify_is_neither_read_nor_extended(
         signed.append(StageStarted(2, 50, T0 + timedelta(days=1)))
     assert (tmp_path / HMAC_NAME).read_text() == "0" * 64 + "\n"  # not re-signed
     assert len(Store(tmp_path).read()) == 1
+
+
+def test_a_lock_held_past_the_wait_is_reported_not_waited_on_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_records(tmp_path)
+    monkeypatch.setattr(store_module, "LOCK_WAIT_SECONDS", 0.2)
+    holder = os.open(ledger_path(tmp_path), os.O_RDONLY)  # another open file: another lock
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        for action in (Store(tmp_path).read, lambda: Store(tmp_path).append(Rollback("x", T0))):
+            with pytest.raises(LedgerBroken, match=r"held its lock for over 0.2 s"):
+                action()
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    assert len(Store(tmp_path).read()) == 3  # released: read again, and nothing was appended

@@ -327,6 +327,33 @@ def test_after_stage_4_proceeds_v1_removal_is_checked() -> None:
     assert status.next == "pytest -m v1_removal --as-of 2026-03-19T10:00:00Z"
 
 
+def test_once_v1s_removal_is_verified_the_cutover_is_done() -> None:
+    records = (STAGE1, StageStarted(3, 100, h(72)), StageStarted(4, 100, h(240)))
+    after = 72 + 24 * 14
+    gate = whole_gate(after, stage=4)
+
+    def removal(hours: float, verdict: str) -> Any:
+        items = (
+            CriterionRecord("v1_removal.endpoint_gone", {"verdict": verdict, "on_fail": "HOLD"}),
+        )
+        return Checkpoint("v1_removal", h(hours), h(hours), items, LIVE, Scope(1, 1, ()))
+
+    held = status_at(after + 3, *records, gate, removal(after + 2, "fail"))
+    assert held.next == "pytest -m v1_removal --as-of 2026-03-19T12:00:00Z"
+    done = status_at(
+        after + 5, *records, gate, removal(after + 2, "fail"), removal(after + 4, "pass")
+    )
+    assert done.next == (
+        "done: the cutover is complete (stage 4 gate, ledger line 4; v1's removal verified, "
+        "ledger line 6)"
+    )
+    document = json.loads(render(done, "json"))
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
+    assert render(done, "text").splitlines()[-1] == f"next: {done.next}"
+    before_the_gate = status_at(after + 5, *records, removal(after + 4, "pass"))
+    assert not before_the_gate.next.startswith("done")  # v1 gone, but stage 4 has not passed
+
+
 def test_a_log_the_gate_fetches_from_a_platform_is_not_missing(tmp_path: Path) -> None:
     """Render configured and no RLM log file: the gate fetches the log and the metrics, so
     status does not ask for them; the router log (no drain, no `vercel` here) still is."""

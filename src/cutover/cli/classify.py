@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cutover.cli.options import instant
+from cutover.cli.options import instant, origin_for
 from cutover.config import Settings
 from cutover.criteria.signatures import signature
 from cutover.errors import ConfigError
-from cutover.ledger.records import LIVE, Origin, SignatureClassification
+from cutover.ledger.records import SignatureClassification
 from cutover.ledger.signing import store_for
 from cutover.timeutil import iso, utc_now
 
@@ -52,7 +52,7 @@ def record_classification(args: argparse.Namespace, settings: Settings) -> int:
     text = signature(args.signature)
     if text == "<empty>":
         raise ConfigError(f"classify: {args.signature!r} normalises to nothing")
-    origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
+    origin = origin_for(args.scenario)
     record = SignatureClassification(
         text, args.classified_as, args.by, args.at or utc_now(), origin
     )

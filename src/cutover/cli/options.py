@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from cutover.config import Settings
+from cutover.errors import ConfigError
+from cutover.ledger.records import LIVE, Origin
+from cutover.scenarios.model import available_scenarios
 from cutover.timeutil import parse_instant
 
 
@@ -41,3 +44,16 @@ def evidence_dir(args: argparse.Namespace, settings: Settings) -> Path:
     """The subcommand's `--evidence-dir`, else the resolved setting."""
     chosen: Path = getattr(args, "sub_evidence_dir", None) or settings.evidence_dir
     return chosen
+
+
+def origin_for(scenario: str | None) -> Origin:
+    """`--scenario`: the live target, or a seeded scenario that exists (a misspelt one is
+    refused: its records would belong to no timeline any gate reads)."""
+    if scenario is None:
+        return LIVE
+    known = available_scenarios()
+    if scenario not in known:
+        raise ConfigError(
+            f"--scenario {scenario!r}: no such seeded scenario; known: {', '.join(known)}"
+        )
+    return Origin.seeded(scenario)

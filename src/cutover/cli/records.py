@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cutover.cli.options import command_group, instant
+from cutover.cli.options import command_group, instant, origin_for
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
-from cutover.ledger.records import LIVE, ComplaintsAttestation, Origin, Rollback, StageStarted
+from cutover.ledger.records import ComplaintsAttestation, Origin, Rollback, StageStarted
 from cutover.ledger.signing import store_for
 from cutover.ledger.view import LedgerView
 from cutover.profile import Profile
-from cutover.scenarios.model import available_scenarios
 from cutover.timeutil import iso, utc_now
 
 
@@ -96,25 +95,13 @@ def add_scenario(parser: Any) -> None:
     )
 
 
-def _origin(scenario: str | None) -> Origin:
-    """The live target, or a seeded scenario that exists (a misspelt one is refused)."""
-    if scenario is None:
-        return LIVE
-    known = available_scenarios()
-    if scenario not in known:
-        raise ConfigError(
-            f"--scenario {scenario!r}: no such seeded scenario; known: {', '.join(known)}"
-        )
-    return Origin.seeded(scenario)
-
-
 def _where(origin: Origin) -> str:
     return "" if origin.scenario is None else f" (seeded scenario {origin.scenario})"
 
 
 def stage_start(args: argparse.Namespace, settings: Settings) -> int:
     plan = Profile().stage(args.number)
-    origin = _origin(args.scenario)
+    origin = origin_for(args.scenario)
     started = StageStarted(plan.number, plan.percent, args.at or utc_now(), origin)
     _store(settings).append(started)
     print(f"stage {plan.number} started at {iso(started.at)} ({plan.percent}%){_where(origin)}")
@@ -122,7 +109,7 @@ def stage_start(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def record_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    origin = _origin(args.scenario)
+    origin = origin_for(args.scenario)
     rollback = Rollback(args.reason, args.at or utc_now(), origin=origin)
     _store(settings).append(rollback)
     print(f"rollback recorded at {iso(rollback.at)}: {args.reason}{_where(origin)}")
@@ -135,7 +122,7 @@ def attest_complaints(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--count is {args.count}; expected 0 or more complaints")
     until = args.at or utc_now()
     since = args.since
-    origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
+    origin = origin_for(args.scenario)
     if since is None:
         # the target's own stage: a seeded scenario's records are not the live rollout's
         current = LedgerView.load(

@@ -15,11 +15,11 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
-from cutover.cli.options import instant
+from cutover.cli.options import instant, origin_for
 from cutover.config import Settings
 from cutover.errors import ConfigError
 from cutover.ledger import Store
-from cutover.ledger.records import LIVE, Checkpoint, Entry, Invalidation, Origin, Waiver
+from cutover.ledger.records import Checkpoint, Entry, Invalidation, Waiver
 from cutover.ledger.signing import store_for
 from cutover.outcome import is_rollback_trigger
 from cutover.overrides import tripped_triggers, waiver_problem
@@ -113,7 +113,7 @@ def record_waiver(args: argparse.Namespace, settings: Settings) -> int:
     if args.until is not None and args.until <= at:
         raise ConfigError(f"waive: --until {iso(args.until)} is not after {iso(at)}")
     store = store_for(settings)
-    origin = LIVE if args.scenario is None else Origin.seeded(args.scenario)
+    origin = origin_for(args.scenario)
     if args.checkpoint is not None:
         checkpoint, _ = _checkpoint(store, args.checkpoint, "waive")
         if checkpoint.result(args.criterion) is None:

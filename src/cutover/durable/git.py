@@ -197,14 +197,18 @@ class GitBranch:
             )
 
     def _identity(self) -> dict[str, str]:
-        """Who commits: git's own settings when it has them, else `cutover`."""
-        if self._git("config", "user.email").returncode == 0 or "GIT_AUTHOR_EMAIL" in os.environ:
+        """Who commits: git's own settings when it has them, else `cutover` for each of the
+        author's and committer's name and email that no variable sets (an empty one, as a CI
+        job that passes an unset secret writes it, sets nothing: git refuses an empty ident)."""
+        configured = self._git("config", "user.email")
+        if configured.returncode == 0 and configured.stdout.strip():
             return {}
         who = {"NAME": "cutover", "EMAIL": "cutover@localhost"}
         return {
             f"GIT_{role}_{key}": value
             for role in ("AUTHOR", "COMMITTER")
             for key, value in who.items()
+            if not os.environ.get(f"GIT_{role}_{key}", "").strip()
         }
 
     def _push(self, commit: str) -> bool:

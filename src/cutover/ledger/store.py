@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -284,17 +285,39 @@ def _refuse_to_anchor(chain: Chain) -> None:
         raise LedgerBroken(chain.path, link.line.number, f"{link.problem()}: not anchoring it")
 
 
+#: how long a read or an append waits for another process's lock on the ledger (an append
+#: holds it for milliseconds): past it, a stuck holder is reported instead of hanging the job
+LOCK_WAIT_SECONDS = 120.0
+
+
 @contextmanager
 def _locked(path: Path, operation: int, flags: int) -> Iterator[int]:
     if flags & os.O_CREAT:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, flags, 0o644)
     try:
-        fcntl.flock(fd, operation)
+        _wait_for_lock(fd, operation, path)
         yield fd
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _wait_for_lock(fd: int, operation: int, path: Path) -> None:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LedgerBroken(
+                    path,
+                    0,
+                    f"another process has held its lock for over {LOCK_WAIT_SECONDS:g} s (a "
+                    "cutover command still running, or stuck?); nothing was read or written",
+                ) from None
+            time.sleep(0.01)
 
 
 def _read_all(fd: int) -> bytes:

@@ -201,14 +201,16 @@ class LedgerView:
         `criterion`, whenever made: which one is in force is the runner's to decide. A waiver
         scoped to a checkpoint set aside has no instant (None): it accepted a failure in evidence
         nobody trusts, so it covers no re-measurement of it."""
+        made = [(line, w) for line, w in self._all(Waiver) if w.criterion == criterion]
+        if not any(w.checkpoint is not None for _, w in made):  # the usual case: no walk
+            return [(line, w, None) for line, w in made]
         invalid = self.invalidations()
         checkpoints = {
             line: record.as_of for line, record in self._all(Checkpoint) if line not in invalid
         }
         return [
             (line, w, None if w.checkpoint is None else checkpoints.get(w.checkpoint))
-            for line, w in self._all(Waiver)
-            if w.criterion == criterion
+            for line, w in made
         ]
 
     def rollbacks(self) -> list[tuple[int, Rollback]]:

@@ -210,10 +210,19 @@ class Recorder:
         replay = replay_for(self.config, settings_for(self.config))
         if replay is not None:
             differences = self.state.replay_differences
-            said = "differ" if differences else "are the recorded ones"
+            recorded = len(replay.checkpoint.results)
+            measured = len(self.state.results)
+            if measured == 1:
+                said = "1 verdict" + (" differs" if differences else " is the recorded one")
+            else:
+                said = f"{measured} verdicts " + (
+                    "differ" if differences else "are the recorded ones"
+                )
+            # a narrower selection (-k) replays only part of the checkpoint: say which part
+            part = f" (of the {recorded} it recorded)" if measured != recorded else ""
             terminalreporter.write_line(
                 f"replay of ledger line {replay.line} (as of {replay.checkpoint.as_of}): "
-                f"{len(self.state.results)} verdicts {said}"
+                f"{said}{part}"
             )
             for difference in differences:
                 terminalreporter.write_line(f"  {difference}")

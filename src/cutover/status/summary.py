@@ -95,6 +95,8 @@ def build_status(inputs: StatusInputs) -> Status:
     earliest = _earliest(plan, started, bound, bound_reason, inputs)
     asks = rollback_asks(plan, view, started)
     step = next_step(plan, checkpoints, gate, missing, bound, commands, asks)
+    if plan.number == 4 and gate is not None and gate.verdict == "PROCEED" and not asks:
+        step = _v1_removed(view, gate) or step
     return Status(
         **base,
         stage=current,
@@ -197,6 +199,21 @@ def next_step(
         return run.command if run is not None else commands.gate(marker)
     upcoming = [c.due for c in checkpoints if c.state == UPCOMING]
     return f"wait until {iso(min(upcoming, default=bound))}"
+
+
+def _v1_removed(view: LedgerView, gate: GateRun) -> str | None:
+    """The end state: a whole `v1_removal` run that proceeded after stage 4's gate did."""
+    removed = [
+        r
+        for r in runs_of("v1_removal", view, gate.as_of)
+        if not r.partial and r.verdict.action.name == "PROCEED"
+    ]
+    if not removed:
+        return None
+    return (
+        f"done: the cutover is complete (stage 4 gate, ledger line {gate.line}; v1's removal "
+        f"verified, ledger line {removed[-1].line})"
+    )
 
 
 def rollback_reason(
