@@ -54,6 +54,10 @@ def serving(logs: Sequence[dict[str, Any]]) -> Handler:
     return answer
 
 
+def in_time_order(*logs: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(logs, key=lambda obj: obj["timestamp"])
+
+
 def gaps_read(content: bytes | str, tmp_path: Path, window: Window) -> list[tuple[datetime, ...]]:
     """The gaps criteria.coverage finds in what the RLM reader reads of `content`."""
     path = tmp_path / f"read-{abs(hash(content))}.jsonl"
@@ -110,12 +114,9 @@ def test_a_window_shorter_than_the_tolerance_without_health_checks_is_covered(
 
 
 # health checks every 4 minutes for the first half hour, then only the RLM's other lines
-HALF_HEALTHY = sorted(
-    [
-        *(log(f"h{m}", m, "INFO GET /health 200") for m in range(0, 31, 4)),
-        *(log(f"i{m}", m + 0.5, "INFO import step done") for m in range(0, 120, 3)),
-    ],
-    key=lambda obj: obj["timestamp"],
+HALF_HEALTHY = in_time_order(
+    *(log(f"h{m}", m, "INFO GET /health 200") for m in range(0, 31, 4)),
+    *(log(f"i{m}", m + 0.5, "INFO import step done") for m in range(0, 120, 3)),
 )
 
 
@@ -173,12 +174,9 @@ def test_a_gap_fill_walk_that_keeps_failing_fails_the_snapshot() -> None:
 
 
 # the RLM's lines every 20 s for two hours; health checks only from minute 57, every 4 minutes
-BUSY = sorted(
-    [
-        *(log(f"b{n}", n / 3, "INFO import step done") for n in range(360)),
-        *(log(f"h{m}", m, "INFO GET /health 200") for m in range(57, 120, 4)),
-    ],
-    key=lambda obj: obj["timestamp"],
+BUSY = in_time_order(
+    *(log(f"b{n}", n / 3, "INFO import step done") for n in range(360)),
+    *(log(f"h{m}", m, "INFO GET /health 200") for m in range(57, 120, 4)),
 )
 
 
@@ -202,12 +200,9 @@ def test_resuming_where_the_earlier_snapshots_last_line_is_an_event(tmp_path: Pa
 
 # the RLM's own lines (type app) every 30 s but for 50..62, and Render's request log of an
 # uptime monitor's `GET /health` every 30 s all along (the proxy logs the 502s of the outage)
-PROXIED = sorted(
-    [
-        *QUIET,
-        *(log(f"r{n}", n / 2 + 0.25, "GET /health 502", kind="request") for n in range(240)),
-    ],
-    key=lambda obj: obj["timestamp"],
+PROXIED = in_time_order(
+    *QUIET,
+    *(log(f"r{n}", n / 2 + 0.25, "GET /health 502", kind="request") for n in range(240)),
 )
 
 
