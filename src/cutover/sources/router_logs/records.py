@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from cutover.sources.logs.identity import text_key
+
 ROUTING_MESSAGE = "Routing import request to RLM pipeline"
 V1_ENDPOINT = "/process-full"
 V2_ENDPOINT = "/process-full-v2"
@@ -33,10 +35,16 @@ _DECODER = json.JSONDecoder()
 def pino_identity(
     correlation: str, instant: int | None, msg: str, kind: int, percent: int | None
 ) -> int:
-    """The identity of a Pino record with a correlation id: one request's line of one kind. An
-    ASCII id is hashed as bytes, as the block scan reads it without decoding (`scan`)."""
-    ident: str | bytes = correlation.encode("ascii") if correlation.isascii() else correlation
-    return hash((ident, instant, msg, kind, percent))
+    """The identity of a Pino record with a correlation id: one request's line of one kind.
+    The id's UTF-8 bytes are hashed by ``text_key``, as the block scan hashes them without
+    decoding, a line at a time or a block's lines at once (`scan`, `layouts`)."""
+    ident = correlation.encode("utf-8", "surrogatepass")  # json may decode a lone surrogate
+    return text_key(ident, 0 if instant is None else instant, record_salt(msg, kind, percent))
+
+
+def record_salt(msg: str, kind: int, percent: int | None) -> int:
+    """What a Pino record is besides its id and instant, in its identity."""
+    return hash((msg, kind, percent))
 
 
 def line_identity(line: bytes, index: int) -> int:

@@ -1,8 +1,10 @@
 """Reading a byte range of a router log in blocks: numpy finds the lines worth decoding (those
 holding ``Routing import request`` or ``routed to``) and judges the rest by their first and last
-bytes (and binary data); a routing line in the form the router writes is read by one compiled
-pattern (``FAST_LINE``), every other one by the full parser (``lines.LineParser``). Both give the
-same records, identities included, and the tally counts them the same way: each identity once.
+bytes (and binary data). Of the routing lines, those of a layout learnt before (``layouts``) are
+read all at once; any other one in the form the router writes by one compiled pattern
+(``FAST_LINE``), every other one by the full parser (``lines.LineParser``). All three give the
+same records, identities included, and the tally counts them the same way, in file order: each
+identity once.
 
 Coverage: a few lines of each block are read for their instants (``cover``)."""
 
@@ -15,11 +17,12 @@ from numpy.typing import NDArray
 
 from cutover.sources.logs.blocks import read_blocks, read_head
 from cutover.sources.logs.continuity import Tracker
-from cutover.sources.logs.identity import Identities
+from cutover.sources.logs.identity import Identities, text_key
 from cutover.sources.logs.tally import Span
 from cutover.sources.router_logs.cover import BlockCover
+from cutover.sources.router_logs.layouts import Layout, Layouts, learn
 from cutover.sources.router_logs.lines import CONTROL, LineParser
-from cutover.sources.router_logs.pattern import FAST_LINE
+from cutover.sources.router_logs.pattern import FAST_LINE, time_us
 from cutover.sources.router_logs.records import (
     BAD,
     OTHER,
@@ -28,20 +31,20 @@ from cutover.sources.router_logs.records import (
     Record,
     classify,
     line_identity,
+    record_salt,
 )
-from cutover.timeutil import epoch_number_us, instant_us
 
 _PREFILTER_ROUTING = b"Routing import request"
 _PREFILTER_RUNBOOK = b"routed to"
 _NEEDLES = (_PREFILTER_ROUTING, _PREFILTER_RUNBOOK)  # each holds a space (see _find_all)
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
-CHUNK = 1 << 21  # bytes read at a time (a module constant: tests make it small)
+CHUNK = 1 << 22  # bytes read at a time (a module constant: tests make it small)
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
-_NL, _SPACE, _QUOTE, _OPEN, _CLOSE, _BACKSLASH, _MINUS = b'\n "{}\\-'
+_NL, _SPACE, _OPEN, _CLOSE, _BACKSLASH = b"\n {}\\"
 
-# (kind, percent, msg as text, code) of a routing line read by the pattern
-_Classified = tuple[int, int | None, str, int]
+# (kind, percent, msg as text, code, salt) of a routing line read by the pattern
+_Classified = tuple[int, int | None, str, int, int]
 
 
 class Tally(Span):
@@ -103,6 +106,28 @@ class Tally(Span):
             self.counted.add(identity, self.code(kind, percent))
         return timed
 
+    def take_all(
+        self,
+        instants: NDArray[np.int64],
+        kinds: NDArray[np.int64],
+        codes: NDArray[np.int64],
+        keys: NDArray[np.int64],
+    ) -> None:
+        """Account for timestamped records (none BAD), in file order, as `take` would one by one:
+        the span, the order, and those counted in [lo, hi) by identity."""
+        if not len(instants):
+            return
+        latest = int(instants[0]) if self.latest is None else self.latest
+        running = np.maximum.accumulate(instants)
+        before = np.empty_like(running)
+        before[0] = latest
+        np.maximum(running[:-1], latest, out=before[1:])
+        self.out_of_order += int(np.count_nonzero(instants < before))
+        self.latest = max(latest, int(running[-1]))
+        self.widen(int(instants.min()), int(running[-1]))
+        counted = (kinds != OTHER) & (instants >= self.lo) & (instants < self.hi)
+        self.counted.add_all(keys[counted], codes[counted])
+
     def totals(self) -> tuple[int, int, dict[int, int], int, int]:
         """v1, v2, the lines per percent (sorted), the duplicates left out and the routed lines
         that log no percent."""
@@ -125,18 +150,19 @@ class Tally(Span):
 class Scanner:
     """Reads [start, stop) of the file in blocks: byte patterns find the lines worth decoding."""
 
-    __slots__ = ("_parser", "_tally", "_kinds", "_mask", "_cover")
+    __slots__ = ("_parser", "_tally", "_kinds", "_mask", "_cover", "_layouts")
 
     def __init__(self, parser: LineParser, tally: Tally) -> None:
         self._parser = parser
         self._tally = tally
-        # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent, msg, code)
+        # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent, msg, code, salt)
         self._kinds: dict[tuple[bytes | None, ...], _Classified] = {}
         # One flag per byte of a block, reused: a fresh array per test of a block's bytes (a
         # few MB each) would make every block fault its memory in again whenever malloc gives
         # it back to the system, which depends on what else the process holds.
         self._mask: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
         self._cover = BlockCover(parser, tally.coverage)
+        self._layouts = Layouts()
 
     def head(self, handle: io.BufferedReader) -> int | None:
         """Read line by line (every line decoded) up to and including the first timestamped
@@ -167,8 +193,11 @@ class Scanner:
         data = np.frombuffer(buf, dtype=np.uint8, count=end)
         if len(self._mask) < end:
             self._mask = np.empty(len(buf), dtype=np.bool_)
-        mask = self._mask[:end]
-        newlines = np.flatnonzero(np.equal(data, _NL, out=mask))
+        # One pass finds the newlines, the spaces (every needle holds one) and control bytes.
+        low = np.flatnonzero(np.less(data, _SPACE + 1, out=self._mask[:end]))
+        values = data[low]
+        newlines = low[values == _NL]
+        spaces = low[values == _SPACE]
         ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
         starts = np.empty_like(ends)
         starts[0] = 0
@@ -177,26 +206,23 @@ class Scanner:
         # Lines that are not `{...}`: blank, text, truncated... are judged one by one.
         odd = (data[starts] != _OPEN) | (data[np.maximum(ends - 1, 0)] != _CLOSE)
         odd |= ends == starts
-        # Lines the pattern may read: `{...}` without escapes or control characters.
+        # Lines the pattern and the layouts may read: `{...}` without escapes or control bytes.
         plain = ~odd
         judged = odd.copy()
-        if (
-            np.count_nonzero(np.less(data, 32, out=mask)) != len(newlines)
-            or buf.find(b"\\", 0, end) >= 0
-        ):
-            control = (data < 32) & (data != _NL)
-            special = np.flatnonzero(control | (data == _BACKSLASH))
+        if len(newlines) + len(spaces) != len(low) or buf.find(b"\\", 0, end) >= 0:
+            control = low[(values != _NL) & (values != _SPACE)]
+            special = np.concatenate((control, np.flatnonzero(data == _BACKSLASH)))
             plain[np.searchsorted(ends, special)] = False
             # binary data (not tab, CR or escape) is judged whatever the line's ends
-            binary = np.flatnonzero(control & (data != 9) & (data != 13) & (data != 27))
+            kept = data[control]
+            binary = control[(kept != 9) & (kept != 13) & (kept != 27)]
             judged[np.searchsorted(ends, binary)] = True
         routing = np.zeros(count, dtype=bool)
-        spaces = np.flatnonzero(np.equal(data, _SPACE, out=mask))
+        following = data[np.minimum(spaces + 1, end - 1)]
         for needle in _NEEDLES:
-            found = _find_all(data, spaces, needle)
+            found = _find_all(data, spaces, following, needle)
             if len(found):
                 routing[np.searchsorted(ends, found)] = True
-        del data  # no view of buf may outlive this call (buf is resized and reused)
 
         blank = 0
         unreadable: list[int] = []  # lines that could not be read, for coverage
@@ -213,100 +239,105 @@ class Scanner:
 
         lines = np.flatnonzero(routing)
         if len(lines):
-            self._routing_lines(
-                buf,
-                lines.tolist(),
-                starts[lines].tolist(),
-                ends[lines].tolist(),
-                plain[lines].tolist(),
-                unreadable,
-            )
+            bad = self._routing_lines(buf, data, starts[lines], ends[lines], plain[lines])
+            unreadable += lines[bad].tolist()
+        del data, low, values  # no view of buf may outlive this call (buf is resized and reused)
         self._cover.block(buf, starts, ends, plain, sorted(unreadable))
 
     def _routing_lines(
         self,
         buf: bytearray,
-        indexes: list[int],
-        starts: list[int],
-        ends: list[int],
-        plain: list[bool],
-        unreadable: list[int],
-    ) -> None:
-        """Routing lines in file order: the pattern where it matches, else the full parser."""
+        data: NDArray[np.uint8],
+        starts: NDArray[np.intp],
+        ends: NDArray[np.intp],
+        plain: NDArray[np.bool_],
+    ) -> list[int]:
+        """Routing lines, in file order: those of a known layout at once, the others one by
+        one (`_line`); their records counted in file order. Returns the indexes (into the
+        arrays given) of the lines that could not be read."""
         tally = self._tally
-        kinds = self._kinds
-        match = FAST_LINE.fullmatch
-        lo, hi = tally.lo, tally.hi
-        keys: list[int] = []  # the identities and codes of the records counted, in order
+        simple = np.flatnonzero(plain)
+        known = self._layouts.read(data, starts[simple], ends[simple] - starts[simple], self._learn)
+        rest = np.ones(len(starts), dtype=bool)
+        rest[simple[known.rows]] = False
+        unreadable: list[int] = []
+        rows: list[int] = []  # the records read one line at a time: their line, and what they are
+        instants: list[int] = []
+        kinds: list[int] = []
         codes: list[int] = []
-        add_key, add_code = keys.append, codes.append
-        # The head has been read: the span and the latest instant are known.
-        assert tally.first is not None and tally.last is not None
-        assert tally.latest is not None
-        span_lo, span_hi, latest = tally.first, tally.last, tally.latest
-        out_of_order = 0
-        for i, s, e, simple in zip(indexes, starts, ends, plain, strict=True):
-            found = match(buf, s, e) if simple else None
-            classified: _Classified | None = None
-            if found is not None:
-                groups: tuple[bytes | None, ...] = found.group(1, 2, 3, 4, 5)
-                key = groups[1:4]
-                classified = kinds.get(key) or self._classify(key)
-            if found is not None and classified is not None:
-                kind, percent, msg, code = classified
-                time: bytes = groups[0]  # type: ignore[assignment]  # the pattern requires it
-                instant: int | None
-                if len(time) == 13 and time[0] != _MINUS:
-                    # epoch milliseconds, years 2001-2286: epoch_number_us(int(time)), inlined
-                    instant = int(time) * 1000
-                elif time[0] == _QUOTE:
-                    instant = instant_us(time[1:-1].decode("utf-8", "replace"))
-                else:
-                    instant = epoch_number_us(int(time))
-                if instant is not None and kind != BAD:
-                    if instant < span_lo:
-                        span_lo = instant
-                    elif instant > span_hi:
-                        span_hi = instant
-                    if instant < latest:
-                        out_of_order += 1
-                    else:
-                        latest = instant
-                    if kind == OTHER or not lo <= instant < hi:
-                        continue
+        keys: list[int] = []
+        others = np.flatnonzero(rest)
+        for i, s, e, alone in zip(
+            others.tolist(),
+            starts[others].tolist(),
+            ends[others].tolist(),
+            plain[others].tolist(),
+            strict=True,
+        ):
+            records = self._line(buf, s, e, alone)
+            if records is None:
+                tally.unparsed += 1
+                unreadable.append(i)
+                continue
+            for instant, kind, percent, identity in records:
+                if kind == BAD or (instant is None and kind != OTHER):
+                    tally.unparsed += 1
+                elif instant is not None:
+                    rows.append(i)
+                    instants.append(instant)
+                    kinds.append(kind)
+                    codes.append(tally.code(kind, percent))
+                    keys.append(identity)
+        if not rows:
+            tally.take_all(known.instants, known.kinds, known.codes, known.keys)
+            return unreadable
+        order = np.argsort(np.concatenate((simple[known.rows], rows)), kind="stable")
+        tally.take_all(
+            np.concatenate((known.instants, np.array(instants, dtype=np.int64)))[order],
+            np.concatenate((known.kinds, np.array(kinds, dtype=np.int64)))[order],
+            np.concatenate((known.codes, np.array(codes, dtype=np.int64)))[order],
+            np.concatenate((known.keys, np.array(keys, dtype=np.int64)))[order],
+        )
+        return unreadable
+
+    def _line(self, buf: bytearray, s: int, e: int, simple: bool) -> list[Record] | None:
+        """The records of the routing line buf[s:e]: the pattern's reading where it reads it
+        (`simple`: no escapes or control bytes), else the full parser's."""
+        found = FAST_LINE.fullmatch(buf, s, e) if simple else None
+        if found is not None:
+            groups: tuple[bytes | None, ...] = found.group(1, 2, 3, 4, 5)
+            key = groups[1:4]
+            classified = self._kinds.get(key) or self._classify(key)
+            if classified is not None:
+                kind, percent, _, _, salt = classified
+                instant = time_us(groups[0])  # type: ignore[arg-type]  # the pattern requires it
+                identity = 0  # a record that does not count needs none
+                if instant is not None and kind in (V1, V2):
                     correlation = groups[4]
                     if correlation is None:
-                        add_key(line_identity(bytes(buf[s:e]), 0))
+                        identity = line_identity(bytes(buf[s:e]), 0)
                     else:  # pino_identity(correlation, instant, msg, kind, percent), inlined
                         if not correlation.isascii():
-                            correlation = correlation.decode("utf-8", "replace")  # type: ignore[assignment]
-                        add_key(hash((correlation, instant, msg, kind, percent)))
-                    add_code(code)
-                    continue
-                records: list[Record] | None = [
-                    (instant, kind, percent, line_identity(bytes(buf[s:e]), 0))
-                ]
-            else:
-                records = self._parser.records(bytes(buf[s:e]), routing=True)
-                if records is None:
-                    unreadable.append(i)
-            # Rare lines go through the tally itself (after the records counted before them).
-            tally.latest, tally.first, tally.last = latest, span_lo, span_hi
-            tally.counted.keys.extend(keys)
-            tally.counted.codes.extend(codes)
-            keys.clear()
-            codes.clear()
-            tally.take(records)
-            assert tally.first is not None and tally.last is not None
-            assert tally.latest is not None
-            span_lo, span_hi, latest = tally.first, tally.last, tally.latest
-        tally.latest, tally.first, tally.last = latest, span_lo, span_hi
-        tally.counted.keys.extend(keys)
-        tally.counted.codes.extend(codes)
-        tally.out_of_order += out_of_order
+                            correlation = correlation.decode("utf-8", "replace").encode()
+                        identity = text_key(correlation, instant, salt)
+                return [(instant, kind, percent, identity)]
+        return self._parser.records(bytes(buf[s:e]), routing=True)
+
+    def _learn(self, line: bytes) -> Layout | None:
+        """The layout of a routing line the pattern reads with a message and an instant of 13
+        digits (epoch milliseconds) that counts or not (not BAD); None for any other line."""
+        found = FAST_LINE.fullmatch(line)
+        if found is None:
+            return None
+        key: tuple[bytes | None, ...] = found.group(2, 3, 4)
+        classified = self._kinds.get(key) or self._classify(key)
+        if classified is None or classified[0] == BAD:
+            return None
+        kind, _, _, code, salt = classified
+        return learn(line, kind, code, salt)
 
     def _classify(self, key: tuple[bytes | None, ...]) -> _Classified | None:
-        """(kind, percent, msg, code) of a routing line read by the pattern from (msg,
+        """(kind, percent, msg, code, salt) of a routing line read by the pattern from (msg,
         endpoint, percent); None without a msg (the full parser reads such a line)."""
         msg, endpoint, percent = key
         if msg is None:
@@ -321,16 +352,20 @@ class Scanner:
                 "v2RolloutPercent": None if percent is None else int(percent),
             },
         )
-        classified = self._kinds[key] = (kind, number, text, self._tally.code(kind, number))
+        code = self._tally.code(kind, number)
+        classified = self._kinds[key] = (kind, number, text, code, record_salt(text, kind, number))
         return classified
 
 
-def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) -> NDArray[np.intp]:
-    """Offsets of `needle` (which holds a space) in `data`, given the offsets of its spaces."""
+def _find_all(
+    data: NDArray[np.uint8], spaces: NDArray[np.intp], following: NDArray[np.uint8], needle: bytes
+) -> NDArray[np.intp]:
+    """Offsets of `needle` (which holds a space, followed by another byte) in `data`, given the
+    offsets of its spaces and the byte after each (the last byte for one at the end)."""
     space = needle.index(b" ")
-    found = spaces - space
+    found = spaces[following == needle[space + 1]] - space
     found = found[(found >= 0) & (found <= len(data) - len(needle))]
     for index, byte in enumerate(needle):
-        if index != space and len(found):
+        if index not in (space, space + 1) and len(found):
             found = found[data[found + index] == byte]
     return found

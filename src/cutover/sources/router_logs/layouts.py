@@ -1,0 +1,234 @@
+"""Routing lines read a block at a time, by layout.
+
+The router writes its routing lines in a few layouts: the same keys in the same order and
+values of the same lengths, only some bytes differing (the time, ids, counts). A layout is
+learnt from a line the pattern (``pattern.FAST_LINE``) read: each byte is either fixed (keys,
+punctuation, the level, message, endpoint and percent, any value but a string or an integer)
+or one of a class: a digit (the time's 13, an integer's; no leading zero), any byte but a quote
+(a string's), or ASCII from ``#`` on but a quote (the correlation id's). A line of the layout's
+length whose every byte is one the layout allows there is, as JSON, the object of the line it
+was learnt from but for those values, which the pattern reads the same way: its time from the
+digits, its kind and percent the line's, its identity from the id's bytes (``text_key``). So
+the lines of a block that fit a layout are checked at once with numpy (a subtraction and a
+comparison per byte), their instants read from the digits and their identities hashed
+(``text_keys``), as the scan would one line at a time; the others are left to it.
+
+Only lines without backslashes or control characters (the scan's plain lines) may be given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from cutover.sources.logs.identity import text_keys
+from cutover.sources.router_logs.records import OTHER
+
+MAX_LENGTH = 1 << 12  # longer lines are left to the scan
+LAYOUTS = 64  # layouts kept (all are forgotten when one more is learnt)
+LEARN_PER_BLOCK = 8  # lines a block may try to learn a layout from
+
+# key, then a string (its content) or an integer or another scalar, then `,` or the final `}`
+_PAIR = re.compile(rb'"([^"]*+)":(?:"([^"]*+)"|(-?[0-9]++)|[^",{}\[\]]++)(?=[,}])')
+_FIXED = (b"level", b"msg", b"endpoint", b"v2RolloutPercent")
+_REFUSED = (b"timestamp", b"timestampInMs", b"requestId")  # the pattern reads no such line
+_POWERS = 10 ** np.arange(12, -1, -1, dtype=np.int64)
+_DIGIT, _QUOTE = 0x30, 0x22
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Byte i of a line fits when ``(byte - low[i]) % 256 < width[i]``; `time` is where its 13
+    digits start, `ident` where the id's bytes are (start, length), None for a line that does
+    not count (OTHER)."""
+
+    low: NDArray[np.uint8]
+    width: NDArray[np.uint8]
+    time: int
+    ident: tuple[int, int] | None
+    kind: int
+    code: int
+    salt: int
+
+
+def learn(line: bytes, kind: int, code: int, salt: int) -> Layout | None:
+    """The layout of `line` (a routing line the pattern read as `kind`, its time epoch
+    milliseconds of 13 digits), None when it has none: a key twice, a time of another form."""
+    low = np.frombuffer(line, dtype=np.uint8).copy()
+    width = np.ones(len(line), dtype=np.uint8)
+    seen: set[bytes] = set()
+    time: int | None = None
+    ident: tuple[int, int] | None = None
+    position = 1
+    while True:
+        pair = _PAIR.match(line, position)
+        if pair is None or pair.group(1) in seen or pair.group(1) in _REFUSED:
+            return None
+        key = pair.group(1)
+        seen.add(key)
+        if key == b"time":
+            start, end = pair.span(3)
+            if end - start != 13 or line[start] in b"-0":
+                return None
+            time = start
+            _digits(low, width, start, end)
+        elif key == b"correlationId":
+            if pair.group(2) is None:
+                return None
+            start, end = pair.span(2)
+            ident = (start, end - start)
+            low[start:end], width[start:end] = ord("#"), 0x80 - ord("#")
+        elif key in _FIXED:
+            pass
+        elif pair.group(2) is not None:
+            start, end = pair.span(2)
+            low[start:end], width[start:end] = _QUOTE + 1, 255  # anything but a quote
+        elif pair.group(3) is not None:
+            start, end = pair.span(3)
+            _digits(low, width, start + (line[start] == ord("-")), end)
+        position = pair.end() + 1
+        if line[pair.end()] == ord("}"):
+            break
+    if position != len(line) or time is None or (ident is None and kind != OTHER):
+        return None
+    return Layout(low, width, time, ident, kind, code, salt)
+
+
+def _digits(low: NDArray[np.uint8], width: NDArray[np.uint8], start: int, end: int) -> None:
+    """An integer's digits: any one, or a first digit that is not 0 and any after it."""
+    low[start:end], width[start:end] = _DIGIT, 10
+    if end - start > 1:
+        low[start], width[start] = _DIGIT + 1, 9
+
+
+# lines that fit one layout: their rows, the layout, their bytes, and those less its `low`
+_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8], NDArray[np.uint8]]
+
+
+@dataclass(slots=True)
+class Read:
+    """The records of the lines that fit a layout: `rows` (indexes of the lines given, in
+    order), each one's instant (epoch microseconds), kind, code and identity."""
+
+    rows: NDArray[np.intp]
+    instants: NDArray[np.int64]
+    kinds: NDArray[np.int64]
+    codes: NDArray[np.int64]
+    keys: NDArray[np.int64]
+
+
+class Layouts:
+    """The layouts learnt so far, by line length."""
+
+    __slots__ = ("_by_length", "_count")
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, list[Layout]] = {}
+        self._count = 0
+
+    def read(
+        self,
+        data: NDArray[np.uint8],
+        starts: NDArray[np.intp],
+        lengths: NDArray[np.intp],
+        learner: Callable[[bytes], Layout | None],
+    ) -> Read:
+        """Read the lines data[starts[i] : starts[i] + lengths[i]] that fit a layout, learning
+        layouts (`learner`) from a few lines that fit none."""
+        if not len(starts):
+            return _records([])
+        order = np.argsort(lengths, kind="stable")
+        ordered = lengths[order]
+        cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+        parts: list[_Part] = []
+        tries = LEARN_PER_BLOCK
+        for a, b in zip(cuts[:-1], cuts[1:], strict=False):
+            length = int(ordered[a])
+            if length <= MAX_LENGTH:
+                rows = order[a:b]
+                lines = sliding_window_view(data, length)[starts[rows]]  # a copy
+                tries = self._fit(lines, rows, learner, tries, parts)
+        return _records(parts)
+
+    def _fit(
+        self,
+        lines: NDArray[np.uint8],
+        rows: NDArray[np.intp],
+        learner: Callable[[bytes], Layout | None],
+        tries: int,
+        parts: list[_Part],
+    ) -> int:
+        """Lines of one length: those that fit a layout, known or learnt from the first line
+        that fits none, go to `parts`; returns the tries to learn left."""
+        known = list(self._by_length.get(lines.shape[1], ()))
+        while len(rows):
+            if known:
+                layout: Layout | None = known.pop(0)
+                learnt = False
+            elif tries:
+                tries -= 1
+                layout, learnt = learner(lines[0].tobytes()), True
+            else:
+                break
+            if layout is None:  # no layout: the line is left to the scan
+                lines, rows = lines[1:], rows[1:]
+                continue
+            less = np.subtract(lines, layout.low)
+            fits: NDArray[np.bool_] = np.logical_and.reduce(np.less(less, layout.width), axis=1)
+            if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
+                lines, rows = lines[1:], rows[1:]
+                continue
+            if learnt:
+                self._learnt(layout)
+            if fits.all():
+                parts.append((rows, layout, lines, less))
+                break
+            if fits.any():
+                parts.append((rows[fits], layout, lines[fits], less[fits]))
+                lines, rows = lines[~fits], rows[~fits]
+        return tries
+
+    def _learnt(self, layout: Layout) -> None:
+        if self._count >= LAYOUTS:
+            self._by_length.clear()
+            self._count = 0
+        self._by_length.setdefault(len(layout.low), []).append(layout)
+        self._count += 1
+
+
+def _records(parts: list[_Part]) -> Read:
+    """The records of the lines that fit, in the order given: instants from the time's digits
+    (less `low`, so the first is one short), identities hashed by id length at once."""
+    if not parts:
+        empty = np.empty(0, dtype=np.int64)
+        return Read(np.empty(0, dtype=np.intp), empty, empty, empty, empty)
+    rows = np.concatenate([part[0] for part in parts])
+    instants = np.concatenate(
+        [(less[:, at.time : at.time + 13] @ _POWERS + 10**12) * 1000 for _, at, _, less in parts]
+    )
+    kinds = np.concatenate([np.full(len(part[0]), part[1].kind) for part in parts])
+    codes = np.concatenate([np.full(len(part[0]), part[1].code) for part in parts])
+    keys = np.zeros(len(rows), dtype=np.int64)
+    offsets = np.cumsum([0, *(len(part[0]) for part in parts)])
+    by_length: dict[int, list[int]] = {}
+    for index, (_, layout, _, _) in enumerate(parts):
+        if layout.ident is not None:
+            by_length.setdefault(layout.ident[1], []).append(index)
+    for indexes in by_length.values():
+        texts, salts, where = [], [], []
+        for index in indexes:
+            _, layout, lines, _ = parts[index]
+            assert layout.ident is not None
+            start, length = layout.ident
+            texts.append(lines[:, start : start + length])
+            salts.append(np.full(len(lines), layout.salt, dtype=np.int64))
+            where.append(np.arange(offsets[index], offsets[index + 1]))
+        at = np.concatenate(where)
+        keys[at] = text_keys(np.concatenate(texts), instants[at], np.concatenate(salts))
+    order = np.argsort(rows, kind="stable")
+    return Read(rows[order], instants[order], kinds[order], codes[order], keys[order])
