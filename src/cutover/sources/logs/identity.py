@@ -17,6 +17,7 @@ n^2 / 2^65 (1e-7 for a million records): one of them would then be dropped.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import struct
 from array import array
@@ -38,42 +39,44 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+@functools.lru_cache(maxsize=4096)
+def text_start(length: int, salt: int) -> int:
+    """Where hashing a text of `length` bytes with `salt` starts (unsigned)."""
+    return _mix(_mix(_SEED ^ (salt & _MASK)) ^ length)
+
+
 def text_key(text: bytes, instant: int, salt: int) -> int:
     """The identity of `text` (an id, as bytes) at `instant` with `salt`: a signed 64-bit int.
-    Its 8-byte little-endian words (the last padded with zeros) are mixed in one by one."""
-    h = _mix(_SEED ^ len(text))
+    Its 8-byte little-endian words (the last padded with zeros) are multiplied in one by one,
+    then the instant, and the whole is mixed."""
+    h = text_start(len(text), salt)
     for (word,) in _WORD.iter_unpack(text + bytes(-len(text) % 8)):
-        h = _mix(h ^ word)
+        h = ((h ^ word) * _M1) & _MASK
+        h ^= h >> 32
     h = _mix(h ^ (instant & _MASK))
-    h = _mix(h ^ (salt & _MASK))
     return h - (1 << 64) if h >> 63 else h
 
 
 def text_keys(
-    texts: NDArray[np.uint8], instants: NDArray[np.int64], salts: NDArray[np.int64]
+    texts: NDArray[np.uint8], instants: NDArray[np.int64], starts: NDArray[np.uint64]
 ) -> NDArray[np.int64]:
-    """``text_key`` of each row of `texts` (ids of one length) with its instant and salt."""
+    """``text_key`` of each row of `texts` (ids of one length) at its instant, from its start
+    (``text_start`` of the length and the row's salt)."""
     rows, length = texts.shape
     words = np.zeros((rows, -(-length // 8) * 8), dtype=np.uint8)
     words[:, :length] = texts
-    h = np.full(rows, _mix(_SEED ^ length), dtype=np.uint64)
+    h = starts.astype(np.uint64, copy=True)
     for word in words.view("<u8").T:
         h ^= word
-        _mix_all(h)
+        h *= np.uint64(_M1)
+        h ^= h >> np.uint64(32)
     h ^= instants.view(np.uint64)
-    _mix_all(h)
-    h ^= salts.view(np.uint64)
-    _mix_all(h)
-    return h.view(np.int64)
-
-
-def _mix_all(h: NDArray[np.uint64]) -> None:
-    """`_mix` of each value, in place (numpy's uint64 arithmetic wraps as `& _MASK` does)."""
     h ^= h >> np.uint64(30)
     h *= np.uint64(_M1)
     h ^= h >> np.uint64(27)
     h *= np.uint64(_M2)
     h ^= h >> np.uint64(31)
+    return h.view(np.int64)
 
 
 class Identities:
@@ -106,6 +109,9 @@ class Identities:
         del ordered
         if not repeats:  # the common case: no second copy of the first positions is needed
             return codes.copy(), 0
-        _, first = np.unique(keys, return_index=True)
+        order = np.argsort(keys)  # equal keys in any order: the first is the least position
+        ordered = keys[order]
+        groups = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        first = np.minimum.reduceat(order, groups)
         first.sort()
         return codes[first], repeats

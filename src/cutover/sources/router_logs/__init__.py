@@ -77,7 +77,8 @@ from cutover.sources.logs.continuity import Continuity, Tracker
 from cutover.sources.logs.seek import OUT_OF_ORDER_MARGIN, read_window
 from cutover.sources.router_logs.lines import LineParser
 from cutover.sources.router_logs.records import ROUTING_MESSAGE, V1_ENDPOINT, V2_ENDPOINT
-from cutover.sources.router_logs.scan import Scanner, Tally
+from cutover.sources.router_logs.scan import Scanner
+from cutover.sources.router_logs.tally import Tally
 from cutover.timeutil import epoch_us
 
 __all__ = [

@@ -23,10 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from cutover.sources.logs.identity import text_keys
+from cutover.sources.logs.identity import text_keys, text_start
 from cutover.sources.router_logs.records import OTHER
 
 MAX_LENGTH = 1 << 12  # longer lines are left to the scan
@@ -106,8 +105,9 @@ def _digits(low: NDArray[np.uint8], width: NDArray[np.uint8], start: int, end: i
         low[start], width[start] = _DIGIT + 1, 9
 
 
-# lines that fit one layout: their rows, the layout, their bytes, and those less its `low`
-_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8], NDArray[np.uint8]]
+# lines that fit one layout: their rows, the layout, their ids' bytes, and their bytes less
+# the layout's `low` (the time's digits as numbers, the first one short)
+_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8] | None, NDArray[np.uint8]]
 
 
 @dataclass(slots=True)
@@ -140,19 +140,19 @@ class Layouts:
     ) -> Read:
         """Read the lines data[starts[i] : starts[i] + lengths[i]] that fit a layout, learning
         layouts (`learner`) from a few lines that fit none."""
-        if not len(starts):
-            return _records([])
-        order = np.argsort(lengths, kind="stable")
-        ordered = lengths[order]
-        cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
         parts: list[_Part] = []
-        tries = LEARN_PER_BLOCK
-        for a, b in zip(cuts[:-1], cuts[1:], strict=False):
-            length = int(ordered[a])
-            if length <= MAX_LENGTH:
-                rows = order[a:b]
-                lines = sliding_window_view(data, length)[starts[rows]]  # a copy
-                tries = self._fit(lines, rows, learner, tries, parts)
+        if len(starts):
+            order = np.argsort(lengths, kind="stable")
+            ordered = lengths[order]
+            cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+            tries = LEARN_PER_BLOCK
+            for a, b in zip(cuts[:-1], cuts[1:], strict=False):
+                length = int(ordered[a])
+                if length <= MAX_LENGTH:
+                    rows = order[a:b]
+                    # every line of this length starting anywhere: a view, indexed into a copy
+                    view = np.ndarray((len(data) - length + 1, length), np.uint8, data, 0, (1, 1))
+                    tries = self._fit(view[starts[rows]], rows, learner, tries, parts)
         return _records(parts)
 
     def _fit(
@@ -178,19 +178,29 @@ class Layouts:
             if layout is None:  # no layout: the line is left to the scan
                 lines, rows = lines[1:], rows[1:]
                 continue
+            ident = None
+            if layout.ident is not None:
+                at, size = layout.ident
+                ident = lines[:, at : at + size].copy()
             less = np.subtract(lines, layout.low)
-            fits: NDArray[np.bool_] = np.logical_and.reduce(np.less(less, layout.width), axis=1)
+            bad = np.greater_equal(less, layout.width, out=lines.view(np.bool_))
+            if not np.count_nonzero(bad):  # all fit: the common case
+                if learnt:
+                    self._learnt(layout)
+                parts.append((rows, layout, ident, less))
+                break
+            fits = ~np.logical_or.reduce(bad, axis=1)
             if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
                 lines, rows = lines[1:], rows[1:]
                 continue
             if learnt:
                 self._learnt(layout)
-            if fits.all():
-                parts.append((rows, layout, lines, less))
-                break
             if fits.any():
-                parts.append((rows[fits], layout, lines[fits], less[fits]))
-                lines, rows = lines[~fits], rows[~fits]
+                parts.append(
+                    (rows[fits], layout, None if ident is None else ident[fits], less[fits])
+                )
+            rest = ~fits
+            lines, rows = less[rest] + layout.low, rows[rest]  # their bytes again
         return tries
 
     def _learnt(self, layout: Layout) -> None:
@@ -202,33 +212,37 @@ class Layouts:
 
 
 def _records(parts: list[_Part]) -> Read:
-    """The records of the lines that fit, in the order given: instants from the time's digits
-    (less `low`, so the first is one short), identities hashed by id length at once."""
+    """The records of the lines that fit, in the order given: instants from the time's digits,
+    identities hashed by id length at once."""
     if not parts:
         empty = np.empty(0, dtype=np.int64)
         return Read(np.empty(0, dtype=np.intp), empty, empty, empty, empty)
-    rows = np.concatenate([part[0] for part in parts])
+    sizes = [len(rows) for rows, *_ in parts]
+    rows = np.concatenate([rows for rows, *_ in parts])
     instants = np.concatenate(
-        [(less[:, at.time : at.time + 13] @ _POWERS + 10**12) * 1000 for _, at, _, less in parts]
+        [less[:, at.time : at.time + 13] @ _POWERS for _, at, _, less in parts]
     )
-    kinds = np.concatenate([np.full(len(part[0]), part[1].kind) for part in parts])
-    codes = np.concatenate([np.full(len(part[0]), part[1].code) for part in parts])
+    instants += 10**12  # the first digit, one short
+    instants *= 1000
+    kinds = np.repeat(np.array([layout.kind for _, layout, *_ in parts], dtype=np.int64), sizes)
+    codes = np.repeat(np.array([layout.code for _, layout, *_ in parts], dtype=np.int64), sizes)
     keys = np.zeros(len(rows), dtype=np.int64)
-    offsets = np.cumsum([0, *(len(part[0]) for part in parts)])
+    ends = np.cumsum(sizes).tolist()
     by_length: dict[int, list[int]] = {}
-    for index, (_, layout, _, _) in enumerate(parts):
-        if layout.ident is not None:
-            by_length.setdefault(layout.ident[1], []).append(index)
-    for indexes in by_length.values():
-        texts, salts, where = [], [], []
-        for index in indexes:
-            _, layout, lines, _ = parts[index]
-            assert layout.ident is not None
-            start, length = layout.ident
-            texts.append(lines[:, start : start + length])
-            salts.append(np.full(len(lines), layout.salt, dtype=np.int64))
-            where.append(np.arange(offsets[index], offsets[index + 1]))
-        at = np.concatenate(where)
-        keys[at] = text_keys(np.concatenate(texts), instants[at], np.concatenate(salts))
+    for index, (*_, ident, _) in enumerate(parts):
+        if ident is not None:
+            by_length.setdefault(ident.shape[1], []).append(index)
+    for length, indexes in by_length.items():
+        spans = [np.arange(ends[i] - sizes[i], ends[i]) for i in indexes]
+        at = spans[0] if len(spans) == 1 else np.concatenate(spans)
+        starts = [text_start(length, parts[i][1].salt) for i in indexes]
+        texts = [parts[i][2] for i in indexes]
+        keys[at] = text_keys(
+            texts[0] if len(texts) == 1 else np.concatenate(texts),  # type: ignore[arg-type]
+            instants[at],
+            np.repeat(np.array(starts, dtype=np.uint64), [sizes[i] for i in indexes]),
+        )
+    if len(parts) == 1:
+        return Read(rows, instants, kinds, codes, keys)
     order = np.argsort(rows, kind="stable")
     return Read(rows[order], instants[order], kinds[order], codes[order], keys[order])

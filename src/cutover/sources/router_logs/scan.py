@@ -16,9 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cutover.sources.logs.blocks import read_blocks, read_head
-from cutover.sources.logs.continuity import Tracker
-from cutover.sources.logs.identity import Identities, text_key
-from cutover.sources.logs.tally import Span
+from cutover.sources.logs.identity import text_key
 from cutover.sources.router_logs.cover import BlockCover
 from cutover.sources.router_logs.layouts import Layout, Layouts, learn
 from cutover.sources.router_logs.lines import CONTROL, LineParser
@@ -33,118 +31,15 @@ from cutover.sources.router_logs.records import (
     line_identity,
     record_salt,
 )
+from cutover.sources.router_logs.survey import NEEDLES, Survey, survey
+from cutover.sources.router_logs.tally import Tally
 
-_PREFILTER_ROUTING = b"Routing import request"
-_PREFILTER_RUNBOOK = b"routed to"
-_NEEDLES = (_PREFILTER_ROUTING, _PREFILTER_RUNBOOK)  # each holds a space (see _find_all)
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
 CHUNK = 1 << 22  # bytes read at a time (a module constant: tests make it small)
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
-_NL, _SPACE, _OPEN, _CLOSE, _BACKSLASH = b"\n {}\\"
-
 # (kind, percent, msg as text, code, salt) of a routing line read by the pattern
 _Classified = tuple[int, int | None, str, int, int]
-
-
-class Tally(Span):
-    """What has been read so far: the records counted in [lo, hi) (epoch microseconds), by
-    identity, the span and what the coverage tracker has seen."""
-
-    __slots__ = (
-        "lo",
-        "hi",
-        "lines",
-        "unparsed",
-        "out_of_order",
-        "latest",
-        "counted",
-        "coverage",
-        "_codes",
-        "_classes",
-    )
-
-    def __init__(self, lo: int, hi: int, coverage: Tracker) -> None:
-        super().__init__()
-        self.lo = lo
-        self.hi = hi
-        self.lines = self.unparsed = self.out_of_order = 0
-        self.latest: int | None = None
-        self.counted = Identities()  # each counted record: its identity and code
-        self.coverage = coverage
-        self._codes: dict[tuple[int, int | None], int] = {}  # (kind, percent) -> code
-        self._classes: list[tuple[int, int | None]] = []  # code -> (kind, percent)
-
-    def code(self, kind: int, percent: int | None) -> int:
-        """A small number for (kind, percent): what `counted` keeps of a record."""
-        code = self._codes.get((kind, percent))
-        if code is None:
-            code = self._codes[(kind, percent)] = len(self._classes)
-            self._classes.append((kind, percent))
-        return code
-
-    def take(self, records: list[Record] | None) -> bool:
-        """Account for the records of one line; True when one of them had an instant."""
-        if records is None:
-            self.unparsed += 1
-            return False
-        timed = False
-        for instant, kind, percent, identity in records:
-            if kind == BAD or (instant is None and kind != OTHER):
-                self.unparsed += 1
-                continue
-            if instant is None:
-                continue
-            timed = True
-            self.widen(instant, instant)
-            if self.latest is not None and instant < self.latest:
-                self.out_of_order += 1
-            else:
-                self.latest = instant
-            if kind == OTHER or not self.lo <= instant < self.hi:
-                continue
-            self.counted.add(identity, self.code(kind, percent))
-        return timed
-
-    def take_all(
-        self,
-        instants: NDArray[np.int64],
-        kinds: NDArray[np.int64],
-        codes: NDArray[np.int64],
-        keys: NDArray[np.int64],
-    ) -> None:
-        """Account for timestamped records (none BAD), in file order, as `take` would one by one:
-        the span, the order, and those counted in [lo, hi) by identity."""
-        if not len(instants):
-            return
-        latest = int(instants[0]) if self.latest is None else self.latest
-        running = np.maximum.accumulate(instants)
-        before = np.empty_like(running)
-        before[0] = latest
-        np.maximum(running[:-1], latest, out=before[1:])
-        self.out_of_order += int(np.count_nonzero(instants < before))
-        self.latest = max(latest, int(running[-1]))
-        self.widen(int(instants.min()), int(running[-1]))
-        counted = (kinds != OTHER) & (instants >= self.lo) & (instants < self.hi)
-        self.counted.add_all(keys[counted], codes[counted])
-
-    def totals(self) -> tuple[int, int, dict[int, int], int, int]:
-        """v1, v2, the lines per percent (sorted), the duplicates left out and the routed lines
-        that log no percent."""
-        codes, duplicates = self.counted.first()
-        per_code = np.bincount(codes, minlength=len(self._classes)).tolist()
-        v1 = v2 = without_percent = 0
-        percent_seen: dict[int, int] = {}
-        for (kind, percent), count in zip(self._classes, per_code, strict=True):
-            if kind == V1:
-                v1 += count
-            elif kind == V2:
-                v2 += count
-            if percent is not None and count:
-                percent_seen[percent] = percent_seen.get(percent, 0) + count
-            elif kind in (V1, V2):
-                without_percent += count
-        return v1, v2, dict(sorted(percent_seen.items())), duplicates, without_percent
 
 
 class Scanner:
@@ -174,7 +69,7 @@ class Scanner:
             return False
         tally = self._tally
         tally.lines += 1
-        routing = _PREFILTER_ROUTING in raw or _PREFILTER_RUNBOOK in raw
+        routing = any(needle in raw for needle in NEEDLES)
         timed = tally.take(self._parser.records(raw, routing=routing))
         if timed:
             self._cover.line(self._parser.instants(raw))
@@ -185,64 +80,34 @@ class Scanner:
         not matter)."""
         for buf, end in read_blocks(handle, start, stop, CHUNK):
             if end:
-                self._block(buf, end)
+                if len(self._mask) < end:
+                    self._mask = np.empty(len(buf), dtype=np.bool_)
+                self._account(survey(buf, end, self._mask))
 
-    def _block(self, buf: bytearray, end: int) -> None:
-        """Account for the lines of buf[:end] (whole lines; the last may lack its newline)."""
+    def _account(self, found: Survey) -> None:
+        """Account for the lines of a block, as its survey found them."""
         tally = self._tally
-        data = np.frombuffer(buf, dtype=np.uint8, count=end)
-        if len(self._mask) < end:
-            self._mask = np.empty(len(buf), dtype=np.bool_)
-        # One pass finds the newlines, the spaces (every needle holds one) and control bytes.
-        low = np.flatnonzero(np.less(data, _SPACE + 1, out=self._mask[:end]))
-        values = data[low]
-        newlines = low[values == _NL]
-        spaces = low[values == _SPACE]
-        ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        count = len(ends)
-        # Lines that are not `{...}`: blank, text, truncated... are judged one by one.
-        odd = (data[starts] != _OPEN) | (data[np.maximum(ends - 1, 0)] != _CLOSE)
-        odd |= ends == starts
-        # Lines the pattern and the layouts may read: `{...}` without escapes or control bytes.
-        plain = ~odd
-        judged = odd.copy()
-        if len(newlines) + len(spaces) != len(low) or buf.find(b"\\", 0, end) >= 0:
-            control = low[(values != _NL) & (values != _SPACE)]
-            special = np.concatenate((control, np.flatnonzero(data == _BACKSLASH)))
-            plain[np.searchsorted(ends, special)] = False
-            # binary data (not tab, CR or escape) is judged whatever the line's ends
-            kept = data[control]
-            binary = control[(kept != 9) & (kept != 13) & (kept != 27)]
-            judged[np.searchsorted(ends, binary)] = True
-        routing = np.zeros(count, dtype=bool)
-        following = data[np.minimum(spaces + 1, end - 1)]
-        for needle in _NEEDLES:
-            found = _find_all(data, spaces, following, needle)
-            if len(found):
-                routing[np.searchsorted(ends, found)] = True
-
+        buf, end, starts, ends = found.buf, found.end, found.starts, found.ends
         blank = 0
         unreadable: list[int] = []  # lines that could not be read, for coverage
-        judged &= ~routing
-        indexes = np.flatnonzero(judged).tolist()
-        for i, s, e in zip(indexes, starts[judged].tolist(), ends[judged].tolist(), strict=True):
+        judged = found.judged
+        for i, s, e in zip(
+            judged.tolist(), starts[judged].tolist(), ends[judged].tolist(), strict=True
+        ):
             raw = buf[s : e + 1] if e < end else buf[s:e]
             if raw.isspace():
                 blank += 1
             elif (raw[0] in b"{[" and not raw.endswith(_JSON_ENDS)) or CONTROL.search(raw):
                 tally.unparsed += 1
                 unreadable.append(i)
-        tally.lines += count - blank
-
-        lines = np.flatnonzero(routing)
+        tally.lines += len(starts) - blank
+        lines = found.routing
         if len(lines):
-            bad = self._routing_lines(buf, data, starts[lines], ends[lines], plain[lines])
+            data = np.frombuffer(buf, dtype=np.uint8, count=end)
+            bad = self._routing_lines(buf, data, starts[lines], ends[lines], found.plain[lines])
+            del data  # no view of buf may outlive this call (buf is resized and reused)
             unreadable += lines[bad].tolist()
-        del data, low, values  # no view of buf may outlive this call (buf is resized and reused)
-        self._cover.block(buf, starts, ends, plain, sorted(unreadable))
+        self._cover.block(buf, starts, ends, found.plain, sorted(unreadable))
 
     def _routing_lines(
         self,
@@ -355,17 +220,3 @@ class Scanner:
         code = self._tally.code(kind, number)
         classified = self._kinds[key] = (kind, number, text, code, record_salt(text, kind, number))
         return classified
-
-
-def _find_all(
-    data: NDArray[np.uint8], spaces: NDArray[np.intp], following: NDArray[np.uint8], needle: bytes
-) -> NDArray[np.intp]:
-    """Offsets of `needle` (which holds a space, followed by another byte) in `data`, given the
-    offsets of its spaces and the byte after each (the last byte for one at the end)."""
-    space = needle.index(b" ")
-    found = spaces[following == needle[space + 1]] - space
-    found = found[(found >= 0) & (found <= len(data) - len(needle))]
-    for index, byte in enumerate(needle):
-        if index not in (space, space + 1) and len(found):
-            found = found[data[found + index] == byte]
-    return found

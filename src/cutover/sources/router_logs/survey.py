@@ -1,0 +1,82 @@
+"""What a look over a block of a router log finds before any line is read: where its lines
+are, which hold the routing text (``NEEDLES``), which the pattern and the layouts may read
+(plain: ``{...}`` without escapes or control bytes) and which are judged one by one (not
+``{...}``, or holding binary data).
+
+One numpy pass finds the newlines, the spaces (every needle holds one) and the control bytes;
+a needle is then looked for only at the spaces followed by its next byte. Pure: it may run in
+another thread than the one that reads the lines (``sources.logs.blocks.read_ahead``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+NEEDLES = (b"Routing import request", b"routed to")  # each holds a space (see `_find_all`)
+_NL, _SPACE, _OPEN, _CLOSE, _BACKSLASH = b"\n {}\\"
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """The lines of buf[:end] (whole lines, the last may lack its newline): line i is
+    buf[starts[i]:ends[i]], its newline (if any) at ends[i]; `judged` and `routing` are line
+    indexes, in order."""
+
+    buf: bytearray
+    end: int
+    starts: NDArray[np.intp]
+    ends: NDArray[np.intp]
+    plain: NDArray[np.bool_]
+    judged: NDArray[np.intp]
+    routing: NDArray[np.intp]
+
+
+def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
+    """Survey buf[:end] (end > 0), using `scratch` (at least `end` flags) as work space."""
+    data = np.frombuffer(buf, dtype=np.uint8, count=end)
+    low = np.flatnonzero(np.less(data, _SPACE + 1, out=scratch[:end]))
+    values = data[low]
+    newlines = low[values == _NL]
+    spaces = low[values == _SPACE]
+    ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    # Lines that are not `{...}`: blank, text, truncated... are judged one by one.
+    odd = (data[starts] != _OPEN) | (data[np.maximum(ends - 1, 0)] != _CLOSE)
+    odd |= ends == starts
+    plain = ~odd
+    judged = odd.copy()
+    if len(newlines) + len(spaces) != len(low) or buf.find(b"\\", 0, end) >= 0:
+        control = low[(values != _NL) & (values != _SPACE)]
+        special = np.concatenate((control, np.flatnonzero(data == _BACKSLASH)))
+        plain[np.searchsorted(ends, special)] = False
+        # binary data (not tab, CR or escape) is judged whatever the line's ends
+        kept = data[control]
+        binary = control[(kept != 9) & (kept != 13) & (kept != 27)]
+        judged[np.searchsorted(ends, binary)] = True
+    routing = np.zeros(len(ends), dtype=bool)
+    following = data[np.minimum(spaces + 1, end - 1)]
+    for needle in NEEDLES:
+        found = _find_all(data, spaces, following, needle)
+        if len(found):
+            routing[np.searchsorted(ends, found)] = True
+    judged &= ~routing
+    return Survey(buf, end, starts, ends, plain, np.flatnonzero(judged), np.flatnonzero(routing))
+
+
+def _find_all(
+    data: NDArray[np.uint8], spaces: NDArray[np.intp], following: NDArray[np.uint8], needle: bytes
+) -> NDArray[np.intp]:
+    """Offsets of `needle` (at least 8 bytes, one a space followed by another) in `data`, given
+    the offsets of its spaces and the byte after each (the last byte for one at the end)."""
+    space = needle.index(b" ")
+    found = spaces[following == needle[space + 1]] - space
+    found = found[(found >= 0) & (found <= len(data) - len(needle))]
+    if len(found):
+        words = np.ndarray((len(data) - 7,), "<u8", data, 0, (1,))  # 8 bytes from each offset
+        for at in (*range(0, len(needle) - 8, 8), len(needle) - 8):
+            found = found[words[found + at] == int.from_bytes(needle[at : at + 8], "little")]
+    return found
