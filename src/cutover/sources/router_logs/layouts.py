@@ -36,6 +36,8 @@ LEARN_PER_BLOCK = 8  # lines a block may try to learn a layout from
 _PAIR = re.compile(rb'"([^"]*+)":(?:"([^"]*+)"|(-?[0-9]++)|[^",{}\[\]]++)(?=[,}])')
 _FIXED = (b"level", b"msg", b"endpoint", b"v2RolloutPercent")
 _REFUSED = (b"timestamp", b"timestampInMs", b"requestId")  # the pattern reads no such line
+# the place of each of the time's 13 digits (summed by einsum: a matrix product may wake BLAS's
+# threads, which then spin on the other cores)
 _POWERS = 10 ** np.arange(12, -1, -1, dtype=np.int64)
 _DIGIT, _QUOTE = 0x30, 0x22
 
@@ -105,11 +107,6 @@ def _digits(low: NDArray[np.uint8], width: NDArray[np.uint8], start: int, end: i
         low[start], width[start] = _DIGIT + 1, 9
 
 
-# lines that fit one layout: their rows, the layout, their ids' bytes, and their bytes less
-# the layout's `low` (the time's digits as numbers, the first one short)
-_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8] | None, NDArray[np.uint8]]
-
-
 @dataclass(slots=True)
 class Read:
     """The records of the lines that fit a layout: `rows` (indexes of the lines given, in
@@ -139,20 +136,21 @@ class Layouts:
         learner: Callable[[bytes], Layout | None],
     ) -> Read:
         """Read the lines data[starts[i] : starts[i] + lengths[i]] that fit a layout, learning
-        layouts (`learner`) from a few lines that fit none."""
+        layouts (`learner`) from a few lines that fit none. The lines of one length are rows of
+        one array (a copy), checked against a layout at once."""
+        if not len(starts):
+            return _records([])
+        order = np.argsort(lengths, kind="stable")  # in file order within a length
+        ordered = lengths[order]
+        cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
         parts: list[_Part] = []
-        if len(starts):
-            order = np.argsort(lengths, kind="stable")
-            ordered = lengths[order]
-            cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
-            tries = LEARN_PER_BLOCK
-            for a, b in zip(cuts[:-1], cuts[1:], strict=False):
-                length = int(ordered[a])
-                if length <= MAX_LENGTH:
-                    rows = order[a:b]
-                    # every line of this length starting anywhere: a view, indexed into a copy
-                    view = np.ndarray((len(data) - length + 1, length), np.uint8, data, 0, (1, 1))
-                    tries = self._fit(view[starts[rows]], rows, learner, tries, parts)
+        tries = LEARN_PER_BLOCK
+        for a, b in zip(cuts[:-1], cuts[1:], strict=False):
+            length = int(ordered[a])
+            if length <= MAX_LENGTH:
+                rows = order[a:b]
+                lines = _rows(data, starts[rows], length)
+                tries = self._fit(lines, rows, learner, tries, parts)
         return _records(parts)
 
     def _fit(
@@ -164,7 +162,8 @@ class Layouts:
         parts: list[_Part],
     ) -> int:
         """Lines of one length: those that fit a layout, known or learnt from the first line
-        that fits none, go to `parts`; returns the tries to learn left."""
+        that fits none, go to `parts` (their bytes, and their bytes less the layout's `low`);
+        returns the tries to learn left."""
         known = list(self._by_length.get(lines.shape[1], ()))
         while len(rows):
             if known:
@@ -178,16 +177,12 @@ class Layouts:
             if layout is None:  # no layout: the line is left to the scan
                 lines, rows = lines[1:], rows[1:]
                 continue
-            ident = None
-            if layout.ident is not None:
-                at, size = layout.ident
-                ident = lines[:, at : at + size].copy()
             less = np.subtract(lines, layout.low)
-            bad = np.greater_equal(less, layout.width, out=lines.view(np.bool_))
+            bad = np.greater_equal(less, layout.width)
             if not np.count_nonzero(bad):  # all fit: the common case
                 if learnt:
                     self._learnt(layout)
-                parts.append((rows, layout, ident, less))
+                parts.append((rows, layout, lines, less))
                 break
             fits = ~np.logical_or.reduce(bad, axis=1)
             if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
@@ -196,11 +191,9 @@ class Layouts:
             if learnt:
                 self._learnt(layout)
             if fits.any():
-                parts.append(
-                    (rows[fits], layout, None if ident is None else ident[fits], less[fits])
-                )
+                parts.append((rows[fits], layout, lines[fits], less[fits]))
             rest = ~fits
-            lines, rows = less[rest] + layout.low, rows[rest]  # their bytes again
+            lines, rows = lines[rest], rows[rest]
         return tries
 
     def _learnt(self, layout: Layout) -> None:
@@ -211,38 +204,49 @@ class Layouts:
         self._count += 1
 
 
+# lines that fit one layout: their indexes, the layout, their bytes and those less its `low`
+_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8], NDArray[np.uint8]]
+
+
+def _rows(data: NDArray[np.uint8], starts: NDArray[np.intp], width: int) -> NDArray[np.uint8]:
+    """The `width` bytes from each start (each line fits in the data), as rows of a copy."""
+    return np.ndarray((len(data) - width + 1, width), np.uint8, data, 0, (1, 1))[starts]
+
+
 def _records(parts: list[_Part]) -> Read:
-    """The records of the lines that fit, in the order given: instants from the time's digits,
-    identities hashed by id length at once."""
+    """The records of the lines that fit, in the order given: instants from the time's digits
+    (less `low`: the first one short), identities hashed at once for each length of id."""
     if not parts:
-        empty = np.empty(0, dtype=np.int64)
-        return Read(np.empty(0, dtype=np.intp), empty, empty, empty, empty)
+        nothing = np.empty(0, dtype=np.int64)
+        return Read(np.empty(0, dtype=np.intp), nothing, nothing, nothing, nothing)
     sizes = [len(rows) for rows, *_ in parts]
-    rows = np.concatenate([rows for rows, *_ in parts])
-    instants = np.concatenate(
-        [less[:, at.time : at.time + 13] @ _POWERS for _, at, _, less in parts]
-    )
+    rows = np.concatenate([rows for rows, *_ in parts]) if len(parts) > 1 else parts[0][0]
+    times = [
+        np.einsum("ij,j->i", less[:, at.time : at.time + 13], _POWERS) for _, at, _, less in parts
+    ]
+    instants = np.concatenate(times) if len(parts) > 1 else times[0]
     instants += 10**12  # the first digit, one short
     instants *= 1000
-    kinds = np.repeat(np.array([layout.kind for _, layout, *_ in parts], dtype=np.int64), sizes)
-    codes = np.repeat(np.array([layout.code for _, layout, *_ in parts], dtype=np.int64), sizes)
+    layouts = [layout for _, layout, *_ in parts]
+    kinds = np.repeat(np.array([at.kind for at in layouts], dtype=np.int64), sizes)
+    codes = np.repeat(np.array([at.code for at in layouts], dtype=np.int64), sizes)
     keys = np.zeros(len(rows), dtype=np.int64)
     ends = np.cumsum(sizes).tolist()
     by_length: dict[int, list[int]] = {}
-    for index, (*_, ident, _) in enumerate(parts):
-        if ident is not None:
-            by_length.setdefault(ident.shape[1], []).append(index)
+    for index, layout in enumerate(layouts):
+        if layout.ident is not None:
+            by_length.setdefault(layout.ident[1], []).append(index)
     for length, indexes in by_length.items():
-        spans = [np.arange(ends[i] - sizes[i], ends[i]) for i in indexes]
-        at = spans[0] if len(spans) == 1 else np.concatenate(spans)
-        starts = [text_start(length, parts[i][1].salt) for i in indexes]
-        texts = [parts[i][2] for i in indexes]
+        at = np.concatenate([np.arange(ends[i] - sizes[i], ends[i]) for i in indexes])
+        texts = [
+            parts[i][2][:, layouts[i].ident[0] : layouts[i].ident[0] + length]  # type: ignore[index]
+            for i in indexes
+        ]
+        starts = [text_start(length, layouts[i].salt) for i in indexes]
         keys[at] = text_keys(
-            texts[0] if len(texts) == 1 else np.concatenate(texts),  # type: ignore[arg-type]
+            np.concatenate(texts) if len(texts) > 1 else texts[0],
             instants[at],
             np.repeat(np.array(starts, dtype=np.uint64), [sizes[i] for i in indexes]),
         )
-    if len(parts) == 1:
-        return Read(rows, instants, kinds, codes, keys)
-    order = np.argsort(rows, kind="stable")
-    return Read(rows[order], instants[order], kinds[order], codes[order], keys[order])
+    sort = np.argsort(rows)
+    return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])

@@ -36,6 +36,7 @@ from cutover.sources.router_logs.tally import Tally
 
 _JSON_ENDS = (b"}\n", b"]\n", b"}\r\n", b"]\r\n", b"}", b"]")
 CHUNK = 1 << 22  # bytes read at a time (a module constant: tests make it small)
+SURVEY_PART = 1 << 20  # bytes of a block looked at a time (flags that stay in the cache)
 _KIND_CACHE = 4096  # distinct (msg, endpoint, percent) classifications kept
 
 # (kind, percent, msg as text, code, salt) of a routing line read by the pattern
@@ -52,10 +53,8 @@ class Scanner:
         self._tally = tally
         # (msg, endpoint, v2RolloutPercent) as bytes -> (kind, percent, msg, code, salt)
         self._kinds: dict[tuple[bytes | None, ...], _Classified] = {}
-        # One flag per byte of a block, reused: a fresh array per test of a block's bytes (a
-        # few MB each) would make every block fault its memory in again whenever malloc gives
-        # it back to the system, which depends on what else the process holds.
-        self._mask: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
+        # One flag per byte of a part of a block, reused (see `_steady_heap`).
+        self._mask: NDArray[np.bool_] = np.empty(SURVEY_PART, dtype=np.bool_)
         self._cover = BlockCover(parser, tally.coverage)
         self._layouts = Layouts()
 
@@ -78,10 +77,9 @@ class Scanner:
     def body(self, handle: io.BufferedReader, start: int, stop: int, *, resumed: bool) -> None:
         """The lines of [start, stop), in blocks (a routing line stands alone: `resumed` does
         not matter)."""
+        _steady_heap()
         for buf, end in read_blocks(handle, start, stop, CHUNK):
             if end:
-                if len(self._mask) < end:
-                    self._mask = np.empty(len(buf), dtype=np.bool_)
                 self._account(survey(buf, end, self._mask))
 
     def _account(self, found: Survey) -> None:
@@ -220,3 +218,12 @@ class Scanner:
         code = self._tally.code(kind, number)
         classified = self._kinds[key] = (kind, number, text, code, record_salt(text, kind, number))
         return classified
+
+
+def _steady_heap() -> None:
+    """Allocate and free (untouched) more than a block's temporaries take. glibc's malloc then
+    serves chunks up to that size from its heap, which it trims only past twice that (see
+    M_MMAP_THRESHOLD in mallopt(3)), so the arrays each block allocates and frees stay mapped
+    instead of being given back to the system and faulted in again for the next block (a page
+    fault costs microseconds in a virtual machine). Elsewhere it does nothing."""
+    np.empty(2 * CHUNK, dtype=np.uint8)

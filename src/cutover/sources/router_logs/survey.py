@@ -34,12 +34,23 @@ class Survey:
 
 
 def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
-    """Survey buf[:end] (end > 0), using `scratch` (at least `end` flags) as work space."""
+    """Survey buf[:end] (end > 0), using `scratch` (flags, any length) as work space."""
     data = np.frombuffer(buf, dtype=np.uint8, count=end)
-    low = np.flatnonzero(np.less(data, _SPACE + 1, out=scratch[:end]))
+    # a part at a time, so that its flags stay in the cache for flatnonzero to read them
+    lows: list[NDArray[np.intp]] = []
+    newline_parts: list[NDArray[np.intp]] = []
+    space_parts: list[NDArray[np.intp]] = []
+    step = len(scratch)
+    for at in range(0, end, step):
+        part = data[at : at + step]
+        low = np.flatnonzero(np.less(part, _SPACE + 1, out=scratch[: len(part)]))
+        kinds = part[low]
+        low += at
+        lows.append(low)
+        newline_parts.append(low[kinds == _NL])
+        space_parts.append(low[kinds == _SPACE])
+    low, newlines, spaces = (_joined(lows), _joined(newline_parts), _joined(space_parts))
     values = data[low]
-    newlines = low[values == _NL]
-    spaces = low[values == _SPACE]
     ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
     starts = np.empty_like(ends)
     starts[0] = 0
@@ -80,3 +91,7 @@ def _find_all(
         for at in (*range(0, len(needle) - 8, 8), len(needle) - 8):
             found = found[words[found + at] == int.from_bytes(needle[at : at + 8], "little")]
     return found
+
+
+def _joined(parts: list[NDArray[np.intp]]) -> NDArray[np.intp]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
