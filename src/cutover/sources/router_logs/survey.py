@@ -44,11 +44,12 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
     for at in range(0, end, step):
         part = data[at : at + step]
         low = np.flatnonzero(np.less(part, _SPACE + 1, out=scratch[: len(part)]))
-        kinds = part[low]
+        kinds = np.take(part, low)
         low += at
         lows.append(low)
-        newline_parts.append(low[kinds == _NL])
-        space_parts.append(low[kinds == _SPACE])
+        # (np.compress: about twice as fast as indexing with a mask)
+        newline_parts.append(np.compress(kinds == _NL, low))
+        space_parts.append(np.compress(kinds == _SPACE, low))
     low, newlines, spaces = (_joined(lows), _joined(newline_parts), _joined(space_parts))
     values = data[low]
     ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
@@ -69,7 +70,7 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
         binary = control[(kept != 9) & (kept != 13) & (kept != 27)]
         judged[np.searchsorted(ends, binary)] = True
     routing = np.zeros(len(ends), dtype=bool)
-    following = data[np.minimum(spaces + 1, end - 1)]
+    following = np.take(data, spaces + 1, mode="clip")
     for needle in NEEDLES:
         found = _find_all(data, spaces, following, needle)
         if len(found):
@@ -84,12 +85,13 @@ def _find_all(
     """Offsets of `needle` (at least 8 bytes, one a space followed by another) in `data`, given
     the offsets of its spaces and the byte after each (the last byte for one at the end)."""
     space = needle.index(b" ")
-    found = spaces[following == needle[space + 1]] - space
-    found = found[(found >= 0) & (found <= len(data) - len(needle))]
+    found = np.compress(following == needle[space + 1], spaces) - space
+    found = np.compress((found >= 0) & (found <= len(data) - len(needle)), found)
     if len(found):
         words = np.ndarray((len(data) - 7,), "<u8", data, 0, (1,))  # 8 bytes from each offset
         for at in (*range(0, len(needle) - 8, 8), len(needle) - 8):
-            found = found[words[found + at] == int.from_bytes(needle[at : at + 8], "little")]
+            word = int.from_bytes(needle[at : at + 8], "little")
+            found = np.compress(words[found + at] == word, found)  # (np.take would copy words)
     return found
 
 
