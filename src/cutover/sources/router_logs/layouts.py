@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -161,9 +162,9 @@ class Layouts:
         tries: int,
         parts: list[_Part],
     ) -> int:
-        """Lines of one length: those that fit a layout, known or learnt from the first line
-        that fits none, go to `parts` (their bytes, and their bytes less the layout's `low`);
-        returns the tries to learn left."""
+        """Lines of one length (`lines`: a copy of their bytes, used up): those that fit a
+        layout, known or learnt from the first line that fits none, go to `parts` (their bytes
+        less the layout's `low`); returns the tries to learn left."""
         known = list(self._by_length.get(lines.shape[1], ()))
         while len(rows):
             if known:
@@ -177,12 +178,12 @@ class Layouts:
             if layout is None:  # no layout: the line is left to the scan
                 lines, rows = lines[1:], rows[1:]
                 continue
-            less = np.subtract(lines, layout.low)
+            less = np.subtract(lines, layout.low, out=lines)
             bad = np.greater_equal(less, layout.width)
             if not np.count_nonzero(bad):  # all fit: the common case
                 if learnt:
                     self._learnt(layout)
-                parts.append((rows, layout, lines, less))
+                parts.append((rows, layout, less))
                 break
             fits = ~np.logical_or.reduce(bad, axis=1)
             if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
@@ -191,9 +192,9 @@ class Layouts:
             if learnt:
                 self._learnt(layout)
             if fits.any():
-                parts.append((rows[fits], layout, lines[fits], less[fits]))
+                parts.append((rows[fits], layout, less[fits]))
             rest = ~fits
-            lines, rows = lines[rest], rows[rest]
+            lines, rows = less[rest] + layout.low, rows[rest]  # their bytes again
         return tries
 
     def _learnt(self, layout: Layout) -> None:
@@ -204,8 +205,8 @@ class Layouts:
         self._count += 1
 
 
-# lines that fit one layout: their indexes, the layout, their bytes and those less its `low`
-_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8], NDArray[np.uint8]]
+# lines that fit one layout: their indexes, the layout, their bytes less its `low`
+_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8]]
 
 
 def _rows(data: NDArray[np.uint8], starts: NDArray[np.intp], width: int) -> NDArray[np.uint8]:
@@ -220,14 +221,12 @@ def _records(parts: list[_Part]) -> Read:
         nothing = np.empty(0, dtype=np.int64)
         return Read(np.empty(0, dtype=np.intp), nothing, nothing, nothing, nothing)
     sizes = [len(rows) for rows, *_ in parts]
-    rows = np.concatenate([rows for rows, *_ in parts]) if len(parts) > 1 else parts[0][0]
-    times = [
-        np.einsum("ij,j->i", less[:, at.time : at.time + 13], _POWERS) for _, at, _, less in parts
-    ]
-    instants = np.concatenate(times) if len(parts) > 1 else times[0]
+    layouts = [layout for _, layout, _ in parts]
+    rows = _joined([rows for rows, *_ in parts])
+    digits = _joined([less[:, at.time : at.time + 13] for _, at, less in parts])
+    instants = np.einsum("ij,j->i", digits, _POWERS)
     instants += 10**12  # the first digit, one short
     instants *= 1000
-    layouts = [layout for _, layout, *_ in parts]
     kinds = np.repeat(np.array([at.kind for at in layouts], dtype=np.int64), sizes)
     codes = np.repeat(np.array([at.code for at in layouts], dtype=np.int64), sizes)
     keys = np.zeros(len(rows), dtype=np.int64)
@@ -237,16 +236,25 @@ def _records(parts: list[_Part]) -> Read:
         if layout.ident is not None:
             by_length.setdefault(layout.ident[1], []).append(index)
     for length, indexes in by_length.items():
-        at = np.concatenate([np.arange(ends[i] - sizes[i], ends[i]) for i in indexes])
-        texts = [
-            parts[i][2][:, layouts[i].ident[0] : layouts[i].ident[0] + length]  # type: ignore[index]
-            for i in indexes
-        ]
-        starts = [text_start(length, layouts[i].salt) for i in indexes]
+        every = len(indexes) == len(parts)
+        at = (
+            slice(None)
+            if every
+            else np.concatenate([np.arange(ends[i] - sizes[i], ends[i]) for i in indexes])
+        )
+        texts = []
+        for i in indexes:  # the id's bytes: less `low`, plus `low`
+            ident = layouts[i].ident
+            assert ident is not None
+            where = slice(ident[0], ident[0] + length)
+            texts.append(parts[i][2][:, where] + layouts[i].low[where])
+        starts = np.array([text_start(length, layouts[i].salt) for i in indexes], dtype=np.uint64)
         keys[at] = text_keys(
-            np.concatenate(texts) if len(texts) > 1 else texts[0],
-            instants[at],
-            np.repeat(np.array(starts, dtype=np.uint64), [sizes[i] for i in indexes]),
+            _joined(texts), instants[at], np.repeat(starts, [sizes[i] for i in indexes])
         )
     sort = np.argsort(rows)
     return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])
+
+
+def _joined(parts: list[NDArray[Any]]) -> NDArray[Any]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
