@@ -36,10 +36,12 @@ class Survey:
 def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
     """Survey buf[:end] (end > 0), using `scratch` (flags, any length) as work space."""
     data = np.frombuffer(buf, dtype=np.uint8, count=end)
-    # a part at a time, so that its flags stay in the cache for flatnonzero to read them
+    # a part at a time, while it is in the cache: flags, then the newlines, the spaces
+    # followed by a needle's next byte, and how many of the bytes are neither (control)
     lows: list[NDArray[np.intp]] = []
     newline_parts: list[NDArray[np.intp]] = []
-    space_parts: list[NDArray[np.intp]] = []
+    found: list[list[NDArray[np.intp]]] = [[] for _ in NEEDLES]
+    others = 0
     step = len(scratch)
     for at in range(0, end, step):
         part = data[at : at + step]
@@ -49,9 +51,12 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
         lows.append(low)
         # (np.compress: about twice as fast as indexing with a mask)
         newline_parts.append(np.compress(kinds == _NL, low))
-        space_parts.append(np.compress(kinds == _SPACE, low))
-    low, newlines, spaces = (_joined(lows), _joined(newline_parts), _joined(space_parts))
-    values = data[low]
+        spaces = np.compress(kinds == _SPACE, low)
+        others += len(low) - len(newline_parts[-1]) - len(spaces)
+        following = np.take(data, spaces + 1, mode="clip")
+        for needle, places in zip(NEEDLES, found, strict=True):
+            places.append(np.compress(following == needle[needle.index(b" ") + 1], spaces))
+    newlines = _joined(newline_parts)
     ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
     starts = np.empty_like(ends)
     starts[0] = 0
@@ -61,7 +66,9 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
     odd |= ends == starts
     plain = ~odd
     judged = odd.copy()
-    if len(newlines) + len(spaces) != len(low) or buf.find(b"\\", 0, end) >= 0:
+    if others or buf.find(b"\\", 0, end) >= 0:
+        low = _joined(lows)
+        values = data[low]
         control = low[(values != _NL) & (values != _SPACE)]
         special = np.concatenate((control, np.flatnonzero(data == _BACKSLASH)))
         plain[np.searchsorted(ends, special)] = False
@@ -70,22 +77,18 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
         binary = control[(kept != 9) & (kept != 13) & (kept != 27)]
         judged[np.searchsorted(ends, binary)] = True
     routing = np.zeros(len(ends), dtype=bool)
-    following = np.take(data, spaces + 1, mode="clip")
-    for needle in NEEDLES:
-        found = _find_all(data, spaces, following, needle)
-        if len(found):
-            routing[np.searchsorted(ends, found)] = True
+    for needle, places in zip(NEEDLES, found, strict=True):
+        at_needle = _find_all(data, _joined(places), needle)
+        if len(at_needle):
+            routing[np.searchsorted(ends, at_needle)] = True
     judged &= ~routing
     return Survey(buf, end, starts, ends, plain, np.flatnonzero(judged), np.flatnonzero(routing))
 
 
-def _find_all(
-    data: NDArray[np.uint8], spaces: NDArray[np.intp], following: NDArray[np.uint8], needle: bytes
-) -> NDArray[np.intp]:
-    """Offsets of `needle` (at least 8 bytes, one a space followed by another) in `data`, given
-    the offsets of its spaces and the byte after each (the last byte for one at the end)."""
-    space = needle.index(b" ")
-    found = np.compress(following == needle[space + 1], spaces) - space
+def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) -> NDArray[np.intp]:
+    """Offsets of `needle` (at least 8 bytes, one a space) in `data`, given the offsets of the
+    spaces that may be its own (followed by its next byte)."""
+    found = spaces - needle.index(b" ")
     found = np.compress((found >= 0) & (found <= len(data) - len(needle)), found)
     if len(found):
         words = np.ndarray((len(data) - 7,), "<u8", data, 0, (1,))  # 8 bytes from each offset
