@@ -252,7 +252,7 @@ def _records(parts: list[_Part]) -> Read:
         keys[at] = text_keys(
             _joined(texts), instants[at], np.repeat(starts, [sizes[i] for i in indexes])
         )
-    sort = np.argsort(rows)
+    sort = np.argsort(rows, kind="stable")  # runs in order: merged fast
     return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])
 
 
