@@ -144,6 +144,7 @@ def write(path: Path, lines: list[bytes], newline_at_end: bool) -> Path:
 @given(
     lines=router_file(),
     chunk=st.sampled_from([64, 333, 4096, 1 << 22]),
+    part=st.sampled_from([16, 1000, 1 << 20]),
     newline_at_end=st.booleans(),
     narrow=st.booleans(),
 )
@@ -151,13 +152,16 @@ def test_router_files_equal_the_full_parser_line_by_line(
     tmp_path_factory: pytest.TempPathFactory,
     lines: list[bytes],
     chunk: int,
+    part: int,
     newline_at_end: bool,
     narrow: bool,
 ) -> None:
+    """Blocks of `chunk` bytes, surveyed `part` bytes at a time (lines and needles across
+    both edges)."""
     path = write(tmp_path_factory.mktemp("layouts") / "r.log", lines, newline_at_end)
     start, end = (T0 + timedelta(minutes=30), T0 + timedelta(hours=1)) if narrow else WHOLE
     expected = Reference(path).count(start, end)
-    with log_reading.tuned(scan, chunk=chunk):
+    with log_reading.tuned(scan, chunk=chunk, survey_part=part):
         got = count_routing(path, start, end, margin=None)
     assert got == expected
 
@@ -270,13 +274,16 @@ def test_no_layout_is_learnt_from_a_line_it_could_misread(line: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(lines=router_file(), newline_at_end=st.booleans())
-def test_the_survey_finds_what_each_line_shows(lines: list[bytes], newline_at_end: bool) -> None:
+@given(lines=router_file(), newline_at_end=st.booleans(), part=st.sampled_from([7, 300, 0]))
+def test_the_survey_finds_what_each_line_shows(
+    lines: list[bytes], newline_at_end: bool, part: int
+) -> None:
+    """Whatever the part of the block looked at a time (0: all of it)."""
     content = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
     if not content:
         return
     buf = bytearray(content)
-    found = survey.survey(buf, len(buf), np.empty(len(buf), dtype=np.bool_))
+    found = survey.survey(buf, len(buf), np.empty(part or len(buf), dtype=np.bool_))
     pieces = content.split(b"\n")
     if content.endswith(b"\n"):  # no line after the last newline
         pieces.pop()

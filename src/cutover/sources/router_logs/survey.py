@@ -10,6 +10,7 @@ another thread than the one that reads the lines (``sources.logs.blocks.read_ahe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,12 +37,14 @@ class Survey:
 def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
     """Survey buf[:end] (end > 0), using `scratch` (flags, any length) as work space."""
     data = np.frombuffer(buf, dtype=np.uint8, count=end)
-    # a part at a time, while it is in the cache: flags, then the newlines, the spaces
-    # followed by a needle's next byte, and how many of the bytes are neither (control)
+    # a part at a time, while it is in the cache: flags, then the newlines and the bytes on
+    # either side of each (a line's last and the next one's first), the spaces followed by a
+    # needle's next byte, how many of the bytes are neither (control) and a backslash
     lows: list[NDArray[np.intp]] = []
     newline_parts: list[NDArray[np.intp]] = []
+    sides: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]] = []
     found: list[list[NDArray[np.intp]]] = [[] for _ in NEEDLES]
-    others = 0
+    others = escaped = 0
     step = len(scratch)
     for at in range(0, end, step):
         part = data[at : at + step]
@@ -50,9 +53,12 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
         low += at
         lows.append(low)
         # (np.compress: about twice as fast as indexing with a mask)
-        newline_parts.append(np.compress(kinds == _NL, low))
+        newlines = np.compress(kinds == _NL, low)
+        newline_parts.append(newlines)
+        sides.append((np.take(data, newlines - 1), np.take(data, newlines + 1, mode="clip")))
         spaces = np.compress(kinds == _SPACE, low)
-        others += len(low) - len(newline_parts[-1]) - len(spaces)
+        others += len(low) - len(newlines) - len(spaces)
+        escaped = escaped or buf.find(b"\\", at, min(at + step, end)) >= 0
         following = np.take(data, spaces + 1, mode="clip")
         for needle, places in zip(NEEDLES, found, strict=True):
             places.append(np.compress(following == needle[needle.index(b" ") + 1], spaces))
@@ -61,12 +67,18 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
-    # Lines that are not `{...}`: blank, text, truncated... are judged one by one.
-    odd = (data[starts] != _OPEN) | (data[np.maximum(ends - 1, 0)] != _CLOSE)
+    # Lines that are not `{...}`: blank, text, truncated... are judged one by one. A line's
+    # first byte is the one after the newline before it, its last the one before its newline.
+    before, after = _joined([side for side, _ in sides]), _joined([side for _, side in sides])
+    first = np.empty(len(ends), dtype=np.uint8)
+    first[0] = data[0]
+    first[1:] = after[: len(ends) - 1]
+    last = before if len(before) == len(ends) else np.append(before, data[end - 1])
+    odd = (first != _OPEN) | (last != _CLOSE)
     odd |= ends == starts
     plain = ~odd
     judged = odd.copy()
-    if others or buf.find(b"\\", 0, end) >= 0:
+    if others or escaped:
         low = _joined(lows)
         values = data[low]
         control = low[(values != _NL) & (values != _SPACE)]
@@ -98,5 +110,5 @@ def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) 
     return found
 
 
-def _joined(parts: list[NDArray[np.intp]]) -> NDArray[np.intp]:
+def _joined(parts: list[NDArray[Any]]) -> NDArray[Any]:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
