@@ -249,6 +249,30 @@ def test_a_layout_fits_a_changed_line_only_when_the_pattern_reads_it_alike(
         assert int(read.codes[0]) == reader._tally.code(kind, percent)
 
 
+def test_a_layout_that_does_not_fit_its_line_leaves_the_others_as_they_were() -> None:
+    """Not expected of `learn`; if a layout fitted not the line it was learnt from, that line
+    is left to the scan and the others are checked from their own bytes."""
+    reader = scanner()
+    b = routed(T0_MS + 2000, 2).encode()
+    a = routed(T0_MS + 1000, 1).encode().replace(b"pipeline", b"pipelinX")  # another message
+    assert len(a) == len(b)
+    asked: list[bytes] = []
+
+    def learner(line: bytes) -> layouts.Layout | None:
+        asked.append(line)
+        return reader._learn(b)  # b's layout, whichever line is asked about
+
+    data = np.frombuffer(a + b + b, dtype=np.uint8)
+    starts = np.array([0, len(a), 2 * len(a)])
+    read = layouts.Layouts().read(data, starts, np.full(3, len(a)), learner)
+    assert asked == [a, b]  # the layout that does not fit `a` is not kept: learnt again
+    assert read.rows.tolist() == [1, 2]
+    expected = reader._line(bytearray(b), 0, len(b), True)
+    assert expected is not None
+    assert read.instants.tolist() == [expected[0][0]] * 2
+    assert read.keys.tolist() == [expected[0][3]] * 2
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -18,12 +18,15 @@ wraps it, else the Pino ``time``. Instants are read by ``cutover.timeutil``: epo
 milliseconds (values below 1e11 are taken as seconds); an instant outside the years 1-9999 counts
 as none.
 
-Reading (``scan``): the file is read in binary blocks; memory does not grow with its size. Only
-routing lines (those containing ``Routing import request`` or ``routed to``) are decoded, plus
-lines at the start until the first timestamp and lines at the end back to the last one. A
-routing line in the form the router writes (a flat Pino object without escapes, nested values
-or spaces) is read by one compiled pattern; every other routing line goes through the full JSON
-/ text parser (``lines``). Both give the same result (``records``: what a line means).
+Reading (``scan``): the file is read in binary blocks; memory does not grow with its size. A
+block is surveyed with numpy (``survey``: its lines, which hold the routing text, which are
+``{...}`` without escapes); only routing lines (those containing ``Routing import request`` or
+``routed to``) are decoded, plus lines at the start until the first timestamp and lines at the
+end back to the last one. The routing lines of a layout learnt before (``layouts``: the same
+keys in the same order, values of the same lengths) are read all at once; any other in the form
+the router writes (a flat Pino object without escapes, nested values or spaces) by one compiled
+pattern; every other routing line goes through the full JSON / text parser (``lines``). All give
+the same result (``records``: what a line means), counted by the ``tally`` in file order.
 
 Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
 ``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``sources.logs.seek``
@@ -56,7 +59,8 @@ drain object's ``id`` with its timestamp and message; else the Pino ``correlatio
 record's instant, message, endpoint and percent; else a request id (``requestId``) with the
 same; else the exact line (and the record's place in it). ``duplicates`` counts those left out.
 Identities are 64-bit hashes kept in arrays (``sources.logs.identity``): memory grows by 16 bytes
-per record counted, however long the lines.
+per record counted, however long the lines. A correlation id is hashed by ``text_key`` from its
+bytes, one record or a block's at once, so a record has one identity however it is read.
 
 Coverage (``coverage``, see ``sources.logs.continuity``): the runs of the window's instants the
 scan saw, chained at ``resolution``, exact in a file in time order (see ``scan``), and the lines

@@ -187,7 +187,7 @@ class Layouts:
                 break
             fits = ~np.logical_or.reduce(bad, axis=1)
             if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
-                lines, rows = lines[1:], rows[1:]
+                lines, rows = less[1:] + layout.low, rows[1:]  # their bytes again
                 continue
             if learnt:
                 self._learnt(layout)
