@@ -41,6 +41,7 @@ _REFUSED = (b"timestamp", b"timestampInMs", b"requestId")  # the pattern reads n
 # threads, which then spin on the other cores)
 _POWERS = 10 ** np.arange(12, -1, -1, dtype=np.int64)
 _DIGIT, _QUOTE = 0x30, 0x22
+_IDENT_LOW = ord("#")  # a correlation id's bytes: printable ASCII from `#` on
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def learn(line: bytes, kind: int, code: int, salt: int) -> Layout | None:
                 return None
             start, end = pair.span(2)
             ident = (start, end - start)
-            low[start:end], width[start:end] = ord("#"), 0x80 - ord("#")
+            low[start:end], width[start:end] = _IDENT_LOW, 0x80 - _IDENT_LOW
         elif key in _FIXED:
             pass
         elif pair.group(2) is not None:
@@ -243,15 +244,13 @@ def _records(parts: list[_Part]) -> Read:
             else np.concatenate([np.arange(ends[i] - sizes[i], ends[i]) for i in indexes])
         )
         texts = []
-        for i in indexes:  # the id's bytes: less `low`, plus `low`
+        for i in indexes:
             ident = layouts[i].ident
             assert ident is not None
-            where = slice(ident[0], ident[0] + length)
-            texts.append(parts[i][2][:, where] + layouts[i].low[where])
+            texts.append(parts[i][2][:, ident[0] : ident[0] + length])
+        joined = _joined(texts) + _IDENT_LOW  # the id's bytes: less `low` (its own), plus it
         starts = np.array([text_start(length, layouts[i].salt) for i in indexes], dtype=np.uint64)
-        keys[at] = text_keys(
-            _joined(texts), instants[at], np.repeat(starts, [sizes[i] for i in indexes])
-        )
+        keys[at] = text_keys(joined, instants[at], np.repeat(starts, [sizes[i] for i in indexes]))
     sort = np.argsort(rows, kind="stable")  # runs in order: merged fast
     return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])
 
