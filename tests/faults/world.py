@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from zygote import Zygote
+from zygote import Zygote, borrowed
 
 from cutover.cli import main
 from cutover.scenarios.artifacts import write_artifacts
@@ -178,8 +178,7 @@ def live_world(root: Path, gate: Gate, *, hours: tuple[float, ...] = ()) -> Iter
             _cli(evidence, "stage", "start", "1", "--at", at_hour(0))
             attest = ("attest", "complaints", "--count", "0", "--by", "on-call")
             _cli(evidence, *attest, "--at", gate.as_of, "--since", at_hour(0))
-        zygote = Zygote.start(ROOT)
-        stack.callback(zygote.stop)
+        zygote = stack.enter_context(borrowed(ROOT))
         world = World(root, gate, env, admin_dsn, reader_dsn, zygote)
         for hour in hours:
             interim = world.run(

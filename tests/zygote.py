@@ -7,15 +7,20 @@ output to a file and runs `pytest.main` with the run's arguments, exactly as `py
 would. The parent holds no settings: nothing a run resolves leaks into the next.
 
 Protocol (one JSON object per line): parent reads {"args", "env", "cwd", "stdout", "stderr",
-"max_file_bytes"} from stdin,
-answers {"exit": status}."""
+"max_file_bytes"} from stdin, answers {"pid": child} once forked and {"exit": status} when
+the child ended."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,6 +53,8 @@ def _child(request: dict[str, Any]) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        # stdin is the parent's request pipe: a run must never read (or eat) a request
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
             os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
         if request.get("max_file_bytes") is not None:  # a full disk: no file grows past it
@@ -74,13 +81,14 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             _child(request)
+        print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"exit": os.waitstatus_to_exitcode(status)}), flush=True)
 
 
 @dataclass
 class Zygote:
-    """The parent, driven from a test module (one per module and xdist worker)."""
+    """The parent, driven from one thread of a test process at a time."""
 
     process: subprocess.Popen[str]
 
@@ -89,10 +97,12 @@ class Zygote:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
         env.pop("PYTEST_XDIST_WORKER", None)
         env["OPENBLAS_NUM_THREADS"] = "1"  # forked children: one BLAS thread, no pool to copy
+        # only this folder: a run's child must not import what a test worker's path holds
+        env["PYTHONPATH"] = str(Path(__file__).parent)
         process = subprocess.Popen(
             [sys.executable, "-c", "import zygote; zygote.serve()"],
             cwd=cwd,
-            env={**env, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])},
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -107,20 +117,66 @@ class Zygote:
         cwd: Path,
         output: tuple[Path, Path],
         max_file_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> int:
-        """Run pytest with `args` in a fresh child; its stdout and stderr go to `output`."""
+        """Run pytest with `args` in a fresh child; its stdout and stderr go to `output`. A
+        child still running after `timeout` seconds is killed (`subprocess.TimeoutExpired`)."""
         assert self.process.stdin is not None
         stdout, stderr = (str(path) for path in output)
         request = {"args": args, "env": env, "cwd": str(cwd), "stdout": stdout, "stderr": stderr}
         request["max_file_bytes"] = max_file_bytes
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        return int(json.loads(_line(self.process.stdout))["exit"])
+        pid = int(json.loads(_line(self.process.stdout))["pid"])
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, _kill, (pid,))
+            timer.start()
+        try:
+            code = int(json.loads(_line(self.process.stdout))["exit"])
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if code == -signal.SIGKILL and timer is not None and timer.finished.is_set():
+            raise subprocess.TimeoutExpired(["pytest", *args], timeout or 0.0)
+        return code
 
     def stop(self) -> None:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # ended meanwhile
+        pass
+
+
+_idle: list[Zygote] = []
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def borrowed(cwd: Path) -> Iterator[Zygote]:
+    """An idle zygote of this process (one more is started for a concurrent caller); all of
+    them are stopped when the process exits."""
+    with _idle_lock:
+        zygote = _idle.pop() if _idle else None
+    if zygote is None:
+        zygote = Zygote.start(cwd)
+        atexit.register(zygote.stop)
+    try:
+        yield zygote
+    except BaseException:
+        # a run that did not finish (a timeout, an interrupt) leaves the protocol mid-way
+        atexit.unregister(zygote.stop)
+        zygote.process.kill()
+        zygote.process.wait()
+        raise
+    with _idle_lock:
+        _idle.append(zygote)
 
 
 def _line(stream: IO[str] | None) -> str:
