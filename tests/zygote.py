@@ -18,12 +18,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 WARM = (
     "pytest",
@@ -177,6 +181,28 @@ def borrowed(cwd: Path) -> Iterator[Zygote]:
         raise
     with _idle_lock:
         _idle.append(zygote)
+
+
+def run_pytester(pytester: pytest.Pytester, *args: str, timeout: float = 300) -> pytest.RunResult:
+    """`pytester.runpytest_subprocess(*args)` with the process forked from a zygote: the same
+    arguments (a numbered --basetemp under the test's directory), working directory and
+    environment (the test's, the test's directory on PYTHONPATH), and the same RunResult."""
+    import time
+
+    import pytest
+
+    cwd = Path.cwd()
+    basetemp = Path(tempfile.mkdtemp(prefix="runpytest-", dir=pytester.path))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd), env.get("PYTHONPATH", "")]))
+    output = (pytester.path / "stdout", pytester.path / "stderr")
+    started = time.monotonic()
+    with borrowed(cwd) as zygote:
+        code = zygote.run([f"--basetemp={basetemp}", *args], env, cwd, output, timeout=timeout)
+    out, err = (path.read_text(encoding="utf8").splitlines() for path in output)
+    for lines, stream in ((out, sys.stdout), (err, sys.stderr)):  # as pytester shows a run
+        print("\n".join(lines), file=stream)
+    return pytest.RunResult(code, out, err, time.monotonic() - started)
 
 
 def _line(stream: IO[str] | None) -> str:
