@@ -12,6 +12,7 @@ from typing import Any
 
 from junitparser import JUnitXml
 from junitparser.junitparser import Properties
+
 from zygote import borrowed
 
 ROOT = Path(__file__).resolve().parents[1]
