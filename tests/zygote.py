@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -203,6 +205,22 @@ def run_pytester(pytester: pytest.Pytester, *args: str, timeout: float = 300) ->
     for lines, stream in ((out, sys.stdout), (err, sys.stderr)):  # as pytester shows a run
         print("\n".join(lines), file=stream)
     return pytest.RunResult(code, out, err, time.monotonic() - started)
+
+
+def forked_pytest(command: list[str], *, env: dict[str, str], **_: Any) -> CompletedProcess[str]:
+    """`subprocess.run([python, -m, pytest, ...], env=env, capture_output=True, text=True)`
+    for a command line that starts `python -m pytest` (what `cutover demo` runs), in this
+    directory, with the process forked from a zygote."""
+    assert command[:3] == [sys.executable, "-m", "pytest"], command
+    scratch = Path(tempfile.mkdtemp(prefix="forked-output-"))
+    output = (scratch / "stdout", scratch / "stderr")
+    try:
+        with borrowed(Path.cwd()) as zygote:
+            code = zygote.run(command[3:], env, Path.cwd(), output, timeout=300)
+        out, err = (path.read_text(encoding="utf-8", errors="replace") for path in output)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return CompletedProcess(command, code, out, err)
 
 
 def _line(stream: IO[str] | None) -> str:
