@@ -132,6 +132,8 @@ class Zygote:
     def start(cls, cwd: Path) -> Zygote:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
         env.pop("PYTEST_XDIST_WORKER", None)
+        # bytecode caches on, as for a run of its own: rewritten test modules are then cached
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["OPENBLAS_NUM_THREADS"] = "1"  # forked children: one BLAS thread, no pool to copy
         # only this folder: a run's child must not import what a test worker's path holds
         env["PYTHONPATH"] = str(Path(__file__).parent)
