@@ -4,6 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# worksteal: each worker starts on one contiguous half and takes work from the other's end when
+# it runs out, so a module's tests mostly stay on one worker and its module fixtures (the fault
+# matrix's live worlds, the platform fakes' world) are built once, not once per worker
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist worksteal
 # bytecode caches matter here: the tests start many Python processes
 unexport PYTHONDONTWRITEBYTECODE
 
@@ -31,12 +35,12 @@ typecheck: $(STAMP)
 
 ## The project's own tests (lint, types, unit and end-to-end tests of the gates).
 test: lint typecheck
-	$(BIN)/pytest tests/unit tests/integration tests/router tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest tests/unit tests/integration tests/router tests/faults $(PYTEST_XDIST) -p no:cacheprovider
 
 ## The fault matrix (tests/faults) alone: ~100 faults, each injected into a live world whose
 ## gates pass (`make test` runs it too).
 faults: $(STAMP)
-	$(BIN)/pytest tests/faults -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest tests/faults $(PYTEST_XDIST) -p no:cacheprovider
 
 ## Golden runs: every seeded scenario through every gate marker, against tests/golden/snapshots
 ## (CUTOVER_UPDATE_GOLDEN=1 rewrites them on purpose; review the diff like code).

@@ -11,8 +11,10 @@ import csv
 import json
 import stat
 import sys
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,10 @@ class RenderFake:
     page_limit: int = 100
 
     def app(self) -> Starlette:
+        # in time order (stable: lines of one instant keep the log's order), for bisecting
+        ordered = sorted(self.logs, key=lambda entry: entry[0])
+        instants = [t for t, _ in ordered]
+
         async def logs(request: Request) -> Response:
             problem = await _misbehave(request, self.wrong)
             if problem is not None:
@@ -126,16 +132,21 @@ class RenderFake:
                 ("type", v) for v in q.getlist("type")
             ]
             limit = min(int(q.get("limit", "20")), self.page_limit)
-            found = [
-                (t, obj)
-                for t, obj in self.logs
-                if lo <= t <= hi
-                and all(text in obj["message"] for text in texts)
-                and all({"name": name, "value": v} in obj["labels"] for name, v in labels)
-            ]
             forward = q.get("direction", "backward") == "forward"
-            chosen = found[:limit] if forward else found[::-1][:limit]
-            more = len(found) > limit
+            # the page and whether one more matches: a walk from the page's end of [lo, hi]
+            within = range(bisect_left(instants, lo), bisect_right(instants, hi))
+            found = islice(
+                (
+                    (t, obj)
+                    for t, obj in (ordered[i] for i in (within if forward else reversed(within)))
+                    if all(text in obj["message"] for text in texts)
+                    and all({"name": name, "value": v} in obj["labels"] for name, v in labels)
+                ),
+                limit + 1,
+            )
+            chosen = list(found)
+            more = len(chosen) > limit
+            chosen = chosen[:limit]
             body: dict[str, Any] = {"hasMore": more, "logs": [obj for _, obj in chosen]}
             if more:
                 last = chosen[-1][0]

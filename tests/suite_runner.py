@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +12,8 @@ from typing import Any
 
 from junitparser import JUnitXml
 from junitparser.junitparser import Properties
+
+from zygote import borrowed
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTOVER_ENV_PREFIX = "CUTOVER_"
@@ -97,17 +99,19 @@ def finished(invocation: Invocation, exit_code: int, output: str) -> SuiteRun:
 
 def run_suite(tmp_path: Path, *args: str, **options: Any) -> SuiteRun:
     """`pytest -m MARKER` in a fresh process, with its own evidence directory (the options of
-    `suite_invocation`)."""
+    `suite_invocation`). The process is forked from a zygote that imported pytest and the
+    plugin once (zygote.py): the same run as `python -m pytest`, without ~2 s of imports."""
     invocation = suite_invocation(tmp_path, *args, **options)
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", *invocation.args],
-        cwd=ROOT,
-        env=invocation.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return finished(invocation, completed.returncode, completed.stdout + completed.stderr)
+    # the output goes to a private folder, not into the directory a test may search
+    scratch = Path(tempfile.mkdtemp(prefix="suite-output-"))
+    output = (scratch / "stdout.txt", scratch / "stderr.txt")
+    try:
+        with borrowed(ROOT) as zygote:
+            code = zygote.run(invocation.args, invocation.env, ROOT, output, timeout=300)
+        text = "".join(path.read_text(encoding="utf-8", errors="replace") for path in output)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return finished(invocation, code, text)
 
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)  # stage 1 starts in every seeded scenario

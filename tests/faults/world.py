@@ -18,7 +18,6 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from zygote import Zygote
 
 from cutover.cli import main
 from cutover.scenarios.artifacts import write_artifacts
@@ -29,6 +28,7 @@ from cutover.sources.vercel_env import write_env_pull_file
 from cutover.targets.embedded import embedded_postgres
 from cutover.verify import verify
 from suite_runner import ROOT, SuiteRun, at_hour, finished, suite_invocation
+from zygote import Zygote, borrowed
 
 SCENARIO = "healthy-rollout"
 HMAC_KEY = "fault-matrix-hmac-key-7f3a9c2e51"  # a second secret every run is given
@@ -178,8 +178,7 @@ def live_world(root: Path, gate: Gate, *, hours: tuple[float, ...] = ()) -> Iter
             _cli(evidence, "stage", "start", "1", "--at", at_hour(0))
             attest = ("attest", "complaints", "--count", "0", "--by", "on-call")
             _cli(evidence, *attest, "--at", gate.as_of, "--since", at_hour(0))
-        zygote = Zygote.start(ROOT)
-        stack.callback(zygote.stop)
+        zygote = stack.enter_context(borrowed(ROOT))
         world = World(root, gate, env, admin_dsn, reader_dsn, zygote)
         for hour in hours:
             interim = world.run(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cutover.cli import main
+from zygote import forked_pytest
 
 
 def test_a_demo_whose_prerequisites_hold_does_not_end_with_proceed(
@@ -15,6 +16,8 @@ def test_a_demo_whose_prerequisites_hold_does_not_end_with_proceed(
     """rlm-unavailable: the prerequisites HOLD (the RLM does not answer) while stage 1's gate
     may pass; the demo exits non-zero, so its last line must not say PROCEED."""
     monkeypatch.chdir(tmp_path)
+    # each step is still a fresh pytest process, forked from one that imported pytest once
+    monkeypatch.setattr("cutover.cli.demo.subprocess.run", forked_pytest)
     status = main(
         ["--evidence-dir", str(tmp_path / "evidence"), "demo", "--scenario", "rlm-unavailable"]
     )

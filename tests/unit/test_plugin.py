@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from zygote import run_pytester
+
 GATES = """
 import pytest
 from cutover.criteria.registry import criterion
@@ -34,8 +36,14 @@ def _write(pytester: pytest.Pytester, body: str, rate: float = 96.0) -> None:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-m", "stage1_gate", "-p", "no:cacheprovider", f"--evidence-dir={pytester.path}", *args
+    return run_pytester(
+        pytester,
+        "-m",
+        "stage1_gate",
+        "-p",
+        "no:cacheprovider",
+        f"--evidence-dir={pytester.path}",
+        *args,
     )
 
 
@@ -130,7 +138,7 @@ def test_a_bad_setting_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> 
 
 def test_non_gate_runs_are_left_alone(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_pytester(pytester, "-p", "no:cacheprovider")
     assert result.ret == 0
     assert "cutover verdict" not in result.stdout.str()
 

@@ -16,6 +16,7 @@ import xmlschema
 from cutover.ledger import Store
 from cutover.ledger.records import Rollback, StageStarted
 from cutover.ledger.signing import check_hmac
+from zygote import run_pytester
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "junit-10.xsd"
 T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
@@ -75,8 +76,8 @@ def _write(
 
 def _run(pytester: pytest.Pytester, *args: str, evidence: Path | None = None) -> pytest.RunResult:
     where = evidence or pytester.path / "evidence"
-    return pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--evidence-dir={where}", "--junitxml=out.xml", *args
+    return run_pytester(
+        pytester, "-p", "no:cacheprovider", f"--evidence-dir={where}", "--junitxml=out.xml", *args
     )
 
 

@@ -39,7 +39,9 @@ def _png(figure: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.tight_layout()
+    # the tight layout as an engine runs within savefig's one draw; tight_layout() before it
+    # drew the figure once more (the same PNG, ~20% of a report's time)
+    figure.set_layout_engine("tight")
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
