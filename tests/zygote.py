@@ -51,10 +51,7 @@ WARM = (
     "cutover.targets.embedded",
     "cutover.data.sql",
     "cutover.data.scenarios",
-    # what every run's pytest loads besides (~0.05 s a run). Not more of the modules of the
-    # plugins pytest loads by entry point (hypothesis, respx, platformdirs): it marks them for
-    # assertion rewriting, and says in the run's output of each one imported before it (xdist
-    # and anyio, which the plugin imports, already are)
+    # what every run's pytest loads besides (~0.05 s a run)
     "httpcore",
     "execnet",
     "psutil",
@@ -98,9 +95,36 @@ def _child(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
+def _load_plugins_as_a_run_does() -> None:
+    """One empty pytest session: it imports the entry-point plugins (xdist, hypothesis, anyio...)
+    through pytest's assertion-rewriting import hook, as every run's session does. A run's
+    pytest then finds them imported by that hook, rewritten as it would have rewritten them,
+    and says nothing about them (imported any other way first, it warns in the run's output);
+    hypothesis is among them (its summary imports it at the end of every session, ~0.15 s)."""
+    import pytest
+
+    with tempfile.TemporaryDirectory(prefix="zygote-") as empty:
+        here, out, err = os.getcwd(), os.dup(1), os.dup(2)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.chdir(empty)
+            for fd in (1, 2):  # fd 1 is the protocol's: not a byte of the session's may reach it
+                os.dup2(quiet, fd)
+            pytest.main(["-q", "-p", "no:cacheprovider", empty])
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            for fd in (quiet, out, err):
+                os.close(fd)
+            os.chdir(here)
+
+
 def serve() -> None:
     import importlib
 
+    _load_plugins_as_a_run_does()
     for name in WARM:
         importlib.import_module(name)
     print(json.dumps({"ready": True}), flush=True)
