@@ -407,7 +407,7 @@ def test_a_platform_down_during_a_gate_run_leaves_its_criteria_inconclusive(
     snapshots are recorded and listed by the checkpoint, and the run does not exit 0."""
     dead = f"http://127.0.0.1:{free_port()}"
     config = tmp_path / "cutover.toml"
-    config.write_text("[profile]\nplatform_deadline_seconds = 3\n", encoding="utf-8")
+    config.write_text("[profile]\nplatform_deadline_seconds = 1\n", encoding="utf-8")
     env = environment_for(tmp_path, dead, None) | {
         "CUTOVER_CONFIG": str(config),
         "CUTOVER_ROUTER_LOGS": str(world.router_log),
