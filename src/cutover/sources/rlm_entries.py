@@ -56,12 +56,18 @@ def json_entries(line: str) -> list[Entry] | None:
     return [_entry(item) for item in items]
 
 
+def render_event(item: Any) -> dict[str, Any] | None:
+    """The Render event a JSON line holds (the events API's `{"event": {"id", "timestamp",
+    "type", "details"}}`, with no timestamp of its own), else None: a log object."""
+    event = item.get("event") if isinstance(item, dict) else None
+    return event if isinstance(event, dict) and "timestamp" not in item else None
+
+
 def _entry(item: Any) -> Entry:
     if not isinstance(item, dict):
         return None, "", False, None, True
-    event = item.get("event")
-    if isinstance(event, dict) and "timestamp" not in item:
-        # Render events API: {"event": {"id", "timestamp", "type", "details"}}.
+    event = render_event(item)
+    if event is not None:
         return instant_us(event.get("timestamp")), json.dumps(event), False, _id(event), False
     instant = instant_us(item.get("timestamp"))
     if instant is None:

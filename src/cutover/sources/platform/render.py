@@ -50,6 +50,7 @@ from cutover.outcome import Window
 from cutover.sources.http import Budget, bearer_get
 from cutover.sources.platform import heartbeats
 from cutover.sources.platform.snapshots import Fetched, window_params
+from cutover.sources.rlm_entries import render_event
 from cutover.sources.rlm_logs import (
     CRASH_PATTERNS,
     DEPRECATED_CALL,
@@ -177,7 +178,7 @@ def fetch_rlm_log(
 
     # from the earlier snapshot's last line of the log (an event is none: the reader chains no
     # coverage through it, so a walk from it would leave the stretch before it unproven)
-    logged = (t for t, obj in kept.values() if t < resume and not _is_event(obj))
+    logged = (t for t, obj in kept.values() if t < resume and render_event(obj) is None)
     walk_from = max(logged, default=start)
     proof = heartbeats.prove(
         _walk(api, HEALTH_CHECKS, budget),
@@ -221,11 +222,6 @@ def snapshot_lines(content: bytes) -> list[heartbeats.Line]:
         if instant is not None:
             lines.append((instant, obj))
     return lines
-
-
-def _is_event(obj: Any) -> bool:
-    """Whether a snapshot's line is a service event (`{"event": {...}}`), not a log object."""
-    return isinstance(obj, dict) and isinstance(obj.get("event"), dict) and "timestamp" not in obj
 
 
 def _walk(api: RenderApi, query: Mapping[str, str], budget: Budget) -> heartbeats.Query:
