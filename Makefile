@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test faults golden templates lint typecheck unit docker-image bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/cutover/sources/router_logs/_speedups.c
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cutover-gates needs Python 3.11+; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -184,10 +184,10 @@ def window_snapshot(path: Path, plan: Plan, out: Path) -> int:
 
 def child_count(path: str, start: str, end: str, margin: bool) -> dict[str, Any]:
     try:
-        from cutover.sources.router_logs import count_routing
+        from cutover.sources.router_logs import count_routing, speedups
     except ImportError:  # not installed: run from the checkout
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from cutover.sources.router_logs import count_routing
+        from cutover.sources.router_logs import count_routing, speedups
 
     baseline_kb = _status_kb("VmRSS")
     read_before = _rchar()
@@ -213,6 +213,7 @@ def child_count(path: str, start: str, end: str, margin: bool) -> dict[str, Any]
         "out_of_order": result.out_of_order,
         "duplicates": result.duplicates,
         "runs": len(result.coverage.runs),
+        "kernels": "numpy" if speedups.KERNELS is None else "compiled",
     }
 
 
@@ -310,14 +311,19 @@ class Run:
     data: dict[str, Any]
 
 
-def spawn(name: str, argv: list[str], *, internal_timing: bool) -> Run:
+def spawn(
+    name: str, argv: list[str], *, internal_timing: bool, env: dict[str, str] | None = None
+) -> Run:
     """Run argv to completion. A Python child reports its own timing and peak RSS (VmHWM: a
     forked child's rusage would count the parent's memory too); for grep, /usr/bin/time."""
     time_tool = Path("/usr/bin/time")
     if not internal_timing and time_tool.exists():
         argv = [str(time_tool), "-f", "maxrss_kb=%M", *argv]
     started = time.perf_counter()
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    environment = None if env is None else {**os.environ, **env}
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    ) as process:
         _, status, usage = os.wait4(process.pid, 0)  # the output is small: no pipe fills up
         wall = time.perf_counter() - started
         process.returncode = code = os.waitstatus_to_exitcode(status)
@@ -425,6 +431,13 @@ def measure(path: Path, args: argparse.Namespace) -> int:
         for _ in greps
     ]
     snapshot = sorted(snapshot_runs, key=lambda run: run.wall)[len(snapshot_runs) // 2]
+    fallback = spawn(  # where the compiled kernels are not built
+        "snapshot, numpy kernels",
+        snapshot_me
+        + ["--child", "count", "--start", window[0].isoformat(), "--end", window[1].isoformat()],
+        internal_timing=True,
+        env={"CUTOVER_PURE_PYTHON": "1"},
+    )
     snapshot_path.unlink()
 
     print()
@@ -438,7 +451,8 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     )
     print(
         f"machine: {os.cpu_count()} cores; timed runs: median of {args.repeat} for grep and "
-        "the window, one run otherwise; wall clock of the call, not of process start-up"
+        "the window, one run otherwise; wall clock of the call, not of process start-up; "
+        f"reader kernels: {seek.data['kernels']}"
     )
     print()
     header = (
@@ -468,6 +482,12 @@ def measure(path: Path, args: argparse.Namespace) -> int:
         f"{snapshot.peak_rss_kb / 1024:12.1f}   (x grep -c on the snapshot: "
         f"{snapshot_baseline:.2f} s; target >= {MIN_SNAPSHOT_VS_GREP:g})"
     )
+    print(
+        f"{'the same, numpy kernels (none compiled)':<44} {fallback.wall:7.2f} "
+        f"{fallback.cpu:7.2f} {snapshot_mb / fallback.wall:8.0f} "
+        f"{snapshot_baseline / fallback.wall:7.2f} {fallback.read / 1e6:8.0f} "
+        f"{fallback.peak_rss_kb / 1024:12.1f}"
+    )
     print()
     print("x grep: throughput over the whole file (its size / wall time) relative to grep's.")
     print(
@@ -483,11 +503,12 @@ def measure(path: Path, args: argparse.Namespace) -> int:
         ("window (margin=None)", all_lines, expected_window),
         ("whole file", whole, expected_whole),
         ("snapshot that is the window", snapshot, expected_window),
+        ("the same, numpy kernels", fallback, expected_window),
     ):
         got = {key: run.data[key] for key in ("v1", "v2", "duplicates", "percent_seen")}
         agrees = got == expected
         span = (run.data["first_seen"], run.data["last_seen"])
-        spans = run is snapshot or span == (
+        spans = run in (snapshot, fallback) or span == (
             independent.data["first_seen"],
             independent.data["last_seen"],
         )  # a snapshot spans its window, not the file

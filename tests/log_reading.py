@@ -15,6 +15,7 @@ import pytest
 
 from cutover.sources.logs import seek
 from cutover.sources.logs.continuity import Continuity
+from cutover.sources.router_logs import speedups
 
 
 @contextlib.contextmanager
@@ -63,3 +64,10 @@ def seen(
     `last` (default: a minute before the end), at `resolution`."""
     run = (start if first is None else first, end - timedelta(minutes=1) if last is None else last)
     return Continuity(start, end, resolution, runs=(run,))
+
+
+@contextlib.contextmanager
+def numpy_kernels() -> Iterator[None]:
+    """The router reader with its numpy kernels, as where the compiled ones are not built."""
+    with mock.patch.object(speedups, "KERNELS", None):
+        yield

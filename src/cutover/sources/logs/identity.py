@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 _MASK = (1 << 64) - 1
 _SEED = secrets.randbits(64)
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64's finalizer
+HASH_MULTIPLIERS = (_M1, _M2)  # for the compiled text_keys (router_logs/_speedups.c)
 _WORD = struct.Struct("<Q")
 
 

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cutover.sources.logs.identity import text_keys, text_start
+from cutover.sources.logs.identity import HASH_MULTIPLIERS, text_keys, text_start
+from cutover.sources.router_logs import speedups
 from cutover.sources.router_logs.records import OTHER
 
 MAX_LENGTH = 1 << 12  # longer lines are left to the scan
@@ -138,8 +139,8 @@ class Layouts:
         learner: Callable[[bytes], Layout | None],
     ) -> Read:
         """Read the lines data[starts[i] : starts[i] + lengths[i]] that fit a layout, learning
-        layouts (`learner`) from a few lines that fit none. The lines of one length are rows of
-        one array (a copy), checked against a layout at once."""
+        layouts (`learner`) from a few lines that fit none. The lines of one length are checked
+        against a layout at once (`fit`)."""
         if not len(starts):
             return _records([])
         order = np.argsort(lengths, kind="stable")  # in file order within a length
@@ -150,52 +151,47 @@ class Layouts:
         for a, b in zip(cuts[:-1], cuts[1:], strict=False):
             length = int(ordered[a])
             if length <= MAX_LENGTH:
-                rows = order[a:b]
-                lines = _rows(data, starts[rows], length)
-                tries = self._fit(lines, rows, learner, tries, parts)
+                tries = self._fit(data, starts, order[a:b], length, learner, tries, parts)
         return _records(parts)
 
     def _fit(
         self,
-        lines: NDArray[np.uint8],
+        data: NDArray[np.uint8],
+        starts: NDArray[np.intp],
         rows: NDArray[np.intp],
+        length: int,
         learner: Callable[[bytes], Layout | None],
         tries: int,
         parts: list[_Part],
     ) -> int:
-        """Lines of one length (`lines`: a copy of their bytes, used up): those that fit a
-        layout, known or learnt from the first line that fits none, go to `parts` (their bytes
-        less the layout's `low`); returns the tries to learn left."""
-        known = list(self._by_length.get(lines.shape[1], ()))
+        """The lines `rows` (of `length`): those that fit a layout, known or learnt from the
+        first line that fits none, go to `parts`; returns the tries to learn left."""
+        known = list(self._by_length.get(length, ()))
         while len(rows):
             if known:
                 layout: Layout | None = known.pop(0)
                 learnt = False
             elif tries:
                 tries -= 1
-                layout, learnt = learner(lines[0].tobytes()), True
+                first = int(starts[rows[0]])
+                layout, learnt = learner(data[first : first + length].tobytes()), True
             else:
                 break
             if layout is None:  # no layout: the line is left to the scan
-                lines, rows = lines[1:], rows[1:]
+                rows = rows[1:]
                 continue
-            less = np.subtract(lines, layout.low, out=lines)
-            bad = np.greater_equal(less, layout.width)
-            if not np.count_nonzero(bad):  # all fit: the common case
-                if learnt:
-                    self._learnt(layout)
-                parts.append((rows, layout, less))
-                break
-            fits = ~np.logical_or.reduce(bad, axis=1)
+            fits, instants, keys = fit(data, starts[rows], layout)
             if learnt and not fits[0]:  # not expected: a layout fits the line it is learnt from
-                lines, rows = less[1:] + layout.low, rows[1:]  # their bytes again
+                rows = rows[1:]
                 continue
             if learnt:
                 self._learnt(layout)
-            if fits.any():
-                parts.append((rows[fits], layout, less[fits]))
-            rest = ~fits
-            lines, rows = less[rest] + layout.low, rows[rest]  # their bytes again
+            if len(instants) == len(rows):  # all fit: the common case
+                parts.append((rows, layout, instants, keys))
+                break
+            if len(instants):
+                parts.append((rows[fits], layout, instants, keys))
+            rows = rows[~fits]
         return tries
 
     def _learnt(self, layout: Layout) -> None:
@@ -206,8 +202,65 @@ class Layouts:
         self._count += 1
 
 
-# lines that fit one layout: their indexes, the layout, their bytes less its `low`
-_Part = tuple[NDArray[np.intp], Layout, NDArray[np.uint8]]
+# lines that fit one layout: their indexes, the layout, their instants and identities
+_Part = tuple[NDArray[np.intp], Layout, NDArray[np.int64], NDArray[np.int64]]
+
+
+def fit(
+    data: NDArray[np.uint8], starts: NDArray[np.intp], layout: Layout
+) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]:
+    """Which of the lines of the layout's length at `starts` fit it, and the instants (epoch
+    microseconds) and identities of those that do, in order: compiled where it is built."""
+    kernels = speedups.KERNELS
+    if kernels is None:
+        return fit_numpy(data, starts, layout)
+    count, length = len(starts), len(layout.low)
+    fits = np.empty(count, dtype=np.bool_)
+    instants = np.empty(count, dtype=np.int64)
+    keys = np.empty(count, dtype=np.int64)
+    at, size = layout.ident if layout.ident is not None else (0, -1)
+    start = text_start(size, layout.salt) if size >= 0 else 0
+    kernels.fit(
+        data,
+        starts.astype(np.int64, copy=False),
+        length,
+        layout.low,
+        layout.width,
+        layout.time,
+        at,
+        size,
+        start,
+        *HASH_MULTIPLIERS,
+        fits.view(np.uint8),
+        instants,
+        keys,
+    )
+    if fits.all():
+        return fits, instants, keys
+    return fits, instants[fits], keys[fits]
+
+
+def fit_numpy(
+    data: NDArray[np.uint8], starts: NDArray[np.intp], layout: Layout
+) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]:
+    """`fit` in numpy: the lines' bytes as rows of a copy, less the layout's `low`, compared
+    with its `width`; instants from the time's digits, identities hashed at once."""
+    less = np.subtract(_rows(data, starts, len(layout.low)), layout.low)
+    bad = np.greater_equal(less, layout.width)
+    fits = (
+        ~np.logical_or.reduce(bad, axis=1) if np.count_nonzero(bad) else np.ones(len(starts), bool)
+    )
+    if not fits.all():
+        less = less[fits]
+    instants = np.einsum("ij,j->i", less[:, layout.time : layout.time + 13], _POWERS)
+    instants += 10**12  # the first digit, one short
+    instants *= 1000
+    if layout.ident is None:
+        return fits, instants, np.zeros(len(instants), dtype=np.int64)
+    at, size = layout.ident
+    texts = less[:, at : at + size] + _IDENT_LOW  # the id's bytes: less `low` (its own), plus it
+    starts_of = np.full(len(instants), text_start(size, layout.salt), dtype=np.uint64)
+    return fits, instants, text_keys(texts, instants, starts_of)
 
 
 def _rows(data: NDArray[np.uint8], starts: NDArray[np.intp], width: int) -> NDArray[np.uint8]:
@@ -216,41 +269,18 @@ def _rows(data: NDArray[np.uint8], starts: NDArray[np.intp], width: int) -> NDAr
 
 
 def _records(parts: list[_Part]) -> Read:
-    """The records of the lines that fit, in the order given: instants from the time's digits
-    (less `low`: the first one short), identities hashed at once for each length of id."""
+    """The records of the lines that fit, in the order given."""
     if not parts:
         nothing = np.empty(0, dtype=np.int64)
         return Read(np.empty(0, dtype=np.intp), nothing, nothing, nothing, nothing)
     sizes = [len(rows) for rows, *_ in parts]
-    layouts = [layout for _, layout, _ in parts]
     rows = _joined([rows for rows, *_ in parts])
-    digits = _joined([less[:, at.time : at.time + 13] for _, at, less in parts])
-    instants = np.einsum("ij,j->i", digits, _POWERS)
-    instants += 10**12  # the first digit, one short
-    instants *= 1000
-    kinds = np.repeat(np.array([at.kind for at in layouts], dtype=np.int64), sizes)
-    codes = np.repeat(np.array([at.code for at in layouts], dtype=np.int64), sizes)
-    keys = np.zeros(len(rows), dtype=np.int64)
-    ends = np.cumsum(sizes).tolist()
-    by_length: dict[int, list[int]] = {}
-    for index, layout in enumerate(layouts):
-        if layout.ident is not None:
-            by_length.setdefault(layout.ident[1], []).append(index)
-    for length, indexes in by_length.items():
-        every = len(indexes) == len(parts)
-        at = (
-            slice(None)
-            if every
-            else np.concatenate([np.arange(ends[i] - sizes[i], ends[i]) for i in indexes])
-        )
-        texts = []
-        for i in indexes:
-            ident = layouts[i].ident
-            assert ident is not None
-            texts.append(parts[i][2][:, ident[0] : ident[0] + length])
-        joined = _joined(texts) + _IDENT_LOW  # the id's bytes: less `low` (its own), plus it
-        starts = np.array([text_start(length, layouts[i].salt) for i in indexes], dtype=np.uint64)
-        keys[at] = text_keys(joined, instants[at], np.repeat(starts, [sizes[i] for i in indexes]))
+    instants = _joined([instants for _, _, instants, _ in parts])
+    keys = _joined([keys for *_, keys in parts])
+    kinds = np.repeat(np.array([at.kind for _, at, *_ in parts], dtype=np.int64), sizes)
+    codes = np.repeat(np.array([at.code for _, at, *_ in parts], dtype=np.int64), sizes)
+    if len(parts) == 1:
+        return Read(rows, instants, kinds, codes, keys)
     sort = np.argsort(rows, kind="stable")  # runs in order: merged fast
     return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])
 

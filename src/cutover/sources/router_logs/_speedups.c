@@ -1,0 +1,219 @@
+/* The router reader's two hot loops, compiled: the survey of a block (survey.survey) and the
+ * check of a block's routing lines against one layout (layouts.fit). Each gives exactly what
+ * its numpy twin in the same module gives (tests compare the two on the same input); where
+ * this module was not built, the numpy ones run. Buffers only: no numpy headers are needed. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PLAIN 1   /* {...}, no control byte, no backslash */
+#define JUDGED 2  /* read one by one: not {...}, or holding binary data; never a routing line */
+#define ROUTING 4 /* holds a needle */
+
+static const char ROUTING_NEEDLE[] = "Routing import request"; /* survey.NEEDLES */
+static const char ROUTED_NEEDLE[] = "routed to";
+
+static int needle_at(const unsigned char *data, Py_ssize_t s, Py_ssize_t e, Py_ssize_t space,
+                     const char *needle, Py_ssize_t length, Py_ssize_t before) {
+    Py_ssize_t at = space - before;
+    return at >= s && at + length <= e && memcmp(data + at, needle, (size_t)length) == 0;
+}
+
+/* A line's flags from its bytes [s, e) and what was found in it. */
+static unsigned char line_flags(const unsigned char *data, Py_ssize_t s, Py_ssize_t e,
+                                int special, int binary, int routing) {
+    if (routing)
+        return (unsigned char)(ROUTING | ((e > s && !special && data[s] == '{' && data[e - 1] == '}') ? PLAIN : 0));
+    int odd = e == s || data[s] != '{' || data[e - 1] != '}';
+    return (unsigned char)((odd || binary ? JUDGED : 0) | (odd || special ? 0 : PLAIN));
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* Bit i set for each byte i of the 64 at `bytes` (or the `count` there, if fewer) that is below
+ * 0x21 (newline, space, control) or a backslash. */
+static inline uint64_t interesting(const unsigned char *bytes, Py_ssize_t count) {
+    uint64_t mask = 0;
+#ifdef __SSE2__
+    if (count == 64) {
+        const __m128i space = _mm_set1_epi8(' '), backslash = _mm_set1_epi8('\\');
+        for (int k = 0; k < 4; k++) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(bytes + 16 * k));
+            __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, space), x),
+                                       _mm_cmpeq_epi8(x, backslash));
+            mask |= (uint64_t)(unsigned)_mm_movemask_epi8(hit) << (16 * k);
+        }
+        return mask;
+    }
+#endif
+    for (Py_ssize_t i = 0; i < count; i++)
+        mask |= (uint64_t)(bytes[i] <= ' ' || bytes[i] == '\\') << i;
+    return mask;
+}
+
+/* survey(buf, end, ends, flags) -> lines, or -lines when `ends`/`flags` hold fewer: line i of
+ * buf[:end] ends at ends[i] (its newline, or `end` for a last line without one). */
+static PyObject *survey(PyObject *self, PyObject *args) {
+    Py_buffer buf, ends_out, flags_out;
+    Py_ssize_t end;
+    if (!PyArg_ParseTuple(args, "y*nw*w*", &buf, &end, &ends_out, &flags_out))
+        return NULL;
+    PyObject *result = NULL;
+    if (end < 0 || end > buf.len) {
+        PyErr_SetString(PyExc_ValueError, "end is outside the buffer");
+        goto done;
+    }
+    const unsigned char *data = buf.buf;
+    int64_t *ends = ends_out.buf;
+    unsigned char *flags = flags_out.buf;
+    Py_ssize_t capacity = ends_out.len / 8;
+    if (flags_out.len < capacity)
+        capacity = flags_out.len;
+    Py_ssize_t lines = 0, s = 0, p;
+    int special = 0, binary = 0, routing = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t at = 0; at < end; at += 64) {
+        uint64_t mask = interesting(data + at, end - at < 64 ? end - at : 64);
+        for (; mask; mask &= mask - 1) {
+            p = at + __builtin_ctzll(mask);
+            unsigned char c = data[p];
+            if (c == '\n') {
+                if (lines < capacity) {
+                    ends[lines] = p;
+                    flags[lines] = line_flags(data, s, p, special, binary, routing);
+                }
+                lines++;
+                s = p + 1;
+                special = binary = routing = 0;
+            } else if (c == ' ') {
+                if (!routing && p + 1 < end) {
+                    unsigned char next = data[p + 1];
+                    if ((next == 'i' && needle_at(data, s, end, p, ROUTING_NEEDLE, 22, 7)) ||
+                        (next == 't' && needle_at(data, s, end, p, ROUTED_NEEDLE, 9, 6)))
+                        routing = 1;
+                }
+            } else {
+                special = 1;
+                if (c != '\\' && c != 9 && c != 13 && c != 27)
+                    binary = 1;
+            }
+        }
+    }
+    if (s < end) { /* the last line, without a newline */
+        if (lines < capacity) {
+            ends[lines] = end;
+            flags[lines] = line_flags(data, s, end, special, binary, routing);
+        }
+        lines++;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(lines <= capacity ? lines : -lines);
+done:
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&ends_out);
+    PyBuffer_Release(&flags_out);
+    return result;
+}
+
+/* fit(data, starts, length, low, width, time, ident, ident_length, start, m1, m2, fits,
+ * instants, keys) -> lines that fit. Line i is data[starts[i]:][:length]; it fits when each
+ * byte j has (byte - low[j]) % 256 < width[j]. For each, fits[i] = 1, instants[i] = the 13
+ * digits at `time` (epoch ms) as microseconds, keys[i] = identity.text_keys of its id's
+ * bytes (`ident`, `ident_length`; a negative length: none, key 0) from `start`. */
+static PyObject *fit(PyObject *self, PyObject *args) {
+    Py_buffer buf, starts_in, low_in, width_in, fits_out, instants_out, keys_out;
+    Py_ssize_t length, time_at, ident_at, ident_length;
+    unsigned long long start, m1, m2;
+    if (!PyArg_ParseTuple(args, "y*y*ny*y*nnnKKKw*w*w*", &buf, &starts_in, &length, &low_in,
+                          &width_in, &time_at, &ident_at, &ident_length, &start, &m1, &m2,
+                          &fits_out, &instants_out, &keys_out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t count = starts_in.len / 8;
+    if (low_in.len != length || width_in.len != length || time_at < 0 || time_at + 13 > length ||
+        (ident_length >= 0 && (ident_at < 0 || ident_at + ident_length > length)) ||
+        fits_out.len < count || instants_out.len < count * 8 || keys_out.len < count * 8) {
+        PyErr_SetString(PyExc_ValueError, "fit: arguments of inconsistent sizes");
+        goto done;
+    }
+    const unsigned char *data = buf.buf, *low = low_in.buf, *width = width_in.buf;
+    const int64_t *starts = starts_in.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (starts[i] < 0 || starts[i] + length > buf.len) {
+            PyErr_SetString(PyExc_ValueError, "fit: a line outside the data");
+            goto done;
+        }
+    }
+    unsigned char *fits = fits_out.buf;
+    int64_t *instants = instants_out.buf, *keys = keys_out.buf;
+    Py_ssize_t fitting = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const unsigned char *line = data + starts[i];
+        unsigned char bad = 0;
+        for (Py_ssize_t j = 0; j < length; j++) /* no early exit: vectorized */
+            bad |= (unsigned char)(line[j] - low[j]) >= width[j];
+        fits[i] = !bad;
+        if (bad)
+            continue;
+        fitting++;
+        int64_t ms = 0;
+        for (int k = 0; k < 13; k++)
+            ms = ms * 10 + (line[time_at + k] - '0');
+        int64_t instant = ms * 1000;
+        instants[i] = instant;
+        if (ident_length < 0) {
+            keys[i] = 0;
+            continue;
+        }
+        uint64_t h = start;
+        for (Py_ssize_t at = 0; at < ident_length; at += 8) {
+            uint64_t word = 0;
+            Py_ssize_t n = ident_length - at < 8 ? ident_length - at : 8;
+            for (Py_ssize_t b = 0; b < n; b++) /* little-endian, zero padded */
+                word |= (uint64_t)line[ident_at + at + b] << (8 * b);
+            h = (h ^ word) * m1;
+            h ^= h >> 32;
+        }
+        h ^= (uint64_t)instant;
+        h ^= h >> 30;
+        h *= m1;
+        h ^= h >> 27;
+        h *= m2;
+        h ^= h >> 31;
+        keys[i] = (int64_t)h;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(fitting);
+done:
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&starts_in);
+    PyBuffer_Release(&low_in);
+    PyBuffer_Release(&width_in);
+    PyBuffer_Release(&fits_out);
+    PyBuffer_Release(&instants_out);
+    PyBuffer_Release(&keys_out);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"survey", survey, METH_VARARGS, "The lines of a block and their flags."},
+    {"fit", fit, METH_VARARGS, "The lines of one length that fit a layout, read."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && (PyModule_AddIntConstant(m, "PLAIN", PLAIN) || PyModule_AddIntConstant(m, "JUDGED", JUDGED) ||
+              PyModule_AddIntConstant(m, "ROUTING", ROUTING))) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
