@@ -62,4 +62,5 @@ docker-image: $(STAMP)
 	bash scripts/build-postgres-image.sh
 
 clean:
-	rm -rf $(VENV) evidence .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) evidence .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -f src/cutover/sources/router_logs/_speedups*.so

@@ -5,9 +5,8 @@ is at hand, the kernels are built (else the reader would silently be the slow on
 
 from __future__ import annotations
 
-import os
-import shutil
-import sysconfig
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from test_router_logs_layouts import ODD_BYTES, T0, T0_MS, WHOLE, routed, router_file, scanner
 
 import log_reading
+from compilers import c_compiler
 from cutover.sources.router_logs import count_routing, layouts, scan, speedups, survey
 from router_reference import Reference
 
@@ -27,11 +27,10 @@ SURVEYED = b"\n\n {}\\\t\r\x1b\x00\x7f\xff\xc3iRtorgu" + b"Routing import reques
 
 
 def test_the_kernels_are_built_where_a_compiler_is() -> None:
-    if os.environ.get("CUTOVER_PURE_PYTHON"):
+    if speedups.pure_python_asked():
         pytest.skip("CUTOVER_PURE_PYTHON asks for the numpy kernels")
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None and not os.environ.get("CI"):
-        pytest.skip(f"no C compiler ({compiler}) here: numpy does the work")
+    if (missing := c_compiler()) is not None:
+        pytest.skip(f"{missing}: numpy does the work")
     assert speedups.KERNELS is not None, "the _speedups extension was not built"
 
 
@@ -110,6 +109,71 @@ def test_the_compiled_fit_refuses_a_line_outside_the_data() -> None:
     data = np.frombuffer(exemplar, dtype=np.uint8)
     with pytest.raises(ValueError, match="outside the data"):
         layouts.fit(data, np.array([1]), layout)
+
+
+HOSTILE_FIT = """
+import numpy as np
+from cutover.sources.router_logs import speedups
+data = np.frombuffer(b"1" * 16, np.uint8)
+def fit(starts, time_at=0, ident_at=0, ident_length=-1, keys=None):
+    n = len(starts)
+    return speedups.KERNELS.fit(
+        data, starts, 16, np.full(16, 0x30, np.uint8), np.full(16, 10, np.uint8), time_at,
+        ident_at, ident_length, 1, 3, 5, np.zeros(n, np.uint8), np.zeros(n, np.int64),
+        np.zeros(n, np.int64) if keys is None else keys)
+"""
+
+
+@compiled
+@pytest.mark.parametrize(
+    "call",
+    [
+        "fit(np.zeros(1, np.int64), time_at=(1 << 63) - 5)",
+        "fit(np.zeros(1, np.int64), ident_at=1, ident_length=(1 << 63) - 1)",
+        "fit(np.array([(1 << 63) - 8], np.int64))",
+        # keys[i] is starts[i + 1]: an output over an input, written after the line is read
+        "b = np.zeros(4, np.int64); fit(b[:3], ident_length=8, keys=b[1:])",
+        "fit(np.zeros(2, np.int32))",
+        "fit(np.frombuffer(bytearray(17), np.int64, 2, 1))",  # misaligned
+    ],
+    ids=[
+        "time past the line",
+        "id past the line",
+        "start past the data",
+        "aliased",
+        "int32",
+        "misaligned",
+    ],
+)
+def test_the_compiled_fit_refuses_arguments_it_cannot_read_safely(call: str) -> None:
+    """A sum that would overflow, an output that is an input, items of another size: an
+    exception, never a read outside the buffers (run in a child: that would be a crash)."""
+    done = subprocess.run(
+        [sys.executable, "-c", HOSTILE_FIT + call], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, (done.returncode, done.stderr[-500:])
+    assert "ValueError" in done.stderr or "TypeError" in done.stderr, done.stderr[-500:]
+
+
+@compiled
+def test_the_compiled_survey_refuses_outputs_of_another_item_size() -> None:
+    assert speedups.KERNELS is not None
+    buf, flags = bytearray(b"{}\n{}\n"), np.zeros(4, np.uint8)
+    for ends in (np.zeros(4, np.int32), np.frombuffer(bytearray(41), np.int64, 4, 1)):
+        with pytest.raises(TypeError, match="ends"):
+            speedups.KERNELS.survey(buf, 6, ends, flags)
+
+
+@compiled
+@pytest.mark.parametrize("byte", [*range(32), 0x5C, 0x7F, 0x80, 0xFF])
+def test_the_compiled_survey_judges_each_byte_as_numpy_does(byte: int) -> None:
+    """Tab, CR and ESC make a line not plain, any other control byte binary (judged)."""
+    for line in (
+        b'{"a":"x' + bytes([byte]) + b'y"}',
+        b'{"msg":"Routing import request' + bytes([byte]) + b'"}',
+    ):
+        for content in (line, line + b"\n", b"{}\n" + line + b"\n" + b"x" * 70):
+            surveys_equal(bytearray(content), len(content))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

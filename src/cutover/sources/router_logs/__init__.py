@@ -19,14 +19,15 @@ milliseconds (values below 1e11 are taken as seconds); an instant outside the ye
 as none.
 
 Reading (``scan``): the file is read in binary blocks; memory does not grow with its size. A
-block is surveyed with numpy (``survey``: its lines, which hold the routing text, which are
-``{...}`` without escapes); only routing lines (those containing ``Routing import request`` or
-``routed to``) are decoded, plus lines at the start until the first timestamp and lines at the
-end back to the last one. The routing lines of a layout learnt before (``layouts``: the same
-keys in the same order, values of the same lengths) are read all at once; any other in the form
-the router writes (a flat Pino object without escapes, nested values or spaces) by one compiled
-pattern; every other routing line goes through the full JSON / text parser (``lines``). All give
-the same result (``records``: what a line means), counted by the ``tally`` in file order.
+block is surveyed at once (``survey``, compiled or numpy: its lines, which hold the routing
+text, which are ``{...}`` without escapes); only routing lines (those containing ``Routing
+import request`` or ``routed to``) are decoded, plus lines at the start until the first
+timestamp and lines at the end back to the last one. The routing lines of a layout learnt before
+(``layouts``: the same keys in the same order, values of the same lengths) are read all at once;
+any other in the form the router writes (a flat Pino object without escapes, nested values or
+spaces) by one compiled pattern; every other routing line goes through the full JSON / text
+parser (``lines``). All give the same result (``records``: what a line means), counted by the
+``tally`` in file order.
 
 Seeking: router logs are written in time order, nearly. When ``margin`` is set (default
 ``OUT_OF_ORDER_MARGIN``, 30 minutes), a large file is not read whole: ``sources.logs.seek``

@@ -55,13 +55,42 @@ static inline uint64_t interesting(const unsigned char *bytes, Py_ssize_t count)
     return mask;
 }
 
+/* `object`'s buffer as a C-contiguous array of `itemsize`-byte items (integers, aligned for
+ * them), writable if asked: else a TypeError or ValueError, and nothing to release. */
+static int array_of(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int writable,
+                    const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(object, view, flags) < 0)
+        return -1;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@')
+        format++;
+    int integer = format[0] && !format[1] && strchr(itemsize == 8 ? "qQlL" : "bBc?", format[0]);
+    if (view->itemsize != itemsize || !integer || ((uintptr_t)view->buf % (uintptr_t)itemsize)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected aligned %zd-byte integers", name, itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
 /* survey(buf, end, ends, flags) -> lines, or -lines when `ends`/`flags` hold fewer: line i of
  * buf[:end] ends at ends[i] (its newline, or `end` for a last line without one). */
 static PyObject *survey(PyObject *self, PyObject *args) {
     Py_buffer buf, ends_out, flags_out;
+    PyObject *ends_object, *flags_object;
     Py_ssize_t end;
-    if (!PyArg_ParseTuple(args, "y*nw*w*", &buf, &end, &ends_out, &flags_out))
+    if (!PyArg_ParseTuple(args, "y*nOO", &buf, &end, &ends_object, &flags_object))
         return NULL;
+    if (array_of(ends_object, &ends_out, 8, 1, "ends") < 0) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    if (array_of(flags_object, &flags_out, 1, 1, "flags") < 0) {
+        PyBuffer_Release(&buf);
+        PyBuffer_Release(&ends_out);
+        return NULL;
+    }
     PyObject *result = NULL;
     if (end < 0 || end > buf.len) {
         PyErr_SetString(PyExc_ValueError, "end is outside the buffer");
@@ -125,35 +154,45 @@ done:
  * digits at `time` (epoch ms) as microseconds, keys[i] = identity.text_keys of its id's
  * bytes (`ident`, `ident_length`; a negative length: none, key 0) from `start`. */
 static PyObject *fit(PyObject *self, PyObject *args) {
-    Py_buffer buf, starts_in, low_in, width_in, fits_out, instants_out, keys_out;
+    PyObject *objects[7]; /* data, starts, low, width, fits, instants, keys */
     Py_ssize_t length, time_at, ident_at, ident_length;
     unsigned long long start, m1, m2;
-    if (!PyArg_ParseTuple(args, "y*y*ny*y*nnnKKKw*w*w*", &buf, &starts_in, &length, &low_in,
-                          &width_in, &time_at, &ident_at, &ident_length, &start, &m1, &m2,
-                          &fits_out, &instants_out, &keys_out))
+    if (!PyArg_ParseTuple(args, "OOnOOnnnKKKOOO", &objects[0], &objects[1], &length, &objects[2],
+                          &objects[3], &time_at, &ident_at, &ident_length, &start, &m1, &m2,
+                          &objects[4], &objects[5], &objects[6]))
         return NULL;
+    static const char *names[7] = {"data", "starts", "low", "width", "fits", "instants", "keys"};
+    static const Py_ssize_t sizes[7] = {1, 8, 1, 1, 1, 8, 8};
+    Py_buffer views[7];
+    int taken = 0;
     PyObject *result = NULL;
-    Py_ssize_t count = starts_in.len / 8;
-    if (low_in.len != length || width_in.len != length || time_at < 0 || time_at + 13 > length ||
-        (ident_length >= 0 && (ident_at < 0 || ident_at + ident_length > length)) ||
-        fits_out.len < count || instants_out.len < count * 8 || keys_out.len < count * 8) {
+    for (; taken < 7; taken++)
+        if (array_of(objects[taken], &views[taken], sizes[taken], taken >= 4, names[taken]) < 0)
+            goto done;
+    Py_ssize_t count = views[1].len / 8, size = views[0].len;
+    /* (written so that no sum can overflow) */
+    if (length < 13 || views[2].len != length || views[3].len != length || time_at < 0 ||
+        time_at > length - 13 ||
+        (ident_length >= 0 && (ident_at < 0 || ident_at > length || ident_length > length - ident_at)) ||
+        views[4].len < count || views[5].len / 8 < count || views[6].len / 8 < count) {
         PyErr_SetString(PyExc_ValueError, "fit: arguments of inconsistent sizes");
         goto done;
     }
-    const unsigned char *data = buf.buf, *low = low_in.buf, *width = width_in.buf;
-    const int64_t *starts = starts_in.buf;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (starts[i] < 0 || starts[i] + length > buf.len) {
-            PyErr_SetString(PyExc_ValueError, "fit: a line outside the data");
-            goto done;
-        }
-    }
-    unsigned char *fits = fits_out.buf;
-    int64_t *instants = instants_out.buf, *keys = keys_out.buf;
-    Py_ssize_t fitting = 0;
+    const unsigned char *data = views[0].buf, *low = views[2].buf, *width = views[3].buf;
+    const int64_t *starts = views[1].buf;
+    unsigned char *fits = views[4].buf;
+    int64_t *instants = views[5].buf, *keys = views[6].buf;
+    Py_ssize_t fitting = 0, outside = -1;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < count; i++) {
-        const unsigned char *line = data + starts[i];
+        /* each start read once and checked as it is used: the arrays may change meanwhile
+         * (another thread, an output that is also an input) */
+        int64_t first = starts[i];
+        if (first < 0 || first > size - length) {
+            outside = i;
+            break;
+        }
+        const unsigned char *line = data + first;
         unsigned char bad = 0;
         for (Py_ssize_t j = 0; j < length; j++) /* no early exit: vectorized */
             bad |= (unsigned char)(line[j] - low[j]) >= width[j];
@@ -188,15 +227,13 @@ static PyObject *fit(PyObject *self, PyObject *args) {
         keys[i] = (int64_t)h;
     }
     Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(fitting);
+    if (outside >= 0)
+        PyErr_Format(PyExc_ValueError, "fit: line %zd is outside the data", outside);
+    else
+        result = PyLong_FromSsize_t(fitting);
 done:
-    PyBuffer_Release(&buf);
-    PyBuffer_Release(&starts_in);
-    PyBuffer_Release(&low_in);
-    PyBuffer_Release(&width_in);
-    PyBuffer_Release(&fits_out);
-    PyBuffer_Release(&instants_out);
-    PyBuffer_Release(&keys_out);
+    while (taken-- > 0)
+        PyBuffer_Release(&views[taken]);
     return result;
 }
 

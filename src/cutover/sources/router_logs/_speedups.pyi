@@ -4,7 +4,7 @@ PLAIN: int
 JUDGED: int
 ROUTING: int
 
-def survey(buf: Buffer, end: int, ends: Buffer, flags: Buffer) -> int: ...
+def survey(buf: Buffer, end: int, ends: Buffer, flags: Buffer) -> int: ...  # see _speedups.c
 def fit(
     data: Buffer,
     starts: Buffer,

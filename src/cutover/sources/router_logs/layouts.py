@@ -9,9 +9,10 @@ or one of a class: a digit (the time's 13, an integer's; no leading zero), any b
 length whose every byte is one the layout allows there is, as JSON, the object of the line it
 was learnt from but for those values, which the pattern reads the same way: its time from the
 digits, its kind and percent the line's, its identity from the id's bytes (``text_key``). So
-the lines of a block that fit a layout are checked at once with numpy (a subtraction and a
-comparison per byte), their instants read from the digits and their identities hashed
-(``text_keys``), as the scan would one line at a time; the others are left to it.
+the lines of a block that fit a layout are checked at once (``fit``, compiled or numpy: a
+subtraction and a comparison per byte), their instants read from the digits and their
+identities hashed (``text_keys``), as the scan would one line at a time; the others are left
+to it.
 
 Only lines without backslashes or control characters (the scan's plain lines) may be given.
 """

@@ -1,4 +1,4 @@
-"""Reading a byte range of a router log in blocks: numpy finds the lines worth decoding (those
+"""Reading a byte range of a router log in blocks: a survey finds the lines worth decoding (those
 holding ``Routing import request`` or ``routed to``) and judges the rest by their first and last
 bytes (and binary data). Of the routing lines, those of a layout learnt before (``layouts``) are
 read all at once; any other one in the form the router writes by one compiled pattern
