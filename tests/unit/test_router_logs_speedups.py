@@ -42,7 +42,7 @@ def surveys_equal(buf: bytearray, end: int) -> None:
 
 
 @compiled
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(lines=router_file(), newline_at_end=st.booleans(), tail=st.binary(max_size=70))
 def test_the_compiled_survey_equals_numpys_on_router_files(
     lines: list[bytes], newline_at_end: bool, tail: bytes

@@ -143,8 +143,9 @@ class Layouts:
         layouts (`learner`) from a few lines that fit none. The lines of one length are checked
         against a layout at once (`fit`)."""
         if not len(starts):
-            return _records([])
-        order = np.argsort(lengths, kind="stable")  # in file order within a length
+            return _records([], 0)
+        # in file order within a length (16 bits: a radix sort; longer lines are not read here)
+        order = np.argsort(np.minimum(lengths, MAX_LENGTH + 1).astype(np.uint16), kind="stable")
         ordered = lengths[order]
         cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
         parts: list[_Part] = []
@@ -153,7 +154,7 @@ class Layouts:
             length = int(ordered[a])
             if length <= MAX_LENGTH:
                 tries = self._fit(data, starts, order[a:b], length, learner, tries, parts)
-        return _records(parts)
+        return _records(parts, len(starts))
 
     def _fit(
         self,
@@ -269,8 +270,8 @@ def _rows(data: NDArray[np.uint8], starts: NDArray[np.intp], width: int) -> NDAr
     return np.ndarray((len(data) - width + 1, width), np.uint8, data, 0, (1, 1))[starts]
 
 
-def _records(parts: list[_Part]) -> Read:
-    """The records of the lines that fit, in the order given."""
+def _records(parts: list[_Part], count: int) -> Read:
+    """The records of the lines that fit, in the order given (of `count` lines)."""
     if not parts:
         nothing = np.empty(0, dtype=np.int64)
         return Read(np.empty(0, dtype=np.intp), nothing, nothing, nothing, nothing)
@@ -282,8 +283,11 @@ def _records(parts: list[_Part]) -> Read:
     codes = np.repeat(np.array([at.code for _, at, *_ in parts], dtype=np.int64), sizes)
     if len(parts) == 1:
         return Read(rows, instants, kinds, codes, keys)
-    sort = np.argsort(rows, kind="stable")  # runs in order: merged fast
-    return Read(rows[sort], instants[sort], kinds[sort], codes[sort], keys[sort])
+    # each part in file order: put each record at its line, then keep the lines that have one
+    at = np.full(count, -1, dtype=np.intp)
+    at[rows] = np.arange(len(rows))
+    order = at[at >= 0]
+    return Read(rows[order], instants[order], kinds[order], codes[order], keys[order])
 
 
 def _joined(parts: list[NDArray[Any]]) -> NDArray[Any]:
