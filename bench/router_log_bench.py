@@ -39,6 +39,7 @@ MIN_THROUGHPUT_VS_GREP = 0.25  # the issue's targets for counting a window
 MIN_SNAPSHOT_VS_GREP = 0.5  # a snapshot that is exactly the window (a platform fetch's)
 PEAK_RSS_LIMIT_MB = 150.0
 REPEATED_EVENTS = 200  # events in a batch a drain delivers twice
+STARTUP_SETTLE_S = 0.3  # a child's wait after its imports, before the timed call
 
 
 # --- the log ------------------------------------------------------------------------------------
@@ -189,6 +190,9 @@ def child_count(path: str, start: str, end: str, margin: bool) -> dict[str, Any]
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
         from cutover.sources.router_logs import count_routing, speedups
 
+    # start-up is not the call: numpy's OpenBLAS starts its worker threads at import, and they
+    # spin for a moment before they sleep, taking the other core (up to ~30 ms of CPU here)
+    time.sleep(STARTUP_SETTLE_S)
     baseline_kb = _status_kb("VmRSS")
     read_before = _rchar()
     wall, cpu = time.perf_counter(), time.process_time()
