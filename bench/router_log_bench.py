@@ -393,10 +393,14 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     mb = size / 1e6
     plan = window_of(args.days)
     everything = (T0 - timedelta(days=3650), T0 + timedelta(days=3650))
-    me = [sys.executable, str(Path(__file__).resolve()), "--file", str(path)]
 
-    def child(kind: str, start: datetime, end: datetime) -> list[str]:
+    def child(kind: str, start: datetime, end: datetime, log: Path = path) -> list[str]:
+        me = [sys.executable, str(Path(__file__).resolve()), "--file", str(log)]
         return me + ["--child", kind, "--start", start.isoformat(), "--end", end.isoformat()]
+
+    def median_run(name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
+        runs = [spawn(name, argv, internal_timing=True, env=env) for _ in range(args.repeat)]
+        return sorted(runs, key=lambda run: run.wall)[len(runs) // 2]
 
     grep = ["grep", "-c", "Routing import request", str(path)]
     spawn("warm-up", grep, internal_timing=False)  # brings the file into the page cache
@@ -405,8 +409,7 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     grep_run = min(greps, key=lambda run: abs(run.wall - baseline))
 
     window = (plan.window_start, plan.window_end)
-    seeks = [spawn("window", child("count", *window), internal_timing=True) for _ in greps]
-    seek = sorted(seeks, key=lambda run: run.wall)[len(seeks) // 2]
+    seek = median_run("window", child("count", *window))
     all_lines = spawn("window, every line", child("count-all-lines", *window), internal_timing=True)
     whole = spawn("whole file", child("count", *everything), internal_timing=True)
     independent = spawn("independent", child("independent", *window), internal_timing=True)
@@ -417,36 +420,10 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     spawn("warm-up", snapshot_grep, internal_timing=False)
     snapshot_greps = [spawn("grep", snapshot_grep, internal_timing=False) for _ in greps]
     snapshot_baseline = statistics.median(run.wall for run in snapshot_greps)
-    snapshot_me = [sys.executable, str(Path(__file__).resolve()), "--file", str(snapshot_path)]
-    snapshot_runs = [
-        spawn(
-            "snapshot",
-            snapshot_me
-            + [
-                "--child",
-                "count",
-                "--start",
-                window[0].isoformat(),
-                "--end",
-                window[1].isoformat(),
-            ],
-            internal_timing=True,
-        )
-        for _ in greps
-    ]
-    snapshot = sorted(snapshot_runs, key=lambda run: run.wall)[len(snapshot_runs) // 2]
-    fallbacks = [  # where the compiled kernels are not built
-        spawn(
-            "snapshot, numpy kernels",
-            snapshot_me
-            + ["--child", "count", "--start", window[0].isoformat()]
-            + ["--end", window[1].isoformat()],
-            internal_timing=True,
-            env={"CUTOVER_PURE_PYTHON": "1"},
-        )
-        for _ in greps
-    ]
-    fallback = sorted(fallbacks, key=lambda run: run.wall)[len(fallbacks) // 2]
+    snapshot_count = child("count", *window, log=snapshot_path)
+    snapshot = median_run("snapshot", snapshot_count)
+    # where the compiled kernels are not built
+    fallback = median_run("snapshot, numpy kernels", snapshot_count, {"CUTOVER_PURE_PYTHON": "1"})
     snapshot_path.unlink()
 
     print()
