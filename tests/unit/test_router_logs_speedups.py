@@ -34,6 +34,12 @@ def test_the_kernels_are_built_where_a_compiler_is() -> None:
     assert speedups.KERNELS is not None, "the _speedups extension was not built"
 
 
+@compiled
+def test_the_compiled_survey_looks_for_the_survey_s_needles() -> None:
+    assert speedups.KERNELS is not None
+    assert speedups.KERNELS.NEEDLES == survey.NEEDLES
+
+
 def surveys_equal(buf: bytearray, end: int) -> None:
     scratch = np.empty(64, dtype=np.bool_)
     got, expected = survey.survey(buf, end, scratch), survey.survey_numpy(buf, end, scratch)

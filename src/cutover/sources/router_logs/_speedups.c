@@ -12,13 +12,25 @@
 #define JUDGED 2  /* read one by one: not {...}, or holding binary data; never a routing line */
 #define ROUTING 4 /* holds a needle */
 
-static const char ROUTING_NEEDLE[] = "Routing import request"; /* survey.NEEDLES */
-static const char ROUTED_NEEDLE[] = "routed to";
+/* survey.NEEDLES (a test holds the two equal), each looked for at its first space */
+typedef struct {
+    const char *text;
+    Py_ssize_t length, space;
+} Needle;
+static Needle NEEDLES[] = {{"Routing import request", 0, 0}, {"routed to", 0, 0}};
+#define NEEDLE_COUNT (sizeof(NEEDLES) / sizeof(NEEDLES[0]))
 
-static int needle_at(const unsigned char *data, Py_ssize_t s, Py_ssize_t e, Py_ssize_t space,
-                     const char *needle, Py_ssize_t length, Py_ssize_t before) {
-    Py_ssize_t at = space - before;
-    return at >= s && at + length <= e && memcmp(data + at, needle, (size_t)length) == 0;
+/* Whether a needle has the space at data[space] as its first, within [s, e). */
+static int needle_at(const unsigned char *data, Py_ssize_t s, Py_ssize_t e, Py_ssize_t space) {
+    for (size_t n = 0; n < NEEDLE_COUNT; n++) {
+        const Needle *needle = &NEEDLES[n];
+        Py_ssize_t at = space - needle->space;
+        if (space + 1 < e && data[space + 1] == (unsigned char)needle->text[needle->space + 1] &&
+            at >= s && at + needle->length <= e &&
+            memcmp(data + at, needle->text, (size_t)needle->length) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* A line's flags from its bytes [s, e) and what was found in it. */
@@ -119,12 +131,8 @@ static PyObject *survey(PyObject *self, PyObject *args) {
                 s = p + 1;
                 special = binary = routing = 0;
             } else if (c == ' ') {
-                if (!routing && p + 1 < end) {
-                    unsigned char next = data[p + 1];
-                    if ((next == 'i' && needle_at(data, s, end, p, ROUTING_NEEDLE, 22, 7)) ||
-                        (next == 't' && needle_at(data, s, end, p, ROUTED_NEEDLE, 9, 6)))
-                        routing = 1;
-                }
+                if (!routing && needle_at(data, s, end, p))
+                    routing = 1;
             } else {
                 special = 1;
                 if (c != '\\' && c != 9 && c != 13 && c != 27)
@@ -247,10 +255,24 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1
 
 PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject *m = PyModule_Create(&module);
-    if (m && (PyModule_AddIntConstant(m, "PLAIN", PLAIN) || PyModule_AddIntConstant(m, "JUDGED", JUDGED) ||
-              PyModule_AddIntConstant(m, "ROUTING", ROUTING))) {
-        Py_DECREF(m);
+    if (!m)
         return NULL;
+    PyObject *needles = PyTuple_New(NEEDLE_COUNT);
+    for (size_t n = 0; needles && n < NEEDLE_COUNT; n++) {
+        NEEDLES[n].length = (Py_ssize_t)strlen(NEEDLES[n].text);
+        NEEDLES[n].space = strchr(NEEDLES[n].text, ' ') - NEEDLES[n].text;
+        PyObject *text = PyBytes_FromString(NEEDLES[n].text);
+        if (!text)
+            Py_CLEAR(needles);
+        else
+            PyTuple_SET_ITEM(needles, n, text);
     }
+    int failed = !needles || PyModule_AddObjectRef(m, "NEEDLES", needles) < 0 ||
+                 PyModule_AddIntConstant(m, "PLAIN", PLAIN) < 0 ||
+                 PyModule_AddIntConstant(m, "JUDGED", JUDGED) < 0 ||
+                 PyModule_AddIntConstant(m, "ROUTING", ROUTING) < 0;
+    Py_XDECREF(needles);
+    if (failed)
+        Py_CLEAR(m);
     return m;
 }

@@ -1,5 +1,6 @@
 from typing_extensions import Buffer
 
+NEEDLES: tuple[bytes, ...]
 PLAIN: int
 JUDGED: int
 ROUTING: int

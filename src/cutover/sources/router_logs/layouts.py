@@ -249,11 +249,11 @@ def fit_numpy(
     with its `width`; instants from the time's digits, identities hashed at once."""
     less = np.subtract(_rows(data, starts, len(layout.low)), layout.low)
     bad = np.greater_equal(less, layout.width)
-    fits = (
-        ~np.logical_or.reduce(bad, axis=1) if np.count_nonzero(bad) else np.ones(len(starts), bool)
-    )
-    if not fits.all():
+    if np.count_nonzero(bad):
+        fits = ~np.logical_or.reduce(bad, axis=1)
         less = less[fits]
+    else:  # all fit: the common case
+        fits = np.ones(len(starts), dtype=np.bool_)
     instants = np.einsum("ij,j->i", less[:, layout.time : layout.time + 13], _POWERS)
     instants += 10**12  # the first digit, one short
     instants *= 1000

@@ -3,7 +3,7 @@ are, which hold the routing text (``NEEDLES``), which the pattern and the layout
 (plain: ``{...}`` without escapes or control bytes) and which are judged one by one (not
 ``{...}``, or holding binary data).
 
-The compiled kernel (``speedups``) looks at the bytes a word at a time; where it is not built,
+The compiled kernel (``speedups``) looks at the bytes 64 at a time; where it is not built,
 one numpy pass finds the newlines, the spaces (every needle holds one) and the control bytes,
 and a needle is then looked for only at the spaces followed by its next byte. Both give the
 same survey."""
@@ -51,12 +51,10 @@ def survey(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
             break
         capacity = -lines
     ends, flags = ends[:lines].astype(np.intp, copy=False), flags[:lines]
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
     plain = (flags & kernels.PLAIN).astype(np.bool_)
     judged = np.flatnonzero(flags & kernels.JUDGED)
-    return Survey(buf, end, starts, ends, plain, judged, np.flatnonzero(flags & kernels.ROUTING))
+    routing = np.flatnonzero(flags & kernels.ROUTING)
+    return Survey(buf, end, _starts(ends), ends, plain, judged, routing)
 
 
 def survey_numpy(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey:
@@ -89,9 +87,7 @@ def survey_numpy(buf: bytearray, end: int, scratch: NDArray[np.bool_]) -> Survey
             places.append(np.compress(following == needle[needle.index(b" ") + 1], spaces))
     newlines = _joined(newline_parts)
     ends = newlines if buf[end - 1] == _NL else np.append(newlines, end)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    starts = _starts(ends)
     # Lines that are not `{...}`: blank, text, truncated... are judged one by one. A line's
     # first byte is the one after the newline before it, its last the one before its newline.
     before, after = _joined([side for side, _ in sides]), _joined([side for _, side in sides])
@@ -133,6 +129,14 @@ def _find_all(data: NDArray[np.uint8], spaces: NDArray[np.intp], needle: bytes) 
             word = int.from_bytes(needle[at : at + 8], "little")
             found = np.compress(words[found + at] == word, found)  # (np.take would copy words)
     return found
+
+
+def _starts(ends: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Where each line starts: at 0, then after the end of the one before."""
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    return starts
 
 
 def _joined(parts: list[NDArray[Any]]) -> NDArray[Any]:
